@@ -1,0 +1,27 @@
+"""nidataset: turn folders of 3D NIfTI volumes into 2D TIFF slice datasets.
+
+>>> import nidataset as nid
+>>> callable(nid.extract_slices_dataset)
+True
+
+The public functions are imported on first use, so ``import nidataset`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+__all__ = ["extract_slices", "extract_slices_dataset"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from . import slices
+
+        return getattr(slices, name)
+    raise AttributeError(f"module 'nidataset' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -1,0 +1,142 @@
+"""The per-file job: read one volume once, write its slices for every asked view.
+
+:func:`extract_volume` is a top-level function of a path and a frozen :class:`SliceJob`, returning a
+small :class:`~nidataset.results.Outcome`: it pickles to any executor. A problem of the volume rolls
+back the slices it already wrote and becomes a skip; a problem of the output location propagates.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .dtypes import ValuePlan, check_values, output_slice, plan_values
+from .errors import VolumeError
+from .naming import index_width, output_folder, prefix_of, slice_filename
+from .padding import pad_slice
+from .results import Outcome
+from .views import slice_count, slice_shape, slice_stack
+from .volumes import Header, VolumeReader, memory_available
+from .writers import make_folder, remove_files, write_tiff
+
+#: Axial streaming reads this many bytes of voxels at a time: large reads, a few MB per worker.
+SLAB_BYTES = 4 << 20
+
+
+@dataclass(frozen=True)
+class SliceJob:
+    """Options of one extraction, validated by the façade before any file is written."""
+
+    output_path: str
+    views: tuple[str, ...] = ("axial",)
+    saving_mode: str = "case"  # "case", "view", or "flat" (extract_slices: straight into output_path)
+    target_size: tuple[int, int] | None = None
+    pad_value: float = 0.0
+    dtype: str = "auto"
+    stream_axial: bool = True  # False reads axial slices from the whole volume (tests compare both)
+
+
+def extract_volume(path: str, job: SliceJob) -> Outcome:
+    """Write every slice of one volume; on a problem of the volume, remove them and say why."""
+    name = os.path.basename(path)
+    written: list[str] = []
+    try:
+        with VolumeReader(path) as reader:
+            counts = _write_views(reader, job, prefix_of(name), written)
+    except VolumeError as error:
+        remove_files(written)
+        return Outcome(name, reason=str(error))
+    except MemoryError:
+        remove_files(written)
+        return Outcome(name, reason="not enough memory to hold the volume")
+    except BaseException:
+        remove_files(written)
+        raise
+    return Outcome(name, counts)
+
+
+def misfits(header: Header, views: Iterable[str], target: tuple[int, int] | None) -> list[str]:
+    """Descriptions of the views in which this volume's slices are larger than ``target``."""
+    if target is None:
+        return []
+    shapes = {view: slice_shape(header.shape, view) for view in views}
+    return [
+        f"{view} slices of {h}x{w}"
+        for view, (h, w) in shapes.items()
+        if h > target[0] or w > target[1]
+    ]
+
+
+def check_fits(header: Header, views: Iterable[str], target: tuple[int, int] | None) -> None:
+    """Raise VolumeError if a slice of this volume is larger than ``target`` in some view."""
+    problems = misfits(header, views, target)
+    if problems:
+        assert target is not None
+        raise VolumeError(f"{', '.join(problems)} do not fit target_size {target[0]}x{target[1]}")
+
+
+def _write_views(reader: VolumeReader, job: SliceJob, prefix: str, written: list[str]) -> tuple[int, ...]:
+    header = reader.header
+    check_fits(header, job.views, job.target_size)
+    pad = job.pad_value if job.target_size is not None else None
+    plan = plan_values(header.dtype, header.slope, header.inter, pad, job.dtype)
+    if job.views == ("axial",) and job.stream_axial:
+        return (_stream_axial(reader, plan, job, prefix, written),)
+    _check_memory(header, plan)
+    volume = reader.volume()
+    check_values(volume, plan)
+    counts = []
+    for view in job.views:
+        stack = slice_stack(volume, view, plan.stack_dtype)
+        counts.append(_write_slices(stack, 0, slice_count(header.shape, view), view, plan, job, prefix, written))
+        del stack  # free this view's copy before making the next
+    return tuple(counts)
+
+
+def _stream_axial(reader: VolumeReader, plan: ValuePlan, job: SliceJob, prefix: str, written: list[str]) -> int:
+    """Axial slices are contiguous in the file: read a slab at a time, memory stays a few MB."""
+    x, y, z = reader.header.shape
+    per_slab = max(1, SLAB_BYTES // (x * y * reader.header.dtype.itemsize))
+    start = 0
+    for slab in reader.slabs(per_slab):
+        check_values(slab, plan)
+        start += _write_slices(slice_stack(slab, "axial", plan.stack_dtype), start, z, "axial", plan, job, prefix, written)
+    return z
+
+
+def _write_slices(
+    stack: np.ndarray,
+    start: int,
+    total: int,
+    view: str,
+    plan: ValuePlan,
+    job: SliceJob,
+    prefix: str,
+    written: list[str],
+) -> int:
+    """Write ``stack[k]`` as slice ``start + k`` of ``total``; return how many were written."""
+    folder = output_folder(job.output_path, prefix, view, job.saving_mode)
+    make_folder(folder)
+    width = index_width(total)
+    for offset, stored in enumerate(stack):
+        image = output_slice(stored, plan)
+        if job.target_size is not None:
+            image = pad_slice(image, job.target_size, job.pad_value)
+        path = os.path.join(folder, slice_filename(prefix, view, start + offset, width))
+        write_tiff(path, image)
+        written.append(path)
+    return len(stack)
+
+
+def _check_memory(header: Header, plan: ValuePlan) -> None:
+    """Refuse a whole-volume read that cannot fit, rather than be killed by the kernel."""
+    needed = header.nbytes + header.nbytes // header.dtype.itemsize * plan.stack_dtype.itemsize
+    available = memory_available()
+    if available is not None and needed > available:
+        raise VolumeError(
+            f"too large: needs {needed / 2**30:.1f} GiB of memory for shape {header.shape}, "
+            f"{available / 2**30:.1f} GiB available"
+        )

@@ -1,0 +1,71 @@
+"""Names: which files are inputs, their prefixes, and where each output goes."""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+SavingMode = Literal["case", "view"]
+SAVING_MODES: tuple[str, ...] = ("case", "view")
+
+#: Longest first, so that ``a.nii.gz`` loses ``.nii.gz`` and not ``.gz``.
+NIFTI_SUFFIXES: tuple[str, ...] = (".nii.gz", ".nii")
+
+
+def prefix_of(filename: str) -> str:
+    """The file name without its NIfTI suffix: the prefix of every output name.
+
+    >>> prefix_of("case_001.nii.gz"), prefix_of("case_001.nii")
+    ('case_001', 'case_001')
+    """
+    for suffix in NIFTI_SUFFIXES:
+        if filename.endswith(suffix) and len(filename) > len(suffix):
+            return filename[: -len(suffix)]
+    return filename
+
+
+def is_input_name(filename: str) -> bool:
+    """Whether a file of a dataset folder is an input: a NIfTI name that is not hidden.
+
+    Hidden files, such as macOS ``._case.nii.gz``, are not inputs.
+
+    >>> is_input_name("case_001.nii.gz"), is_input_name("._case_001.nii.gz"), is_input_name(".nii")
+    (True, False, False)
+    """
+    return not filename.startswith(".") and prefix_of(filename) != filename
+
+
+def index_width(count: int) -> int:
+    """Digits of a slice index: at least 3, more when needed so names sort in slice order.
+
+    >>> index_width(160), index_width(1100)
+    (3, 4)
+    """
+    return max(3, len(str(max(count - 1, 0))))
+
+
+def slice_filename(prefix: str, view: str, index: int, width: int, extension: str = "tif") -> str:
+    """``<prefix>_<view>_<index>.<extension>`` with a zero-padded index.
+
+    >>> slice_filename("case_001", "axial", 7, 3)
+    'case_001_axial_007.tif'
+    """
+    return f"{prefix}_{view}_{index:0{width}d}.{extension}"
+
+
+def output_folder(output_path: str, prefix: str, view: str, saving_mode: str) -> str:
+    """Folder of one volume's slices.
+
+    ``<out>/<prefix>/<view>`` (case), ``<out>/<view>`` (view), or ``<out>`` itself ("flat", used by
+    the single-volume functions).
+    """
+    if saving_mode == "case":
+        return os.path.join(output_path, prefix, view)
+    if saving_mode == "view":
+        return os.path.join(output_path, view)
+    return output_path
+
+
+def stats_filename(view: str) -> str:
+    """Name of the statistics file of one view."""
+    return f"{view}_slices_stats.csv"

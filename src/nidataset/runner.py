@@ -1,0 +1,130 @@
+"""Map one per-file job over many files: in-process, on a thread pool, or on any Executor.
+
+Threads are the default: the work that matters (gzip decompression, array copies, file writes) releases
+the GIL, and threads need no ``if __name__ == "__main__":`` guard under any multiprocessing start
+method. Results come back in input order whatever order the files finish in. The progress bar and the
+per-file messages live here, in the calling thread only.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
+from typing import TypeVar
+
+from .errors import OutputError
+from .results import Outcome
+
+Options = TypeVar("Options")
+Job = Callable[[str, Options], Outcome]
+
+
+def default_workers() -> int:
+    """All the cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def run_files(
+    job: Job[Options],
+    paths: Sequence[str],
+    options: Options,
+    *,
+    workers: int | None = None,
+    executor: Executor | None = None,
+    progress: bool = True,
+    label: str = "volumes",
+) -> list[Outcome]:
+    """Run ``job(path, options)`` for every path and return the outcomes in ``paths`` order.
+
+    An unexpected exception in one job becomes that file's skip reason; an :class:`OutputError`
+    (the output location failed) or an interruption stops the run and is raised.
+    """
+    outcomes: list[Outcome | None] = [None] * len(paths)
+    with _Progress(len(paths), label, progress) as bar:
+        for index, outcome in _outcomes(job, paths, options, workers, executor):
+            outcomes[index] = outcome
+            bar.advance(outcome)
+    return [o for o in outcomes if o is not None]
+
+
+def _outcomes(
+    job: Job[Options], paths: Sequence[str], options: Options, workers: int | None, executor: Executor | None
+) -> Iterator[tuple[int, Outcome]]:
+    if executor is None and (len(paths) == 1 or (workers or default_workers()) == 1):
+        for index, path in enumerate(paths):
+            yield index, _guarded(job, path, options)
+        return
+    own = executor is None
+    pool = executor or ThreadPoolExecutor(max_workers=workers or default_workers())
+    futures: dict[Future[Outcome], int] = {}
+    try:
+        futures = {pool.submit(job, path, options): i for i, path in enumerate(paths)}
+        for future in as_completed(futures):
+            index = futures[future]
+            yield index, _result(future, paths[index])
+    finally:
+        for future in futures:
+            future.cancel()
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _guarded(job: Job[Options], path: str, options: Options) -> Outcome:
+    try:
+        return job(path, options)
+    except (OutputError, KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as error:
+        return _crashed(path, error)
+
+
+def _result(future: Future[Outcome], path: str) -> Outcome:
+    try:
+        return future.result()
+    except (OutputError, KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as error:
+        return _crashed(path, error)
+
+
+def _crashed(path: str, error: BaseException) -> Outcome:
+    """An error no job expected (a bug, a dead worker process) fails only its file."""
+    detail = str(error).splitlines()[0] if str(error) else ""
+    return Outcome(os.path.basename(path), reason=f"unexpected {type(error).__name__}: {detail}".rstrip(": "))
+
+
+class _Progress:
+    """One tqdm bar over files, naming the last finished; skip lines are printed above it."""
+
+    def __init__(self, total: int, label: str, enabled: bool) -> None:
+        self._bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, unit=" " + label, file=sys.stderr, dynamic_ncols=True, leave=True)
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+    def advance(self, outcome: Outcome) -> None:
+        if outcome.skipped:
+            report(f"skipped {outcome.name}: {outcome.reason}")
+        if self._bar is not None:
+            self._bar.set_postfix_str(outcome.name, refresh=False)
+            self._bar.update(1)
+
+
+def report(line: str) -> None:
+    """A line on stderr that does not break a progress bar being drawn."""
+    from tqdm import tqdm
+
+    tqdm.write(line, file=sys.stderr)

@@ -1,0 +1,201 @@
+"""The public API: extract 2D TIFF slices from NIfTI volumes.
+
+Each function validates every option first, raising before any file is written, then runs the
+per-file job (:func:`nidataset.extraction.extract_volume`) through the one runner.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import Executor
+
+from .dtypes import DTYPE_MODES
+from .errors import VolumeError
+from .extraction import SliceJob, check_fits, extract_volume, misfits
+from .naming import SAVING_MODES, index_width, prefix_of, slice_filename, stats_filename
+from .options import check_choice, check_pad_value, check_target_size, check_views, check_workers
+from .results import RunResult
+from .runner import report, run_files
+from .views import slice_count
+from .volumes import list_volumes, read_header
+from .writers import make_folder, write_counts_csv
+
+__all__ = ["extract_slices", "extract_slices_dataset"]
+
+
+def extract_slices(
+    nii_path: str,
+    output_path: str,
+    view: str = "axial",
+    target_size: tuple[int, int] | None = None,
+    pad_value: float = 0.0,
+    *,
+    dtype: str = "auto",
+) -> list[str]:
+    """Extract every slice of one volume as ``<prefix>_<view>_<index>.tif`` straight into ``output_path``.
+
+    Parameters
+    ----------
+    nii_path : str
+        A ``.nii.gz`` or ``.nii`` file holding a 3D volume.
+    output_path : str
+        Folder for the slices; created if needed.
+    view : {"axial", "coronal", "sagittal"}
+        Slice along stored axis 2, 1 or 0.
+    target_size : (int, int), optional
+        Pad every slice symmetrically to (height, width); the odd pixel goes bottom/right.
+    pad_value : float
+        Value of the padding pixels.
+    dtype : {"auto", "float32"}
+        ``"auto"`` keeps the volume's values in the narrowest TIFF dtype that holds them exactly;
+        ``"float32"`` writes every slice as float32, like ``nidataset`` 0.9.1.
+
+    Returns
+    -------
+    list of str
+        The paths written, in slice order.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``nii_path`` does not exist.
+    ValueError
+        A bad option, a slice larger than ``target_size``, or a volume that cannot be sliced
+        (:class:`nidataset.errors.VolumeError`, naming the file and the reason).
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, nibabel as nib
+    >>> folder = tempfile.mkdtemp()
+    >>> data = np.arange(60, dtype=np.int16).reshape(3, 4, 5)
+    >>> nib.save(nib.Nifti1Image(data, np.eye(4)), f"{folder}/case.nii.gz")
+    >>> paths = extract_slices(f"{folder}/case.nii.gz", f"{folder}/out", view="axial")
+    >>> [os.path.basename(p) for p in paths[:2]]
+    ['case_axial_000.tif', 'case_axial_001.tif']
+    """
+    job = _job(output_path, view, "flat", target_size, pad_value, dtype)
+    if not os.path.isfile(nii_path):
+        raise FileNotFoundError(f"nii_path {nii_path!r} does not exist or is not a file")
+    try:
+        header = read_header(nii_path)
+        check_fits(header, job.views, job.target_size)
+    except VolumeError as error:
+        raise VolumeError(f"{nii_path}: {error}") from None
+    make_folder(output_path)
+    outcome = extract_volume(nii_path, job)
+    if outcome.reason is not None:
+        raise VolumeError(f"{nii_path}: {outcome.reason}")
+    (view_name,) = job.views
+    count = slice_count(header.shape, view_name)
+    prefix = prefix_of(os.path.basename(nii_path))
+    return [
+        os.path.join(output_path, slice_filename(prefix, view_name, i, index_width(count))) for i in range(count)
+    ]
+
+
+def extract_slices_dataset(
+    nii_folder: str,
+    output_path: str,
+    view: str | Sequence[str] = "axial",
+    saving_mode: str = "case",
+    target_size: tuple[int, int] | None = None,
+    pad_value: float = 0.0,
+    save_stats: bool = False,
+    *,
+    dtype: str = "auto",
+    workers: int | None = None,
+    executor: Executor | None = None,
+    progress: bool = True,
+) -> RunResult:
+    """Extract the slices of every volume in ``nii_folder``; a file that cannot be read is skipped.
+
+    Parameters
+    ----------
+    nii_folder : str
+        Folder whose ``.nii.gz`` / ``.nii`` files (not hidden, not in sub-folders) are the inputs,
+        taken in sorted name order.
+    output_path : str
+        Root of the outputs; created if needed.
+    view : str or list of str
+        ``"axial"``, ``"coronal"``, ``"sagittal"``, or a list of them: each volume is then read once
+        and every view written as separate calls would write it.
+    saving_mode : {"case", "view"}
+        ``<output>/<prefix>/<view>/`` per volume, or one ``<output>/<view>/`` folder.
+    target_size, pad_value
+        Padding, as in :func:`extract_slices`. Every volume's slices must fit: checked from the
+        headers before anything is written.
+    save_stats : bool
+        Write ``<output>/<view>_slices_stats.csv``: ``FILENAME,NUM_SLICES,TOTAL_SLICES`` per volume
+        extracted, then a ``TOTAL_SLICES`` row.
+    dtype : {"auto", "float32"}
+        As in :func:`extract_slices`.
+    workers : int, optional
+        Volumes processed at once on a thread pool; default all cores, ``1`` runs in this thread.
+    executor : concurrent.futures.Executor, optional
+        Run the per-volume jobs on this executor instead (e.g. a Dask client's ``get_executor()``).
+    progress : bool
+        Show one progress bar over volumes, and a summary line, on stderr.
+
+    Returns
+    -------
+    RunResult
+        Every file's outcome: slices written per view, or why it was skipped.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``nii_folder`` is missing or holds no NIfTI file.
+    ValueError
+        A bad option, two inputs with the same prefix, or a slice larger than ``target_size``.
+    nidataset.errors.OutputError
+        The output location failed (disk full, no permission); the run stops.
+    """
+    check_choice("saving_mode", saving_mode, SAVING_MODES)
+    job = _job(output_path, view, saving_mode, target_size, pad_value, dtype)
+    workers = check_workers(workers, executor)
+    paths = list_volumes(nii_folder)
+    _check_all_fit(paths, job)
+    make_folder(output_path)
+    outcomes = run_files(extract_volume, paths, job, workers=workers, executor=executor, progress=progress)
+    result = RunResult(job.views, tuple(outcomes))
+    if save_stats:
+        for column, one_view in enumerate(result.views):
+            counts = [(o.name, o.counts[column]) for o in result.done]
+            write_counts_csv(os.path.join(output_path, stats_filename(one_view)), counts, "SLICES")
+    if progress:
+        report(result.summary())
+    return result
+
+
+def _job(
+    output_path: str, view: str | Sequence[str], saving_mode: str, target_size: object, pad_value: object, dtype: str
+) -> SliceJob:
+    return SliceJob(
+        output_path=os.fspath(output_path),
+        views=check_views(view),
+        saving_mode=saving_mode,
+        target_size=check_target_size(target_size),
+        pad_value=check_pad_value(pad_value),
+        dtype=check_choice("dtype", dtype, DTYPE_MODES),
+    )
+
+
+def _check_all_fit(paths: list[str], job: SliceJob) -> None:
+    """Read every header and refuse a target_size smaller than some slice, before writing anything.
+
+    A file whose header cannot be read is left for the run, which skips it with its reason.
+    """
+    if job.target_size is None:
+        return
+    too_large = []
+    for path in paths:
+        try:
+            problems = misfits(read_header(path), job.views, job.target_size)
+        except VolumeError:
+            continue
+        if problems:
+            too_large.append(f"{os.path.basename(path)} ({', '.join(problems)})")
+    if too_large:
+        shown = "; ".join(too_large[:5]) + (f"; and {len(too_large) - 5} more" if len(too_large) > 5 else "")
+        raise ValueError(f"target_size {job.target_size} is smaller than the slices of {shown}; nothing was written")

@@ -1,0 +1,102 @@
+"""All writing: TIFF slices, CSV tables and NIfTI files, each atomically.
+
+Every file is written under a hidden temporary name in its final folder, then renamed, so an
+interrupted run never leaves a truncated file under a final name. Errors are sorted by whose problem
+they are: a name the file system refuses belongs to one volume (skip it); anything else (disk full,
+quota, permission, read-only) is the output location's problem and stops the run.
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import os
+from collections.abc import Callable, Iterable, Sequence
+
+import numpy as np
+
+from .errors import OutputError, VolumeError
+
+_ONE_VOLUME_ERRORS = {errno.ENAMETOOLONG}
+
+
+def write_tiff(path: str, image: np.ndarray) -> None:
+    """Write a 2D array as an uncompressed single-page TIFF, atomically."""
+    import tifffile  # imported here so that ``import nidataset`` stays cheap
+
+    _atomic(path, lambda temporary: tifffile.imwrite(temporary, image, photometric="minisblack", metadata=None))
+
+
+def write_counts_csv(path: str, counts: Sequence[tuple[str, int]], what: str) -> None:
+    """Write ``FILENAME,NUM_<WHAT>,TOTAL_<WHAT>`` rows with a running total, then the total row.
+
+    The last row is ``TOTAL_<WHAT>,<total>,<total>``, so that pandas finds the total both as the last
+    row's ``TOTAL_<WHAT>`` and as the sum of the other rows.
+    """
+    total = 0
+    rows: list[list[object]] = [["FILENAME", f"NUM_{what}", f"TOTAL_{what}"]]
+    for name, count in counts:
+        total += count
+        rows.append([printable_name(name), count, total])
+    rows.append([f"TOTAL_{what}", total, total])
+    write_csv(path, rows)
+
+
+def write_csv(path: str, rows: Iterable[Sequence[object]]) -> None:
+    """Write rows as a UTF-8 CSV file, atomically."""
+
+    def write(temporary: str) -> None:
+        with open(temporary, "w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows(rows)
+
+    _atomic(path, write)
+
+
+def write_nifti(path: str, data: np.ndarray, affine: np.ndarray) -> None:
+    """Write a NIfTI-1 volume (gzip-compressed when ``path`` ends in ``.gz``), atomically."""
+    import nibabel as nib
+
+    suffix = ".nii.gz" if path.endswith(".gz") else ".nii"
+    _atomic(path, lambda temporary: nib.save(nib.Nifti1Image(data, affine), temporary), suffix)
+
+
+def printable_name(name: str) -> str:
+    """A file name as valid UTF-8 text: bytes that are not UTF-8 become ``\\xNN`` escapes."""
+    return os.fsencode(name).decode("utf-8", errors="backslashreplace")
+
+
+def remove_files(paths: Iterable[str]) -> None:
+    """Delete files, ignoring those already gone (used to roll back a failed volume)."""
+    for path in paths:
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass
+
+
+def make_folder(path: str) -> None:
+    """Create a folder and its parents, sorting a failure like a write failure."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        raise _sorted_error(error, path) from None
+
+
+def _atomic(path: str, write: Callable[[str], object], suffix: str = "") -> None:
+    """Run ``write(temporary)``, then rename; ``suffix`` keeps an extension a writer needs."""
+    folder, name = os.path.split(path)
+    temporary = os.path.join(folder, f".{name}.partial{suffix}")
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except BaseException as error:
+        remove_files([temporary])
+        if isinstance(error, OSError) and not isinstance(error, OutputError):
+            raise _sorted_error(error, path) from None
+        raise
+
+
+def _sorted_error(error: OSError, path: str) -> Exception:
+    if error.errno in _ONE_VOLUME_ERRORS:
+        return VolumeError(f"cannot write {os.path.basename(path)!r}: {error.strerror}")
+    return OutputError(error.errno or 0, f"cannot write {path!r}: {error.strerror or error}")
