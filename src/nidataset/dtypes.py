@@ -22,7 +22,10 @@ _F32_EXACT_INT = 2**24  # every integer up to this magnitude is exact in float32
 
 #: Stored dtypes written as they are; the rest map to the narrowest TIFF dtype Pillow opens.
 _KEPT = {np.dtype(t) for t in ("uint8", "int16", "uint16", "int32", "float32")}
-_WIDENED = {np.dtype("bool"): np.dtype("uint8"), np.dtype("int8"): np.dtype("int16")}
+_WIDENED: dict[np.dtype, np.dtype] = {
+    np.dtype("bool"): np.dtype("uint8"),
+    np.dtype("int8"): np.dtype("int16"),
+}
 _NARROWED_INT = {np.dtype(t) for t in ("uint32", "int64", "uint64")}  # to int32 when values fit
 
 
@@ -64,13 +67,14 @@ def plan_values(
     """
     native = stored.newbyteorder("=")
     _refuse_unsupported(native)
-    scaled = slope is not None and (slope, inter or 0.0) != (1.0, 0.0)
-    output = _float32 if (mode == "float32" or scaled) else _auto_dtype(native)
+    exact = mode != "float32"
+    unscaled = slope is None or (slope, inter or 0.0) == (1.0, 0.0)
+    output = _float32 if (mode == "float32" or not unscaled) else _auto_dtype(native)
     if pad_value is not None and not _holds(output, pad_value):
         output = _float32
-    if not scaled:
-        return ValuePlan(native, output, exact=mode != "float32")
-    return ValuePlan(native, output, float(slope), float(inter or 0.0), exact=mode != "float32")
+    if slope is None or unscaled:
+        return ValuePlan(native, output, exact=exact)
+    return ValuePlan(native, output, float(slope), float(inter or 0.0), exact=exact)
 
 
 _float32 = np.dtype("float32")

@@ -63,11 +63,7 @@ def misfits(header: Header, views: Iterable[str], target: tuple[int, int] | None
     if target is None:
         return []
     shapes = {view: slice_shape(header.shape, view) for view in views}
-    return [
-        f"{view} slices of {h}x{w}"
-        for view, (h, w) in shapes.items()
-        if h > target[0] or w > target[1]
-    ]
+    return [f"{view} slices of {h}x{w}" for view, (h, w) in shapes.items() if h > target[0] or w > target[1]]
 
 
 def check_fits(header: Header, views: Iterable[str], target: tuple[int, int] | None) -> None:
@@ -91,19 +87,25 @@ def _write_views(reader: VolumeReader, job: SliceJob, prefix: str, written: list
     counts = []
     for view in job.views:
         stack = slice_stack(volume, view, plan.stack_dtype)
-        counts.append(_write_slices(stack, 0, slice_count(header.shape, view), view, plan, job, prefix, written))
+        counts.append(
+            _write_slices(stack, 0, slice_count(header.shape, view), view, plan, job, prefix, written)
+        )
         del stack  # free this view's copy before making the next
     return tuple(counts)
 
 
-def _stream_axial(reader: VolumeReader, plan: ValuePlan, job: SliceJob, prefix: str, written: list[str]) -> int:
+def _stream_axial(
+    reader: VolumeReader, plan: ValuePlan, job: SliceJob, prefix: str, written: list[str]
+) -> int:
     """Axial slices are contiguous in the file: read a slab at a time, memory stays a few MB."""
     x, y, z = reader.header.shape
     per_slab = max(1, SLAB_BYTES // (x * y * reader.header.dtype.itemsize))
     start = 0
     for slab in reader.slabs(per_slab):
         check_values(slab, plan)
-        start += _write_slices(slice_stack(slab, "axial", plan.stack_dtype), start, z, "axial", plan, job, prefix, written)
+        start += _write_slices(
+            slice_stack(slab, "axial", plan.stack_dtype), start, z, "axial", plan, job, prefix, written
+        )
     return z
 
 

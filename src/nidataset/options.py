@@ -48,7 +48,9 @@ def check_target_size(target_size: object) -> tuple[int, int] | None:
         or len(target_size) != 2
         or not all(_is_positive_int(n) for n in target_size)
     ):
-        raise ValueError(f"target_size must be None or (height, width), two positive integers; got {target_size!r}")
+        raise ValueError(
+            f"target_size must be None or (height, width), two positive integers; got {target_size!r}"
+        )
     return int(target_size[0]), int(target_size[1])
 
 
@@ -62,7 +64,9 @@ def check_pad_value(pad_value: object) -> float:
         raise ValueError(f"pad_value must be a number; got {pad_value!r}")
     value = float(pad_value)
     if math.isfinite(value) and abs(value) > _F32_MAX:
-        raise ValueError(f"pad_value must fit float32 (at most {_F32_MAX:.4g} in magnitude); got {pad_value!r}")
+        raise ValueError(
+            f"pad_value must fit float32 (at most {_F32_MAX:.4g} in magnitude); got {pad_value!r}"
+        )
     return value
 
 

@@ -90,7 +90,8 @@ def extract_slices(
     count = slice_count(header.shape, view_name)
     prefix = prefix_of(os.path.basename(nii_path))
     return [
-        os.path.join(output_path, slice_filename(prefix, view_name, i, index_width(count))) for i in range(count)
+        os.path.join(output_path, slice_filename(prefix, view_name, i, index_width(count)))
+        for i in range(count)
     ]
 
 
@@ -169,7 +170,12 @@ def extract_slices_dataset(
 
 
 def _job(
-    output_path: str, view: str | Sequence[str], saving_mode: str, target_size: object, pad_value: object, dtype: str
+    output_path: str,
+    view: str | Sequence[str],
+    saving_mode: str,
+    target_size: object,
+    pad_value: object,
+    dtype: str,
 ) -> SliceJob:
     return SliceJob(
         output_path=os.fspath(output_path),
@@ -198,4 +204,6 @@ def _check_all_fit(paths: list[str], job: SliceJob) -> None:
             too_large.append(f"{os.path.basename(path)} ({', '.join(problems)})")
     if too_large:
         shown = "; ".join(too_large[:5]) + (f"; and {len(too_large) - 5} more" if len(too_large) > 5 else "")
-        raise ValueError(f"target_size {job.target_size} is smaller than the slices of {shown}; nothing was written")
+        raise ValueError(
+            f"target_size {job.target_size} is smaller than the slices of {shown}; nothing was written"
+        )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import os
 import stat
+import types
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,11 +23,12 @@ import numpy as np
 from .errors import VolumeError
 from .naming import is_input_name, prefix_of
 
+_gzip_module: types.ModuleType
 try:  # isal decompresses about 3x faster than zlib and releases the GIL while doing it
     from isal import igzip as _gzip_module
     from isal.igzip_lib import IsalError
 except ImportError:  # pragma: no cover - depends on the platform
-    _gzip_module = gzip  # type: ignore[assignment]
+    _gzip_module = gzip
     IsalError = zlib.error  # type: ignore[assignment,misc]
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -126,7 +128,7 @@ class VolumeReader:
     def read(self, voxels: int) -> np.ndarray:
         """The next ``voxels`` voxels, 1D, in the stored dtype."""
         buffer = np.empty(voxels * self.header.dtype.itemsize, dtype=np.uint8)
-        _translated(_read_into, self._stream, memoryview(buffer), self.header.nbytes)
+        _translated(_read_into, self._stream, buffer.data, self.header.nbytes)
         return buffer.view(self.header.dtype)
 
     def volume(self) -> np.ndarray:
@@ -275,7 +277,9 @@ def _read_into(stream: BinaryIO, target: memoryview, declared: int) -> None:
     while filled < len(target):
         count = stream.readinto(target[filled:])  # type: ignore[attr-defined]
         if not count:
-            raise VolumeError(f"truncated: the header declares {declared} bytes of voxels, the file ends sooner")
+            raise VolumeError(
+                f"truncated: the header declares {declared} bytes of voxels, the file ends sooner"
+            )
         filled += count
 
 
@@ -310,4 +314,3 @@ def memory_available() -> int | None:
 def describe(path: str) -> str:
     """The name used for ``path`` in messages and statistics: its file name."""
     return os.path.basename(path)
-

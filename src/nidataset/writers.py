@@ -8,6 +8,7 @@ quota, permission, read-only) is the output location's problem and stops the run
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import os
@@ -24,7 +25,9 @@ def write_tiff(path: str, image: np.ndarray) -> None:
     """Write a 2D array as an uncompressed single-page TIFF, atomically."""
     import tifffile  # imported here so that ``import nidataset`` stays cheap
 
-    _atomic(path, lambda temporary: tifffile.imwrite(temporary, image, photometric="minisblack", metadata=None))
+    _atomic(
+        path, lambda temporary: tifffile.imwrite(temporary, image, photometric="minisblack", metadata=None)
+    )
 
 
 def write_counts_csv(path: str, counts: Sequence[tuple[str, int]], what: str) -> None:
@@ -68,10 +71,8 @@ def printable_name(name: str) -> str:
 def remove_files(paths: Iterable[str]) -> None:
     """Delete files, ignoring those already gone (used to roll back a failed volume)."""
     for path in paths:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.remove(path)
-        except FileNotFoundError:
-            pass
 
 
 def make_folder(path: str) -> None:
