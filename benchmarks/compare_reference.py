@@ -128,21 +128,21 @@ def _nifti_bytes(volume: Volume, affine: np.ndarray) -> bytes:
 
 
 def _check_saved(path: Path, volume: Volume) -> None:
-    image = nib.load(str(path))
-    stored = image.header.get_data_dtype()
-    # a loaded image's header has its scaling moved to the data proxy: read it from the file's header
+    # read the file's own header: nibabel's loaded images move the scaling out of theirs
     with gzip.open(path) as stream:
-        slope, inter = nib.Nifti1Header.from_fileobj(stream).get_slope_inter()
+        header = nib.Nifti1Header.from_fileobj(stream)
+        raw = header.raw_data_from_fileobj(stream)
+    stored, scaling = header.get_data_dtype(), header.get_slope_inter()
+    # unscaled: nib.save writes slope 1 and intercept 0, our own writer leaves them NaN
+    wanted: set[tuple[float | None, float | None]] = {(None, None), (1.0, 0.0)}
     if volume.scaled:
         wanted = {(float(np.float32(volume.slope)), float(np.float32(volume.inter)))}
-    else:
-        wanted = {(None, None), (1.0, 0.0)}  # nib.save writes slope 1, intercept 0: no scaling either
     problems = []
     if stored != volume.raw.dtype:
         problems.append(f"stored dtype {stored}, wanted {volume.raw.dtype}")
-    if (slope, inter) not in wanted:
-        problems.append(f"scaling {(slope, inter)}, wanted {wanted}")
-    if not np.array_equal(image.dataobj.get_unscaled(), volume.raw, equal_nan=True):
+    if scaling not in wanted:
+        problems.append(f"scaling {scaling}, wanted {wanted}")
+    if not np.array_equal(raw, volume.raw, equal_nan=True):
         problems.append("voxels differ")
     if problems:
         raise RuntimeError(f"{path.name} was not saved as intended: {'; '.join(problems)}")
@@ -205,20 +205,28 @@ json.dump(report, open(sys.argv[2], "w"))
 def run_reference(python: str, nii_folder: Path, jobs: Sequence[Setting], root: Path) -> dict[Setting, float]:
     """Run the reference once per single-view job, in one subprocess; return the seconds per job."""
     spec = [
-        {"nii_folder": str(nii_folder), "output_path": str(root / "ref" / job.slug), "view": job.views[0],
-         "saving_mode": job.saving_mode, "target": job.target, "pad_value": job.pad_value}
+        {
+            "nii_folder": str(nii_folder),
+            "output_path": str(root / "ref" / job.slug),
+            "view": job.views[0],
+            "saving_mode": job.saving_mode,
+            "target": job.target,
+            "pad_value": job.pad_value,
+        }
         for job in jobs
     ]
     (root / "ref_jobs.json").write_text(json.dumps(spec))
     (root / "ref_driver.py").write_text(REFERENCE_DRIVER)
     # -I: neither PYTHONPATH nor the current folder may put our nidataset in front of the reference
-    command = [python, "-I", str(root / "ref_driver.py"), str(root / "ref_jobs.json"), str(root / "ref_out.json")]
+    files = [str(root / name) for name in ("ref_driver.py", "ref_jobs.json", "ref_out.json")]
+    command = [python, "-I", *files]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"the reference failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
     report = json.loads((root / "ref_out.json").read_text())
     if report["version"] != REFERENCE_VERSION or str(HERE.parent) in report["module"]:
-        raise RuntimeError(f"the driver imported the wrong nidataset: {report['version']} at {report['module']}")
+        wrong = f"{report['version']} at {report['module']}"
+        raise RuntimeError(f"the reference driver imported the wrong nidataset: {wrong}")
     return dict(zip(jobs, report["seconds"], strict=True))
 
 
@@ -227,8 +235,15 @@ def run_ours(nii_folder: Path, setting: Setting, dtype: str, output: Path) -> fl
     view = setting.views[0] if len(setting.views) == 1 else list(setting.views)
     start = time.perf_counter()
     result = extract_slices_dataset(
-        str(nii_folder), str(output), view=view, saving_mode=setting.saving_mode, target_size=setting.target,
-        pad_value=setting.pad_value, save_stats=True, dtype=dtype, progress=False,
+        str(nii_folder),
+        str(output),
+        view=view,
+        saving_mode=setting.saving_mode,
+        target_size=setting.target,
+        pad_value=setting.pad_value,
+        save_stats=True,
+        dtype=dtype,
+        progress=False,
     )
     seconds = time.perf_counter() - start
     if result.skipped:
@@ -278,8 +293,10 @@ def compare(row: Comparison, ref: dict[str, Path], ours: dict[str, Path], volume
     if set(ref) != set(ours):
         row.names_equal = False
         only_ref, only_ours = sorted(set(ref) - set(ours)), sorted(set(ours) - set(ref))
-        row.problem(f"file names differ: only in reference {only_ref[:3]} ({len(only_ref)}), "
-                    f"only in ours {only_ours[:3]} ({len(only_ours)})")
+        row.problem(
+            f"file names differ: only in reference {only_ref[:3]} ({len(only_ref)}), "
+            f"only in ours {only_ours[:3]} ({len(only_ours)})"
+        )
     for name in sorted(set(ref) & set(ours)):
         if name.endswith(".tif"):
             row.files += 1
@@ -342,7 +359,11 @@ def compare_stats(ref_path: Path, our_path: Path) -> list[str]:
     ref_total = ref_rows[-1]
     problems = []
     if our_counts != ref_counts:
-        problems.append(f"per-file counts {our_counts}, reference {ref_counts}")
+        differing = [(o, r) for o, r in zip(our_counts, ref_counts, strict=False) if o != r]
+        problems.append(
+            f"per-file counts differ (ours, reference): {differing[:3]}; "
+            f"{len(our_counts)} rows, reference {len(ref_counts)}"
+        )
     running = np.cumsum([count for _, count in our_counts]).tolist()
     if [int(row[2]) for row in our_rows[1:-1]] != running:
         problems.append("the TOTAL_SLICES column is not the running total")
@@ -363,10 +384,21 @@ def per_volume(rows: Sequence[Comparison], volumes: dict[str, Volume]) -> list[s
     for volume in volumes.values():
         found = [r.volumes[volume.name] for r in rows if volume.name in r.volumes]
         worst = max((difference for difference, _ in found), default=math.nan)
-        auto = sorted({d for r in rows if r.dtype == "auto" for d in r.volumes.get(volume.name, (0, set()))[1]})
-        scaling = f"slope {np.float32(volume.slope)}, inter {volume.inter:g}" if volume.scaled else "no scaling"
-        lines.append(f"  {volume.name:<20} stored {volume.raw.dtype.str:<4} {volume.raw.shape!s:<14} "
-                     f"{scaling:<26} ours(auto) {','.join(auto):<14} max |diff| {worst:g}")
+        auto = sorted(
+            {
+                d
+                for r in rows
+                if r.dtype == "auto" and volume.name in r.volumes
+                for d in r.volumes[volume.name][1]
+            }
+        )
+        scaling = "no scaling"
+        if volume.scaled:
+            scaling = f"slope {np.float32(volume.slope):.9g}, inter {volume.inter:g}"
+        lines.append(
+            f"  {volume.name:<20} stored {volume.raw.dtype.str:<4} {volume.raw.shape!s:<14} "
+            f"{scaling:<33} ours(auto) {','.join(auto):<14} max |diff| {worst:g}"
+        )
     return lines
 
 
@@ -378,15 +410,18 @@ def scaled_verdicts(rows: Sequence[Comparison], volumes: dict[str, Volume]) -> l
             found = [r.volumes[volume.name][0] for r in rows if r.dtype == dtype and volume.name in r.volumes]
             worst = max(found, default=math.nan)
             verdict = "agree exactly" if worst == 0.0 else f"DIFFER, by up to {worst:g}"
-            lines.append(f"scaled {volume.name}, dtype={dtype}: ours and the reference {verdict} "
-                         f"({len(found)} rows)")
+            lines.append(
+                f"scaled {volume.name}, dtype={dtype}: ours and the reference {verdict} ({len(found)} rows)"
+            )
     return lines
 
 
 def table(rows: Sequence[Comparison]) -> list[str]:
-    header = (f"{'views':<24} {'target':<7} {'mode':<5} {'pad':>6} {'dtype':<8} {'tifs':>5} {'names':<5} "
-              f"{'max|diff|':>9} {'ours dtypes':<22} {'ref dtypes':<10} {'stats':<5} "
-              f"{'ref s':>6} {'ours s':>6} {'ratio':>6}  status")
+    header = (
+        f"{'views':<24} {'target':<7} {'mode':<5} {'pad':>6} {'dtype':<8} {'tifs':>5} {'names':<5} "
+        f"{'max|diff|':>9} {'ours dtypes':<22} {'ref dtypes':<10} {'stats':<5} "
+        f"{'ref s':>6} {'ours s':>6} {'ratio':>6}  status"
+    )
     lines = [header, "-" * len(header)]
     for row in rows:
         s = row.setting
@@ -397,13 +432,15 @@ def table(rows: Sequence[Comparison]) -> list[str]:
             f"{','.join(s.views):<24} {target:<7} {s.saving_mode:<5} {s.pad_value:>6g} {row.dtype:<8} "
             f"{row.files:>5} {'yes' if row.names_equal else 'NO':<5} {row.max_diff:>9g} "
             f"{','.join(sorted(row.ours_dtypes)):<22} {','.join(sorted(row.ref_dtypes)):<10} "
-            f"{'ok' if row.stats_ok else 'BAD':<5} {row.ref_seconds:>6.2f} {row.our_seconds:>6.2f} {ratio:>5.1f}x  {status}"
+            f"{'ok' if row.stats_ok else 'BAD':<5} {row.ref_seconds:>6.2f} {row.our_seconds:>6.2f} "
+            f"{ratio:>5.1f}x  {status}"
         )
     return lines
 
 
 def expected_differences(rows: Iterable[Comparison]) -> list[str]:
-    rows = list(rows)
+    """The intended differences seen in rows that otherwise match."""
+    rows = [r for r in rows if not r.problems]
     notes = []
     kept = sorted({d for r in rows if r.dtype == "auto" for d in r.ours_dtypes} - {"float32"})
     if kept:
@@ -419,9 +456,11 @@ def summary(rows: Sequence[Comparison], volumes: dict[str, Volume]) -> int:
     print("\n".join(per_volume(rows, volumes)))
     print("\n".join(scaled_verdicts(rows, volumes)))
     ref_total, our_total = sum(r.ref_seconds for r in rows), sum(r.our_seconds for r in rows)
-    print(f"\ntime: reference {ref_total:.2f} s, ours {our_total:.2f} s over all rows "
-          f"(ratio {ref_total / our_total:.1f}x; ours with workers=default, {os.cpu_count()} CPUs; "
-          "a multi-view row's reference time is the sum of its single-view calls)")
+    print(
+        f"\ntime: reference {ref_total:.2f} s, ours {our_total:.2f} s over all rows "
+        f"(ratio {ref_total / our_total:.1f}x; ours with workers=default, {os.cpu_count()} CPUs; "
+        "a multi-view row's reference time is the sum of its single-view calls)"
+    )
     failed = [r for r in rows if r.problems]
     notes = "; ".join(expected_differences(rows))
     if not failed:
@@ -437,7 +476,10 @@ def summary(rows: Sequence[Comparison], volumes: dict[str, Volume]) -> int:
 # --------------------------------------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reference-python", help="interpreter with nidataset 0.9.1 (default: found or created)")
+    parser.add_argument(
+        "--reference-python",
+        help=f"interpreter with nidataset {REFERENCE_VERSION} (default: found or created)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and print its path")
     args = parser.parse_args(argv)
     try:

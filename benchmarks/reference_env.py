@@ -65,7 +65,7 @@ def reference_python(explicit: str | None = None, *, create: bool = True, quiet:
     if installed_version(str(cached)) == REFERENCE_VERSION:
         return str(cached)
     if not create:
-        raise ReferenceNotFound(f"no interpreter with {REFERENCE_REQUIREMENT}; set {ENV_VAR} or allow creating one")
+        raise ReferenceNotFound(f"no interpreter with {REFERENCE_REQUIREMENT}; set {ENV_VAR}")
     return str(create_reference_venv(cache_folder() / "ref-venv", quiet=quiet))
 
 
@@ -105,13 +105,16 @@ def create_reference_venv(folder: Path, *, quiet: bool = False) -> Path:
     _install(python)
     version = installed_version(str(python))
     if version != REFERENCE_VERSION:
-        raise ReferenceNotFound(f"{python} has nidataset {version}, not {REFERENCE_VERSION}, after pip install")
+        raise ReferenceNotFound(
+            f"after pip install, {python} has nidataset {version}, not {REFERENCE_VERSION}"
+        )
     return python
 
 
 def _install(python: Path) -> None:
     # pip's output goes to stderr: stdout of the benchmarks carries only their results
-    _run([str(python), "-m", "pip", "install", "--quiet", REFERENCE_REQUIREMENT], f"install {REFERENCE_REQUIREMENT}")
+    command = [str(python), "-m", "pip", "install", "--quiet", REFERENCE_REQUIREMENT]
+    _run(command, f"install {REFERENCE_REQUIREMENT}")
 
 
 def _run(command: list[str], what: str) -> None:

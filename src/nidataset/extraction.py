@@ -19,7 +19,7 @@ from .naming import index_width, output_folder, prefix_of, slice_filename
 from .padding import pad_slice
 from .results import Outcome
 from .views import slice_count, slice_shape, slice_stack
-from .volumes import Header, VolumeReader, memory_available
+from .volumes import Header, VolumeReader, memory_available, read_header
 from .writers import make_folder, remove_files, write_tiff
 
 #: Axial streaming reads this many bytes of voxels at a time: large reads, a few MB per worker.
@@ -72,6 +72,26 @@ def check_fits(header: Header, views: Iterable[str], target: tuple[int, int] | N
     if problems:
         assert target is not None
         raise VolumeError(f"{', '.join(problems)} do not fit target_size {target[0]}x{target[1]}")
+
+
+def check_all_fit(paths: list[str], views: tuple[str, ...], target: tuple[int, int] | None) -> None:
+    """Read every header and refuse a target_size smaller than some slice, before writing anything.
+
+    A file whose header cannot be read is left for the run, which skips it with its reason.
+    """
+    if target is None:
+        return
+    too_large = []
+    for path in paths:
+        try:
+            problems = misfits(read_header(path), views, target)
+        except VolumeError:
+            continue
+        if problems:
+            too_large.append(f"{os.path.basename(path)} ({', '.join(problems)})")
+    if too_large:
+        shown = "; ".join(too_large[:5]) + (f"; and {len(too_large) - 5} more" if len(too_large) > 5 else "")
+        raise ValueError(f"target_size {target} is smaller than the slices of {shown}; nothing was written")
 
 
 def _write_views(reader: VolumeReader, job: SliceJob, prefix: str, written: list[str]) -> tuple[int, ...]:

@@ -12,7 +12,7 @@ from concurrent.futures import Executor
 
 from .dtypes import DTYPE_MODES
 from .errors import VolumeError
-from .extraction import SliceJob, check_fits, extract_volume, misfits
+from .extraction import SliceJob, check_all_fit, check_fits, extract_volume
 from .naming import SAVING_MODES, index_width, prefix_of, slice_filename, stats_filename
 from .options import check_choice, check_pad_value, check_target_size, check_views, check_workers
 from .results import RunResult
@@ -156,7 +156,7 @@ def extract_slices_dataset(
     job = _job(output_path, view, saving_mode, target_size, pad_value, dtype)
     workers = check_workers(workers, executor)
     paths = list_volumes(nii_folder)
-    _check_all_fit(paths, job)
+    check_all_fit(paths, job.views, job.target_size)
     make_folder(output_path)
     outcomes = run_files(extract_volume, paths, job, workers=workers, executor=executor, progress=progress)
     result = RunResult(job.views, tuple(outcomes))
@@ -185,25 +185,3 @@ def _job(
         pad_value=check_pad_value(pad_value),
         dtype=check_choice("dtype", dtype, DTYPE_MODES),
     )
-
-
-def _check_all_fit(paths: list[str], job: SliceJob) -> None:
-    """Read every header and refuse a target_size smaller than some slice, before writing anything.
-
-    A file whose header cannot be read is left for the run, which skips it with its reason.
-    """
-    if job.target_size is None:
-        return
-    too_large = []
-    for path in paths:
-        try:
-            problems = misfits(read_header(path), job.views, job.target_size)
-        except VolumeError:
-            continue
-        if problems:
-            too_large.append(f"{os.path.basename(path)} ({', '.join(problems)})")
-    if too_large:
-        shown = "; ".join(too_large[:5]) + (f"; and {len(too_large) - 5} more" if len(too_large) > 5 else "")
-        raise ValueError(
-            f"target_size {job.target_size} is smaller than the slices of {shown}; nothing was written"
-        )
