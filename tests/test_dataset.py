@@ -50,7 +50,7 @@ def test_view_mode_puts_every_volume_in_one_folder(cases, tmp_path):
     names = sorted(p.name for p in (tmp_path / "out" / "coronal").iterdir())
     assert len(names) == 9 + 8 + 4
     assert names[0] == "case_001_coronal_000.tif" and names[-1] == "case_003_coronal_003.tif"
-    assert sorted(os.listdir(tmp_path / "out")) == ["coronal"]
+    assert sorted(n for n in os.listdir(tmp_path / "out") if not n.startswith(".")) == ["coronal"]
 
 
 def test_statistics_read_with_pandas_both_ways_the_seed_reads_them(cases, tmp_path):

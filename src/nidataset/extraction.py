@@ -15,6 +15,7 @@ import numpy as np
 
 from .dtypes import ValuePlan, check_values, output_slice, plan_values
 from .errors import VolumeError
+from .manifest import completed, fingerprint, forget, remember
 from .naming import index_width, output_folder, prefix_of, slice_filename
 from .padding import pad_slice
 from .results import Outcome
@@ -36,16 +37,35 @@ class SliceJob:
     target_size: tuple[int, int] | None = None
     pad_value: float = 0.0
     dtype: str = "auto"
+    resume: bool = False  # skip volumes whose completion records match (see manifest.py)
     stream_axial: bool = True  # False reads axial slices from the whole volume (tests compare both)
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.saving_mode, self.target_size, self.pad_value, self.dtype)
+
+    @property
+    def keeps_records(self) -> bool:
+        """Dataset runs record completed volumes; ``extract_slices`` writes only slices."""
+        return self.saving_mode != "flat"
 
 
 def extract_volume(path: str, job: SliceJob) -> Outcome:
     """Write every slice of one volume; on a problem of the volume, remove them and say why."""
     name = os.path.basename(path)
+    prefix = prefix_of(name)
+    if job.resume:
+        done = completed(path, job.output_path, job.views, prefix, job.fingerprint, job.saving_mode)
+        if done is not None:
+            return Outcome(name, done, reused=True)
     written: list[str] = []
     try:
+        if job.keeps_records:
+            forget(job.output_path, job.views, prefix)
         with VolumeReader(path) as reader:
-            counts = _write_views(reader, job, prefix_of(name), written)
+            counts = _write_views(reader, job, prefix, written)
+        if job.keeps_records:
+            remember(path, job.output_path, job.views, prefix, job.fingerprint, counts)
     except VolumeError as error:
         remove_files(written)
         return Outcome(name, reason=str(error))

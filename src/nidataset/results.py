@@ -12,6 +12,7 @@ class Outcome:
     name: str
     counts: tuple[int, ...] = ()
     reason: str | None = None
+    reused: bool = False  # complete from an earlier run (resume=True): nothing was rewritten
 
     @property
     def skipped(self) -> bool:
@@ -45,6 +46,9 @@ class RunResult:
     def summary(self) -> str:
         """One line: files done and skipped, outputs written."""
         line = f"{len(self.done)} of {len(self.outcomes)} files done, {self.total()} {self.what} written"
+        reused = sum(o.reused for o in self.outcomes)
+        if reused:
+            line += f" ({reused} files already complete)"
         if self.skipped:
             line += f", {len(self.skipped)} skipped"
         return line

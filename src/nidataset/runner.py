@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor, as_completed
 from typing import TypeVar
 
 from .errors import OutputError
+from .isolation import rerun_isolated
 from .results import Outcome
 
 Options = TypeVar("Options")
@@ -57,24 +58,42 @@ def _outcomes(
 ) -> Iterator[tuple[int, Outcome]]:
     if executor is None and (len(paths) == 1 or (workers or default_workers()) == 1):
         for index, path in enumerate(paths):
-            yield index, _guarded(job, path, options)
+            yield index, guarded(job, path, options)
         return
-    own = executor is None
-    pool = executor or ThreadPoolExecutor(max_workers=workers or default_workers())
+    if executor is not None:
+        yield from _pool_outcomes(job, paths, options, executor)
+        return
+    with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
+        yield from _pool_outcomes(job, paths, options, pool)
+
+
+def _pool_outcomes(
+    job: Job[Options], paths: Sequence[str], options: Options, pool: Executor
+) -> Iterator[tuple[int, Outcome]]:
+    """Outcomes as the pool finishes them; files whose worker process died are re-run in isolation."""
     futures: dict[Future[Outcome], int] = {}
+    orphans: list[tuple[int, str]] = []
     try:
-        futures = {pool.submit(job, path, options): i for i, path in enumerate(paths)}
+        for index, path in enumerate(paths):
+            try:
+                futures[pool.submit(job, path, options)] = index
+            except BrokenExecutor:
+                orphans.append((index, path))
         for future in as_completed(futures):
             index = futures[future]
-            yield index, _result(future, paths[index])
+            outcome = _result(future, paths[index])
+            if outcome is None:
+                orphans.append((index, paths[index]))
+            else:
+                yield index, outcome
     finally:
         for future in futures:
             future.cancel()
-        if own:
-            pool.shutdown(wait=True, cancel_futures=True)
+    yield from rerun_isolated(job, sorted(orphans), options)
 
 
-def _guarded(job: Job[Options], path: str, options: Options) -> Outcome:
+def guarded(job: Job[Options], path: str, options: Options) -> Outcome:
+    """Run one job; an exception nobody expected fails only that file."""
     try:
         return job(path, options)
     except (OutputError, KeyboardInterrupt, SystemExit):
@@ -83,12 +102,17 @@ def _guarded(job: Job[Options], path: str, options: Options) -> Outcome:
         return _crashed(path, error)
 
 
-def _result(future: Future[Outcome], path: str) -> Outcome:
+def _result(future: Future[Outcome], path: str) -> Outcome | None:
+    """The future's outcome, or None when its worker process died and the file must be re-run."""
     try:
         return future.result()
     except (OutputError, KeyboardInterrupt, SystemExit):
         raise
+    except BrokenExecutor:
+        return None
     except Exception as error:
+        if type(error).__name__ == "KilledWorker":  # dask already retried it on other workers
+            return Outcome(os.path.basename(path), reason="worker process died (dask KilledWorker)")
         return _crashed(path, error)
 
 

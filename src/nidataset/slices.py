@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import Executor
+from dataclasses import replace
 
 from .dtypes import DTYPE_MODES
 from .errors import VolumeError
@@ -19,7 +20,7 @@ from .results import RunResult
 from .runner import report, run_files
 from .views import slice_count
 from .volumes import list_volumes, read_header
-from .writers import make_folder, write_counts_csv
+from .writers import make_folder, write_counts_csv, write_failures_csv
 
 __all__ = ["extract_slices", "extract_slices_dataset"]
 
@@ -108,6 +109,8 @@ def extract_slices_dataset(
     workers: int | None = None,
     executor: Executor | None = None,
     progress: bool = True,
+    resume: bool = False,
+    save_failures: bool = False,
 ) -> RunResult:
     """Extract the slices of every volume in ``nii_folder``; a file that cannot be read is skipped.
 
@@ -137,6 +140,12 @@ def extract_slices_dataset(
         Run the per-volume jobs on this executor instead (e.g. a Dask client's ``get_executor()``).
     progress : bool
         Show one progress bar over volumes, and a summary line, on stderr.
+    resume : bool
+        Skip volumes that an earlier run with the same options completed (each completed volume is
+        recorded under ``<output>/.nidataset/``, checked against the input's size and time and
+        the slice files present); the statistics still cover every volume.
+    save_failures : bool
+        Write ``<output>/slices_failed.csv`` (``FILENAME,REASON``) listing every skipped file.
 
     Returns
     -------
@@ -153,7 +162,7 @@ def extract_slices_dataset(
         The output location failed (disk full, no permission); the run stops.
     """
     check_choice("saving_mode", saving_mode, SAVING_MODES)
-    job = _job(output_path, view, saving_mode, target_size, pad_value, dtype)
+    job = replace(_job(output_path, view, saving_mode, target_size, pad_value, dtype), resume=bool(resume))
     workers = check_workers(workers, executor)
     paths = list_volumes(nii_folder)
     check_all_fit(paths, job.views, job.target_size)
@@ -164,9 +173,15 @@ def extract_slices_dataset(
         for column, one_view in enumerate(result.views):
             counts = [(o.name, o.counts[column]) for o in result.done]
             write_counts_csv(os.path.join(output_path, stats_filename(one_view)), counts, "SLICES")
+    if save_failures:
+        write_failures_csv(os.path.join(output_path, "slices_failed.csv"), _reasons(result))
     if progress:
         report(result.summary())
     return result
+
+
+def _reasons(result: RunResult) -> list[tuple[str, str]]:
+    return [(o.name, o.reason or "") for o in result.skipped]
 
 
 def _job(

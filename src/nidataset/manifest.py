@@ -1,0 +1,79 @@
+"""Completion records: which volumes a previous run finished, so that ``resume=True`` skips them.
+
+One small JSON file per volume and view, ``<output>/.nidataset/<view>/<prefix>.json``, written after
+every slice of the volume is in place. It records the input's size and modification time and the
+options that shape the output bytes; a volume counts as complete only when its record matches all of
+them and every slice file it lists exists. The folder is hidden, so it is never read back as input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+
+from .naming import index_width, output_folder, slice_filename
+from .writers import make_folder, remove_files, write_text
+
+FOLDER = ".nidataset"
+
+
+def fingerprint(saving_mode: str, target_size: object, pad_value: float, dtype: str) -> str:
+    """The options that change output bytes or places, as a comparable string (NaN-safe)."""
+    return repr((saving_mode, target_size, pad_value, dtype))
+
+
+def record_path(output_path: str, view: str, prefix: str) -> str:
+    return os.path.join(output_path, FOLDER, view, f"{prefix}.json")
+
+
+def completed(
+    input_path: str, output_path: str, views: Sequence[str], prefix: str, options: str, saving_mode: str
+) -> tuple[int, ...] | None:
+    """Slice counts per view if a previous run completed this volume with these options, else None."""
+    counts = []
+    try:
+        source = _source(input_path)
+    except OSError:
+        return None
+    for view in views:
+        try:
+            with open(record_path(output_path, view, prefix), encoding="utf-8") as handle:
+                record = json.load(handle)
+        except (OSError, ValueError):
+            return None
+        if record.get("source") != source or record.get("options") != options:
+            return None
+        count = int(record.get("slices", -1))
+        if count < 0 or not _slices_exist(output_path, prefix, view, count, saving_mode):
+            return None
+        counts.append(count)
+    return tuple(counts)
+
+
+def forget(output_path: str, views: Sequence[str], prefix: str) -> None:
+    """Remove a volume's records before it is rewritten: until it completes again, it is not complete."""
+    remove_files(record_path(output_path, view, prefix) for view in views)
+
+
+def remember(
+    input_path: str, output_path: str, views: Sequence[str], prefix: str, options: str, counts: Sequence[int]
+) -> None:
+    """Record that every slice of this volume is written (called last, after the slices)."""
+    source = _source(input_path)
+    for view, count in zip(views, counts, strict=True):
+        path = record_path(output_path, view, prefix)
+        make_folder(os.path.dirname(path))
+        write_text(path, json.dumps({"source": source, "options": options, "slices": count}))
+
+
+def _source(input_path: str) -> list[int]:
+    info = os.stat(input_path)
+    return [info.st_size, info.st_mtime_ns]
+
+
+def _slices_exist(output_path: str, prefix: str, view: str, count: int, saving_mode: str) -> bool:
+    folder = output_folder(output_path, prefix, view, saving_mode)
+    width = index_width(count)
+    names = (slice_filename(prefix, view, i, width) for i in range(count))
+    return all(os.path.isfile(os.path.join(folder, name)) for name in names)
