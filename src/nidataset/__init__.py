@@ -7,7 +7,6 @@ True
 The public functions are imported on first use, so ``import nidataset`` stays cheap.
 """
 
-from __future__ import annotations
 
 from typing import Any
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from .phantoms import DEMO_CASES, ct_affine, ct_phantom
+from .progress import Progress
 from .results import RunResult
 from .writers import make_folder, write_nifti
 
@@ -20,7 +21,7 @@ def write_demo_volumes(folder: str) -> list[str]:
     return paths
 
 
-def run_demo(output: str, *, progress: bool = True) -> RunResult:
+def run_demo(output: str, *, progress: bool | Progress = True) -> RunResult:
     """Write the phantoms to ``<output>/volumes`` and extract all three views to ``<output>/slices``."""
     from .slices import extract_slices_dataset
 

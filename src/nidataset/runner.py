@@ -9,13 +9,13 @@ per-file messages live here, in the calling thread only.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor, as_completed
 from typing import TypeVar
 
 from .errors import OutputError
 from .isolation import rerun_isolated
+from .progress import Progress, as_progress
 from .results import Outcome
 
 Options = TypeVar("Options")
@@ -37,19 +37,24 @@ def run_files(
     *,
     workers: int | None = None,
     executor: Executor | None = None,
-    progress: bool = True,
-    label: str = "volumes",
+    progress: bool | Progress = True,
+    what: str = "slices",
 ) -> list[Outcome]:
     """Run ``job(path, options)`` for every path and return the outcomes in ``paths`` order.
 
     An unexpected exception in one job becomes that file's skip reason; an :class:`OutputError`
-    (the output location failed) or an interruption stops the run and is raised.
+    (the output location failed) or an interruption stops the run and is raised. ``what`` names
+    the outputs counted in the progress display.
     """
     outcomes: list[Outcome | None] = [None] * len(paths)
-    with _Progress(len(paths), label, progress) as bar:
+    display = as_progress(progress)
+    display.start(len(paths), what)
+    try:
         for index, outcome in _outcomes(job, paths, options, workers, executor):
             outcomes[index] = outcome
-            bar.advance(outcome)
+            display.advance(outcome)
+    finally:
+        display.close()
     return [o for o in outcomes if o is not None]
 
 
@@ -120,35 +125,3 @@ def _crashed(path: str, error: BaseException) -> Outcome:
     """An error no job expected (a bug, a dead worker process) fails only its file."""
     detail = str(error).splitlines()[0] if str(error) else ""
     return Outcome(os.path.basename(path), reason=f"unexpected {type(error).__name__}: {detail}".rstrip(": "))
-
-
-class _Progress:
-    """One tqdm bar over files, naming the last finished; skip lines are printed above it."""
-
-    def __init__(self, total: int, label: str, enabled: bool) -> None:
-        self._bar = None
-        if enabled:
-            from tqdm import tqdm
-
-            self._bar = tqdm(total=total, unit=" " + label, file=sys.stderr, dynamic_ncols=True, leave=True)
-
-    def __enter__(self) -> _Progress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-    def advance(self, outcome: Outcome) -> None:
-        if outcome.skipped:
-            report(f"skipped {outcome.name}: {outcome.reason}")
-        if self._bar is not None:
-            self._bar.set_postfix_str(outcome.name, refresh=False)
-            self._bar.update(1)
-
-
-def report(line: str) -> None:
-    """A line on stderr that does not break a progress bar being drawn."""
-    from tqdm import tqdm
-
-    tqdm.write(line, file=sys.stderr)

@@ -16,8 +16,9 @@ from .errors import VolumeError
 from .extraction import SliceJob, check_all_fit, check_fits, extract_volume
 from .naming import SAVING_MODES, index_width, prefix_of, slice_filename, stats_filename
 from .options import check_choice, check_pad_value, check_target_size, check_views, check_workers
+from .progress import Progress, as_progress
 from .results import RunResult
-from .runner import report, run_files
+from .runner import run_files
 from .views import slice_count
 from .volumes import list_volumes, read_header
 from .writers import make_folder, write_counts_csv, write_failures_csv
@@ -108,7 +109,7 @@ def extract_slices_dataset(
     dtype: str = "auto",
     workers: int | None = None,
     executor: Executor | None = None,
-    progress: bool = True,
+    progress: bool | Progress = True,
     resume: bool = False,
     save_failures: bool = False,
 ) -> RunResult:
@@ -138,8 +139,9 @@ def extract_slices_dataset(
         Volumes processed at once on a thread pool; default all cores, ``1`` runs in this thread.
     executor : concurrent.futures.Executor, optional
         Run the per-volume jobs on this executor instead (e.g. a Dask client's ``get_executor()``).
-    progress : bool
-        Show one progress bar over volumes, and a summary line, on stderr.
+    progress : bool or nidataset.progress.Progress
+        Show one progress bar over volumes (plain lines when stderr is not a terminal) and a summary
+        line, on stderr. Skipped files are reported either way.
     resume : bool
         Skip volumes that an earlier run with the same options completed (each completed volume is
         recorded under ``<output>/.nidataset/``, checked against the input's size and time and
@@ -167,7 +169,8 @@ def extract_slices_dataset(
     paths = list_volumes(nii_folder)
     check_all_fit(paths, job.views, job.target_size)
     make_folder(output_path)
-    outcomes = run_files(extract_volume, paths, job, workers=workers, executor=executor, progress=progress)
+    display = as_progress(progress)
+    outcomes = run_files(extract_volume, paths, job, workers=workers, executor=executor, progress=display)
     result = RunResult(job.views, tuple(outcomes))
     if save_stats:
         for column, one_view in enumerate(result.views):
@@ -175,8 +178,7 @@ def extract_slices_dataset(
             write_counts_csv(os.path.join(output_path, stats_filename(one_view)), counts, "SLICES")
     if save_failures:
         write_failures_csv(os.path.join(output_path, "slices_failed.csv"), _reasons(result))
-    if progress:
-        report(result.summary())
+    display.finish(result.summary())
     return result
 
 
