@@ -7,6 +7,7 @@ back the slices it already wrote and becomes a skip; a problem of the output loc
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -67,15 +68,26 @@ def extract_volume(path: str, job: SliceJob) -> Outcome:
         if job.keeps_records:
             remember(path, job.output_path, job.views, prefix, job.fingerprint, counts)
     except VolumeError as error:
-        remove_files(written)
+        _roll_back(written, job, prefix)
         return Outcome(name, reason=str(error))
     except MemoryError:
-        remove_files(written)
+        _roll_back(written, job, prefix)
         return Outcome(name, reason="not enough memory to hold the volume")
     except BaseException:
-        remove_files(written)
+        _roll_back(written, job, prefix)
         raise
     return Outcome(name, counts)
+
+
+def _roll_back(written: list[str], job: SliceJob, prefix: str) -> None:
+    """Remove a failed volume's slices, and the folders it added if they are left empty."""
+    remove_files(written)
+    for view in job.views:
+        folder = output_folder(job.output_path, prefix, view, job.saving_mode)
+        added = [folder, os.path.dirname(folder)] if job.saving_mode == "case" else [folder]
+        for one in added if folder != job.output_path else []:
+            with contextlib.suppress(OSError):  # not empty (other volumes' slices) or already gone
+                os.rmdir(one)
 
 
 def misfits(header: Header, views: Iterable[str], target: tuple[int, int] | None) -> list[str]:

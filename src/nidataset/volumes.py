@@ -9,6 +9,7 @@ whose message is a one-line reason.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import stat
 import types
@@ -104,6 +105,7 @@ class VolumeReader:
         self._stream = _open_stream(path)
         try:
             self.header = _translated(_parse_header, self._stream)
+            _check_file_size(self._stream, self.header)
             self._position = self._stream_position()
         except BaseException:
             self.close()
@@ -127,7 +129,13 @@ class VolumeReader:
 
     def read(self, voxels: int) -> np.ndarray:
         """The next ``voxels`` voxels, 1D, in the stored dtype."""
-        buffer = np.empty(voxels * self.header.dtype.itemsize, dtype=np.uint8)
+        size = voxels * self.header.dtype.itemsize
+        try:
+            buffer = np.empty(size, dtype=np.uint8)
+        except (MemoryError, ValueError):  # ValueError: more than numpy can index
+            raise VolumeError(
+                f"too large: reading shape {self.header.shape} needs {size / 2**30:.3g} GiB"
+            ) from None
         _translated(_read_into, self._stream, buffer.data, self.header.nbytes)
         return buffer.view(self.header.dtype)
 
@@ -157,6 +165,17 @@ def read_header(path: str) -> Header:
         return reader.header
 
 
+def _check_file_size(stream: BinaryIO, header: Header) -> None:
+    """An uncompressed file shorter than its header declares is refused before anything is read."""
+    if isinstance(stream, io.BufferedReader):
+        size = os.fstat(stream.fileno()).st_size
+        if size < header.offset + header.nbytes:
+            raise VolumeError(
+                f"truncated: the header declares {header.nbytes} bytes of voxels from byte {header.offset}, "
+                f"the file holds {size} bytes"
+            )
+
+
 def _open_stream(path: str) -> BinaryIO:
     """Open ``path`` for reading, decompressing when its first bytes say gzip (whatever its name)."""
     try:
@@ -184,7 +203,9 @@ def _parse_header(stream: BinaryIO) -> Header:
     if not size:
         raise VolumeError("not a NIfTI file (no NIfTI-1 or NIfTI-2 header size at its start)")
     block = first + _read_bytes(stream, size - 4, "a NIfTI header")
-    header = _HEADERS[size](binaryblock=block, check=False)
+    # The byte order is the one sizeof_hdr was read in; left to itself, nibabel guesses it from dim[0].
+    endianness = "<" if little == size else ">"
+    header = _HEADERS[size](binaryblock=block, endianness=endianness, check=False)
     _check_magic(header)
     return Header(_volume_shape(header), _stored_dtype(header), *_scaling(header), _offset(header))
 
@@ -218,10 +239,15 @@ def _volume_shape(header: nib.Nifti1Header) -> tuple[int, int, int]:
 
 
 def _stored_dtype(header: nib.Nifti1Header) -> np.dtype:
+    code = int(header["datatype"])
     try:
-        return np.dtype(header.get_data_dtype())
+        dtype = np.dtype(header.get_data_dtype())
     except Exception:
-        raise VolumeError(f"unsupported NIfTI datatype code {int(header['datatype'])}") from None
+        raise VolumeError(f"unsupported NIfTI datatype code {code}") from None
+    if dtype.kind == "V" and dtype.fields is None:  # codes nibabel knows but numpy has no type for here
+        label = nib.nifti1.data_type_codes.label[code]
+        raise VolumeError(f"unsupported NIfTI datatype code {code} ({label})")
+    return dtype
 
 
 def _scaling(header: nib.Nifti1Header) -> tuple[float | None, float | None]:

@@ -12,6 +12,7 @@ import contextlib
 import csv
 import errno
 import functools
+import hashlib
 import io
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -132,7 +133,7 @@ def make_folder(path: str) -> None:
 def _atomic(path: str, write: Callable[[str], object], suffix: str = "") -> None:
     """Run ``write(temporary)``, then rename; ``suffix`` keeps an extension a writer needs."""
     folder, name = os.path.split(path)
-    temporary = os.path.join(folder, f".{name}.partial{suffix}")
+    temporary = os.path.join(folder, _temporary_name(name, suffix))
     try:
         write(temporary)
         os.replace(temporary, path)
@@ -141,6 +142,17 @@ def _atomic(path: str, write: Callable[[str], object], suffix: str = "") -> None
         if isinstance(error, OSError) and not isinstance(error, OutputError):
             raise _sorted_error(error, path) from None
         raise
+
+
+def _temporary_name(name: str, suffix: str) -> str:
+    """``.<name>.partial<suffix>``; a fixed-length digest of ``name`` when that would be too long.
+
+    The temporary name must not be refused where the final name fits (255 bytes on most systems).
+    """
+    temporary = f".{name}.partial{suffix}"
+    if len(os.fsencode(temporary)) <= 255:
+        return temporary
+    return f".{hashlib.sha1(os.fsencode(name)).hexdigest()}.partial{suffix}"
 
 
 def _sorted_error(error: OSError, path: str) -> Exception:
