@@ -282,7 +282,7 @@ TRUNCATED = r"^truncated"
 VOXELS_CUT = r"^truncated: the header declares 630 bytes of voxels from byte 352, the file holds \d+ bytes$"
 HEADER_CUT = r"^truncated: the file ends inside a NIfTI header$"
 NOT_NIFTI = r"^not a NIfTI file"
-NO_MEMORY = r"^(truncated|too large: needs .* GiB|not enough memory)"
+NO_MEMORY = r"^(truncated|too large: shape \(.*\) needs .* GiB of memory|not enough memory)"
 NAME_TOO_LONG = r"^cannot write .*File name too long"
 
 CASES = [

@@ -200,3 +200,35 @@ def test_the_failure_list_names_every_skipped_file_and_why(cases, tmp_path):
     os.remove(cases / "broken.nii.gz")
     extract_slices_dataset(str(cases), str(tmp_path / "out"), save_failures=True, progress=False)
     assert (tmp_path / "out" / "slices_failed.csv").read_text().splitlines() == ["FILENAME,REASON"]
+
+
+def test_concurrent_whole_volume_reads_wait_for_memory_instead_of_overcommitting():
+    import threading
+
+    from nidataset.errors import VolumeError
+    from nidataset.volumes import MemoryBudget
+
+    budget = MemoryBudget(available=lambda: 100)
+    first_in, second_in, release_first = threading.Event(), threading.Event(), threading.Event()
+
+    def first():
+        with budget.reserve(70, "first"):
+            first_in.set()
+            release_first.wait(5)
+
+    def second():
+        first_in.wait(5)
+        with budget.reserve(70, "second"):  # 70 + 70 > 100: must wait for the first
+            second_in.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    assert first_in.wait(5) and not second_in.wait(0.3)
+    release_first.set()
+    assert second_in.wait(5)
+    for thread in threads:
+        thread.join(5)
+    with pytest.raises(VolumeError, match=r"too large: huge needs .* GiB of memory"):
+        with budget.reserve(101, "huge"):
+            pass

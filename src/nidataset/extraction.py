@@ -21,7 +21,7 @@ from .naming import index_width, output_folder, prefix_of, slice_filename
 from .padding import pad_slice
 from .results import Outcome
 from .views import slice_count, slice_shape, slice_stack
-from .volumes import Header, VolumeReader, memory_available, read_header
+from .volumes import BUDGET, Header, VolumeReader, read_header
 from .writers import make_folder, remove_files, write_tiff
 
 #: Axial streaming reads this many bytes of voxels at a time: large reads, a few MB per worker.
@@ -133,16 +133,18 @@ def _write_views(reader: VolumeReader, job: SliceJob, prefix: str, written: list
     plan = plan_values(header.dtype, header.slope, header.inter, pad, job.dtype)
     if job.views == ("axial",) and job.stream_axial:
         return (_stream_axial(reader, plan, job, prefix, written),)
-    _check_memory(header, plan)
-    volume = reader.volume()
-    check_values(volume, plan)
-    counts = []
-    for view in job.views:
-        stack = slice_stack(volume, view, plan.stack_dtype)
-        counts.append(
-            _write_slices(stack, 0, slice_count(header.shape, view), view, plan, job, prefix, written)
-        )
-        del stack  # free this view's copy before making the next
+    # The volume as read, plus one view's slice-major copy at a time.
+    needed = header.nbytes + header.nbytes // header.dtype.itemsize * plan.stack_dtype.itemsize
+    with BUDGET.reserve(needed, f"shape {header.shape}"):
+        volume = reader.volume()
+        check_values(volume, plan)
+        counts = []
+        for view in job.views:
+            stack = slice_stack(volume, view, plan.stack_dtype)
+            counts.append(
+                _write_slices(stack, 0, slice_count(header.shape, view), view, plan, job, prefix, written)
+            )
+            del stack  # free this view's copy before making the next
     return tuple(counts)
 
 
@@ -183,14 +185,3 @@ def _write_slices(
         write_tiff(path, image)
         written.append(path)
     return len(stack)
-
-
-def _check_memory(header: Header, plan: ValuePlan) -> None:
-    """Refuse a whole-volume read that cannot fit, rather than be killed by the kernel."""
-    needed = header.nbytes + header.nbytes // header.dtype.itemsize * plan.stack_dtype.itemsize
-    available = memory_available()
-    if available is not None and needed > available:
-        raise VolumeError(
-            f"too large: needs {needed / 2**30:.1f} GiB of memory for shape {header.shape}, "
-            f"{available / 2**30:.1f} GiB available"
-        )

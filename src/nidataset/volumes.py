@@ -8,13 +8,15 @@ whose message is a one-line reason.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import os
 import stat
+import threading
 import types
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -134,7 +136,7 @@ class VolumeReader:
             buffer = np.empty(size, dtype=np.uint8)
         except (MemoryError, ValueError):  # ValueError: more than numpy can index
             raise VolumeError(
-                f"too large: reading shape {self.header.shape} needs {size / 2**30:.3g} GiB"
+                f"too large: shape {self.header.shape} needs {size / 2**30:.3g} GiB of memory to read"
             ) from None
         _translated(_read_into, self._stream, buffer.data, self.header.nbytes)
         return buffer.view(self.header.dtype)
@@ -337,6 +339,43 @@ def memory_available() -> int | None:
         return None
 
 
-def describe(path: str) -> str:
-    """The name used for ``path`` in messages and statistics: its file name."""
-    return os.path.basename(path)
+class MemoryBudget:
+    """Memory reserved by the whole-volume reads under way in this process.
+
+    Each worker checking the free memory alone could let two large volumes start together and
+    overcommit: a read reserves its bytes first, waits while other reservations make it not fit, and
+    is refused only when it could not fit even once they are released.
+    """
+
+    def __init__(self, available: Callable[[], int | None] = memory_available) -> None:
+        self._available = available
+        self._held = 0
+        self._changed = threading.Condition()
+
+    @contextlib.contextmanager
+    def reserve(self, nbytes: int, what: str) -> Iterator[None]:
+        with self._changed:
+            while not self._fits(nbytes, what):
+                self._changed.wait(timeout=1.0)  # woken by a release; the timeout re-reads the free memory
+            self._held += nbytes
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._held -= nbytes
+                self._changed.notify_all()
+
+    def _fits(self, nbytes: int, what: str) -> bool:
+        available = self._available()
+        if available is None or nbytes <= available - self._held:
+            return True
+        if nbytes > available + self._held:  # more than all memory the reservations could give back
+            raise VolumeError(
+                f"too large: {what} needs {nbytes / 2**30:.1f} GiB of memory, "
+                f"{available / 2**30:.1f} GiB available"
+            )
+        return False
+
+
+#: One budget per process: the threads of a run share it.
+BUDGET = MemoryBudget()
