@@ -135,7 +135,6 @@ def test_multi_view_extraction(capsys):
         )
 
 
-@pytest.mark.xfail(raises=ImportError, strict=True, reason="extract_annotations_dataset: issue 5")
 def test_complete_training_data_pipeline(capsys):
     make_volumes("data/scans")
     make_volumes("data/masks", mask=True)

@@ -7,11 +7,10 @@ True
 The public functions are imported on first use, so ``import nidataset`` stays cheap.
 """
 
-
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["extract_slices", "extract_slices_dataset"]
+__all__ = ["extract_annotations", "extract_annotations_dataset", "extract_slices", "extract_slices_dataset"]
 
 
 def __getattr__(name: str) -> Any:

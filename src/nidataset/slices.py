@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import replace
 
+from .annotations import extract_annotations, extract_annotations_dataset
 from .dtypes import DTYPE_MODES
 from .errors import VolumeError
 from .extraction import SliceJob, check_all_fit, check_fits, extract_volume
@@ -23,7 +24,7 @@ from .views import slice_count
 from .volumes import list_volumes, read_header
 from .writers import make_folder, write_counts_csv, write_failures_csv
 
-__all__ = ["extract_slices", "extract_slices_dataset"]
+__all__ = ["extract_annotations", "extract_annotations_dataset", "extract_slices", "extract_slices_dataset"]
 
 
 def extract_slices(
