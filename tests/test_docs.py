@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from conftest import ROOT
 
@@ -22,3 +23,34 @@ def test_readme_starts_with_the_demo_command_then_the_test_command():
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
     assert ci[-1] == readme_commands()[1]
+
+
+def readme_python_blocks() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "Client(" not in b]
+
+
+def test_the_readme_python_examples_run(tmp_path, monkeypatch):
+    """Every Python block but the cluster ones, on the inputs they name, writes what it says."""
+    import numpy as np
+
+    from conftest import ramp, write_volume
+
+    monkeypatch.chdir(tmp_path)
+    for folder in ("scans", "masks", "dataset/scans", "dataset/masks"):
+        Path(folder).mkdir(parents=True)
+        mask = (ramp((40, 48, 12)) % 7 == 0).astype(np.uint8) if "masks" in folder else None
+        for number in (1, 2):
+            write_volume(
+                Path(folder) / f"case_{number:03d}.nii.gz", ramp((40, 48, 12)) if mask is None else mask
+            )
+    write_volume(Path("scan.nii.gz"), ramp((40, 48, 12)))
+    blocks = readme_python_blocks()
+    assert len(blocks) >= 3
+    for block in blocks:
+        exec(block, {"__name__": "__readme__"})
+    assert len(list(Path("dataset/images").rglob("*.tif"))) == 24
+    assert list(Path("dataset/labels").rglob("*.csv"))
+    assert len(list(Path("out").glob("scan_axial_*.tif"))) == 12
+    assert Path("extracted/images/axial_slices_stats.csv").is_file()
+    assert Path("extracted/labels/axial_annotations_stats.csv").is_file()

@@ -229,6 +229,8 @@ def test_concurrent_whole_volume_reads_wait_for_memory_instead_of_overcommitting
     assert second_in.wait(5)
     for thread in threads:
         thread.join(5)
-    with pytest.raises(VolumeError, match=r"too large: huge needs .* GiB of memory"):
-        with budget.reserve(101, "huge"):
-            pass
+    with (
+        pytest.raises(VolumeError, match=r"too large: huge needs .* GiB of memory"),
+        budget.reserve(101, "huge"),
+    ):
+        pass
