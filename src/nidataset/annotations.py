@@ -17,18 +17,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .dataset import run_dataset
 from .errors import VolumeError
-from .extraction import check_all_fit, check_fits
+from .extraction import check_fits
 from .naming import SAVING_MODES, index_width, output_folder, prefix_of, slice_filename
 from .objects import Objects, check_label_dtype, integer_labels, number_objects, plane_boxes
 from .options import check_choice, check_target_size, check_views, check_workers
 from .padding import pad_offsets
-from .progress import Progress, as_progress
+from .progress import Progress
 from .results import Outcome, RunResult
-from .runner import run_files
 from .views import VIEW_AXIS, slice_count, slice_shape, slice_stack, take_slice
-from .volumes import VolumeReader, list_volumes, read_header
-from .writers import make_folder, remove_files, write_counts_csv, write_csv, write_failures_csv
+from .volumes import VolumeReader, read_header
+from .writers import make_folder, remove_files, write_csv
 
 __all__ = ["extract_annotations", "extract_annotations_dataset"]
 
@@ -209,29 +209,17 @@ def extract_annotations_dataset(
     check_choice("saving_mode", saving_mode, SAVING_MODES)
     job = _job(output_path, view, saving_mode, extraction_mode, data_mode, target_size, components)
     workers = check_workers(workers, executor)
-    paths = list_volumes(nii_folder)
-    check_all_fit(paths, job.views, job.target_size)
-    make_folder(job.output_path)
-    display = as_progress(progress)
-    outcomes = run_files(
-        annotate_volume, paths, job, workers=workers, executor=executor, progress=display, what="annotations"
+    return run_dataset(
+        annotate_volume,
+        job,
+        nii_folder,
+        what="annotations",
+        workers=workers,
+        executor=executor,
+        progress=progress,
+        save_stats=save_stats,
+        save_failures=save_failures,
     )
-    result = RunResult(job.views, tuple(outcomes), what="annotations")
-    _write_reports(result, job.output_path, save_stats, save_failures)
-    display.finish(result.summary())
-    return result
-
-
-def _write_reports(result: RunResult, output_path: str, save_stats: bool, save_failures: bool) -> None:
-    """The statistics of each view, and the list of skipped files, as the caller asked."""
-    if save_stats:
-        for column, one_view in enumerate(result.views):
-            counts = [(o.name, o.counts[column]) for o in result.done]
-            stats = os.path.join(output_path, f"{one_view}_annotations_stats.csv")
-            write_counts_csv(stats, counts, "ANNOTATIONS")
-    if save_failures:
-        failures = [(o.name, o.reason or "") for o in result.skipped]
-        write_failures_csv(os.path.join(output_path, "annotations_failed.csv"), failures)
 
 
 def _job(

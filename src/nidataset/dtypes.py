@@ -66,7 +66,7 @@ def plan_values(
     dtype('float32')
     """
     native = stored.newbyteorder("=")
-    _refuse_unsupported(native)
+    refuse_unsupported(native, "a TIFF slice holds one real value per pixel")
     exact = mode != "float32"
     unscaled = slope is None or (slope, inter or 0.0) == (1.0, 0.0)
     output = _float32 if (mode == "float32" or not unscaled) else _auto_dtype(native)
@@ -80,13 +80,20 @@ def plan_values(
 _float32 = np.dtype("float32")
 
 
-def _refuse_unsupported(dtype: np.dtype) -> None:
+def refuse_unsupported(dtype: np.dtype, why: str) -> None:
+    """Raise VolumeError for voxels that are not real scalars; ``why`` ends the reason.
+
+    >>> refuse_unsupported(np.dtype("complex64"), "annotations need integer labels")
+    Traceback (most recent call last):
+    ...
+    nidataset.errors.VolumeError: complex voxels (complex64); annotations need integer labels
+    """
     if dtype.fields is not None or dtype.kind == "V":
-        raise VolumeError(f"RGB or structured voxels ({dtype}); only scalar volumes can be sliced")
+        raise VolumeError(f"RGB or structured voxels ({dtype}); {why}")
     if dtype.kind == "c":
-        raise VolumeError(f"complex voxels ({dtype}); no TIFF slice can hold them")
+        raise VolumeError(f"complex voxels ({dtype}); {why}")
     if dtype.kind not in "biuf":
-        raise VolumeError(f"unsupported voxel type {dtype}")
+        raise VolumeError(f"unsupported voxel type {dtype}; {why}")
 
 
 def _auto_dtype(dtype: np.dtype) -> np.dtype:

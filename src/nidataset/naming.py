@@ -66,6 +66,11 @@ def output_folder(output_path: str, prefix: str, view: str, saving_mode: str) ->
     return output_path
 
 
-def stats_filename(view: str) -> str:
-    """Name of the statistics file of one view."""
-    return f"{view}_slices_stats.csv"
+def stats_filename(view: str, what: str = "slices") -> str:
+    """Name of the statistics file of one view: ``<view>_slices_stats.csv`` or ``..._annotations_...``."""
+    return f"{view}_{what}_stats.csv"
+
+
+def failures_filename(what: str = "slices") -> str:
+    """Name of the list of skipped files: ``slices_failed.csv`` or ``annotations_failed.csv``."""
+    return f"{what}_failed.csv"

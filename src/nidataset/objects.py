@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .dtypes import refuse_unsupported
 from .errors import VolumeError
 
 #: Above this largest label, labels are renumbered before the first find_objects pass, which makes
@@ -82,12 +83,7 @@ def check_label_dtype(dtype: np.dtype) -> None:
     ...
     nidataset.errors.VolumeError: complex voxels (complex64); annotations need integer labels
     """
-    if dtype.fields is not None or dtype.kind == "V":
-        raise VolumeError(f"RGB or structured voxels ({dtype}); annotations need integer labels")
-    if dtype.kind == "c":
-        raise VolumeError(f"complex voxels ({dtype}); annotations need integer labels")
-    if dtype.kind not in "biuf":
-        raise VolumeError(f"unsupported voxel type {dtype}; annotations need integer labels")
+    refuse_unsupported(dtype, "annotations need integer labels")
 
 
 def _whole_numbers(volume: np.ndarray) -> np.ndarray:

@@ -12,17 +12,17 @@ from concurrent.futures import Executor
 from dataclasses import replace
 
 from .annotations import extract_annotations, extract_annotations_dataset
+from .dataset import run_dataset
 from .dtypes import DTYPE_MODES
 from .errors import VolumeError
-from .extraction import SliceJob, check_all_fit, check_fits, extract_volume
-from .naming import SAVING_MODES, index_width, prefix_of, slice_filename, stats_filename
+from .extraction import SliceJob, check_fits, extract_volume
+from .naming import SAVING_MODES, index_width, prefix_of, slice_filename
 from .options import check_choice, check_pad_value, check_target_size, check_views, check_workers
-from .progress import Progress, as_progress
+from .progress import Progress
 from .results import RunResult
-from .runner import run_files
 from .views import slice_count
-from .volumes import list_volumes, read_header
-from .writers import make_folder, write_counts_csv, write_failures_csv
+from .volumes import read_header
+from .writers import make_folder
 
 __all__ = ["extract_annotations", "extract_annotations_dataset", "extract_slices", "extract_slices_dataset"]
 
@@ -167,24 +167,17 @@ def extract_slices_dataset(
     check_choice("saving_mode", saving_mode, SAVING_MODES)
     job = replace(_job(output_path, view, saving_mode, target_size, pad_value, dtype), resume=bool(resume))
     workers = check_workers(workers, executor)
-    paths = list_volumes(nii_folder)
-    check_all_fit(paths, job.views, job.target_size)
-    make_folder(output_path)
-    display = as_progress(progress)
-    outcomes = run_files(extract_volume, paths, job, workers=workers, executor=executor, progress=display)
-    result = RunResult(job.views, tuple(outcomes))
-    if save_stats:
-        for column, one_view in enumerate(result.views):
-            counts = [(o.name, o.counts[column]) for o in result.done]
-            write_counts_csv(os.path.join(output_path, stats_filename(one_view)), counts, "SLICES")
-    if save_failures:
-        write_failures_csv(os.path.join(output_path, "slices_failed.csv"), _reasons(result))
-    display.finish(result.summary())
-    return result
-
-
-def _reasons(result: RunResult) -> list[tuple[str, str]]:
-    return [(o.name, o.reason or "") for o in result.skipped]
+    return run_dataset(
+        extract_volume,
+        job,
+        nii_folder,
+        what="slices",
+        workers=workers,
+        executor=executor,
+        progress=progress,
+        save_stats=save_stats,
+        save_failures=save_failures,
+    )
 
 
 def _job(
