@@ -82,10 +82,12 @@ def extract_volume(path: str, job: SliceJob) -> Outcome:
 def _roll_back(written: list[str], job: SliceJob, prefix: str) -> None:
     """Remove a failed volume's slices, and the folders it added if they are left empty."""
     remove_files(written)
+    if job.saving_mode == "flat":
+        return  # extract_slices writes into the caller's folder: not ours to remove
     for view in job.views:
         folder = output_folder(job.output_path, prefix, view, job.saving_mode)
         added = [folder, os.path.dirname(folder)] if job.saving_mode == "case" else [folder]
-        for one in added if folder != job.output_path else []:
+        for one in added:
             with contextlib.suppress(OSError):  # not empty (other volumes' slices) or already gone
                 os.rmdir(one)
 

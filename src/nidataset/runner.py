@@ -2,8 +2,8 @@
 
 Threads are the default: the work that matters (gzip decompression, array copies, file writes) releases
 the GIL, and threads need no ``if __name__ == "__main__":`` guard under any multiprocessing start
-method. Results come back in input order whatever order the files finish in. The progress bar and the
-per-file messages live here, in the calling thread only.
+method. Results come back in input order whatever order the files finish in, and the progress display
+(:mod:`nidataset.progress`) is driven from the calling thread only, never from a worker.
 """
 
 from __future__ import annotations
