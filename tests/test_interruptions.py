@@ -148,21 +148,20 @@ def test_a_full_disk_stops_the_run_with_a_clear_error_and_no_partial_file(many, 
 def test_simulated_disk_full_stops_the_run_with_a_clear_error_and_no_partial_file(
     many, tmp_path, monkeypatch
 ):
-    real_open = open
+    from nidataset import writers
+
+    real_write_parts = writers.write_parts
     writes = {"count": 0}
 
-    def filling_open(path, mode="r", *args, **kwargs):
-        handle = real_open(path, mode, *args, **kwargs)
-        if "w" in mode and str(path).endswith(".tif.partial"):
-            writes["count"] += 1
-            if writes["count"] > 30:
-                handle.write(b"half a slice")
-                handle.flush()
-                handle.close()
-                raise OSError(errno.ENOSPC, "No space left on device", path)
-        return handle
+    def filling_disk(path, parts):
+        writes["count"] += 1
+        if writes["count"] <= 30:
+            return real_write_parts(path, parts)
+        with open(path, "wb") as handle:
+            handle.write(b"half a slice")
+        raise OSError(errno.ENOSPC, "No space left on device", path)
 
-    monkeypatch.setattr("builtins.open", filling_open)
+    monkeypatch.setattr(writers, "write_parts", filling_disk)
     with pytest.raises(OutputError, match=r"cannot write .*case_000_axial_030\.tif.*No space left on device"):
         extract_slices_dataset(str(many), str(tmp_path / "out"), workers=1, progress=False)
     assert_no_partial_output(tmp_path / "out")

@@ -10,7 +10,7 @@ import pytest
 import tifffile
 
 from nidataset.errors import OutputError, VolumeError
-from nidataset.writers import printable_name, write_counts_csv, write_tiff
+from nidataset.writers import printable_name, write_counts_csv, write_parts, write_tiff
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "int16", ">i2", "uint16", "int32", "float32"])
@@ -37,17 +37,12 @@ def test_a_failed_write_leaves_no_file_at_all(tmp_path, monkeypatch):
     def full(*args):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    real_open = open
-
-    def open_full(path, mode="r", *args, **kwargs):
-        handle = real_open(path, mode, *args, **kwargs)
-        if "w" in mode:
+    def write_half_then_fail(path, parts):
+        with open(path, "wb") as handle:
             handle.write(b"partial bytes")
-            handle.flush()
-            handle.write = full
-        return handle
+        full()
 
-    monkeypatch.setattr("builtins.open", open_full)
+    monkeypatch.setattr("nidataset.writers.write_parts", write_half_then_fail)
     with pytest.raises(OutputError, match="No space left on device"):
         write_tiff(str(tmp_path / "t.tif"), np.zeros((4, 4), np.int16))
     assert os.listdir(tmp_path) == []
@@ -69,3 +64,20 @@ def test_counts_csv_escapes_names_that_are_not_utf8(tmp_path):
         "b.nii,2,5",
         "TOTAL_SLICES,5,5",
     ]
+
+
+def test_a_short_writev_is_finished(tmp_path, monkeypatch):
+    real_write = os.write
+
+    def writev_three_bytes(descriptor, parts):
+        return real_write(descriptor, bytes(parts[0])[:3])
+
+    monkeypatch.setattr(os, "writev", writev_three_bytes)
+    write_parts(str(tmp_path / "f"), [b"header", memoryview(b"pixels")])
+    assert (tmp_path / "f").read_bytes() == b"headerpixels"
+
+
+def test_without_writev_the_parts_are_written_plainly(tmp_path, monkeypatch):
+    monkeypatch.delattr(os, "writev")
+    write_parts(str(tmp_path / "f"), [b"header", memoryview(b"pixels")])
+    assert (tmp_path / "f").read_bytes() == b"headerpixels"

