@@ -742,10 +742,10 @@ def test_running_out_of_memory_while_reading_fails_only_its_file(tmp_path: Path,
     folder = three_volumes(tmp_path)
     read = nidataset.volumes.VolumeReader.read
 
-    def read_out_of_memory(self, voxels):  # type: ignore[no-untyped-def]
+    def read_out_of_memory(self, voxels, into=None):  # type: ignore[no-untyped-def]
         if "victim" in self.path:
             raise MemoryError
-        return read(self, voxels)
+        return read(self, voxels, into)
 
     monkeypatch.setattr(nidataset.volumes.VolumeReader, "read", read_out_of_memory)
     for view in VIEWS:

@@ -205,7 +205,7 @@ def test_concurrent_whole_volume_reads_wait_for_memory_instead_of_overcommitting
     import threading
 
     from nidataset.errors import VolumeError
-    from nidataset.volumes import MemoryBudget
+    from nidataset.memory import MemoryBudget
 
     budget = MemoryBudget(available=lambda: 100)
     first_in, second_in, release_first = threading.Event(), threading.Event(), threading.Event()
@@ -233,3 +233,26 @@ def test_concurrent_whole_volume_reads_wait_for_memory_instead_of_overcommitting
         budget.reserve(101, "huge"),
     ):
         pass
+
+
+def test_the_buffer_pool_reuses_fitting_buffers_and_frees_the_rest_before_allocating():
+    from nidataset.memory import BufferPool
+
+    pool = BufferPool()
+    with pool.lend(1000) as first:
+        first[:] = 7
+    assert pool.idle_bytes == 1000
+    with pool.lend(600) as second:  # 600 <= 1000 <= 2 * 600: the same memory, cut to size
+        assert second.nbytes == 600 and np.shares_memory(second, first)
+    with pool.lend(400) as third:  # 1000 > 2 * 400: a fresh buffer, the idle one freed first
+        assert not np.shares_memory(third, first)
+        assert pool.idle_bytes == 0
+    pool.clear()
+    assert pool.idle_bytes == 0
+
+
+def test_a_run_leaves_no_pooled_buffer_behind(cases, tmp_path):
+    from nidataset.memory import POOL
+
+    extract_slices_dataset(str(cases), str(tmp_path / "out"), view="coronal", progress=False)
+    assert POOL.idle_bytes == 0

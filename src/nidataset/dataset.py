@@ -8,6 +8,7 @@ from concurrent.futures import Executor
 from typing import Any, Protocol
 
 from .extraction import check_all_fit
+from .memory import POOL
 from .naming import failures_filename, stats_filename
 from .progress import Progress, as_progress
 from .results import Outcome, RunResult
@@ -50,9 +51,12 @@ def run_dataset(
     check_all_fit(paths, job.views, job.target_size)
     make_folder(job.output_path)
     display = as_progress(progress)
-    outcomes = run_files(
-        job_function, paths, job, workers=workers, executor=executor, progress=display, what=what
-    )
+    try:
+        outcomes = run_files(
+            job_function, paths, job, workers=workers, executor=executor, progress=display, what=what
+        )
+    finally:
+        POOL.clear()  # the buffers reused between volumes are not kept after the run
     result = RunResult(job.views, tuple(outcomes), what=what)
     if save_stats:
         write_statistics(result, job.output_path)

@@ -17,11 +17,12 @@ import numpy as np
 from .dtypes import ValuePlan, check_values, output_slice, plan_values
 from .errors import VolumeError
 from .manifest import completed, fingerprint, forget, remember
+from .memory import BUDGET, POOL
 from .naming import index_width, output_folder, prefix_of, slice_filename
 from .padding import pad_slice
 from .results import Outcome
 from .views import slice_count, slice_shape, slice_stack
-from .volumes import BUDGET, Header, VolumeReader, read_header
+from .volumes import Header, VolumeReader, read_header
 from .writers import make_folder, remove_files, write_tiff
 
 #: Axial streaming reads this many bytes of voxels at a time: large reads, a few MB per worker.
@@ -135,18 +136,22 @@ def _write_views(reader: VolumeReader, job: SliceJob, prefix: str, written: list
     plan = plan_values(header.dtype, header.slope, header.inter, pad, job.dtype)
     if job.views == ("axial",) and job.stream_axial:
         return (_stream_axial(reader, plan, job, prefix, written),)
-    # The volume as read, plus one view's slice-major copy at a time.
-    needed = header.nbytes + header.nbytes // header.dtype.itemsize * plan.stack_dtype.itemsize
-    with BUDGET.reserve(needed, f"shape {header.shape}"):
-        volume = reader.volume()
+    # The volume as read, plus one view's slice-major copy at a time, in buffers the pool reuses.
+    stack_bytes = header.nbytes // header.dtype.itemsize * plan.stack_dtype.itemsize
+    with (
+        BUDGET.reserve(header.nbytes + stack_bytes, f"shape {header.shape}"),
+        POOL.lend(header.nbytes) as raw,
+        POOL.lend(stack_bytes) as spare,
+    ):
+        volume = reader.volume(into=raw)
         check_values(volume, plan)
         counts = []
         for view in job.views:
-            stack = slice_stack(volume, view, plan.stack_dtype)
-            counts.append(
-                _write_slices(stack, 0, slice_count(header.shape, view), view, plan, job, prefix, written)
+            shape = (slice_count(header.shape, view), *slice_shape(header.shape, view))
+            stack = slice_stack(
+                volume, view, plan.stack_dtype, out=spare.view(plan.stack_dtype).reshape(shape)
             )
-            del stack  # free this view's copy before making the next
+            counts.append(_write_slices(stack, 0, shape[0], view, plan, job, prefix, written))
     return tuple(counts)
 
 

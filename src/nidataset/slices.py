@@ -16,6 +16,7 @@ from .dataset import run_dataset
 from .dtypes import DTYPE_MODES
 from .errors import VolumeError
 from .extraction import SliceJob, check_fits, extract_volume
+from .memory import POOL
 from .naming import SAVING_MODES, index_width, prefix_of, slice_filename
 from .options import check_choice, check_pad_value, check_target_size, check_views, check_workers
 from .progress import Progress
@@ -86,7 +87,10 @@ def extract_slices(
     except VolumeError as error:
         raise VolumeError(f"{nii_path}: {error}") from None
     make_folder(output_path)
-    outcome = extract_volume(nii_path, job)
+    try:
+        outcome = extract_volume(nii_path, job)
+    finally:
+        POOL.clear()
     if outcome.reason is not None:
         raise VolumeError(f"{nii_path}: {outcome.reason}")
     (view_name,) = job.views

@@ -8,15 +8,13 @@ whose message is a one-line reason.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import io
 import os
 import stat
-import threading
 import types
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -129,11 +127,11 @@ class VolumeReader:
         _translated(_skip, self._stream, skip, "the voxel data")
         return self.header.offset
 
-    def read(self, voxels: int) -> np.ndarray:
-        """The next ``voxels`` voxels, 1D, in the stored dtype."""
+    def read(self, voxels: int, into: np.ndarray | None = None) -> np.ndarray:
+        """The next ``voxels`` voxels, 1D, in the stored dtype (in the uint8 buffer ``into`` if given)."""
         size = voxels * self.header.dtype.itemsize
         try:
-            buffer = np.empty(size, dtype=np.uint8)
+            buffer = np.empty(size, dtype=np.uint8) if into is None else into[:size]
         except (MemoryError, ValueError):  # ValueError: more than numpy can index
             raise VolumeError(
                 f"too large: shape {self.header.shape} needs {size / 2**30:.3g} GiB of memory to read"
@@ -141,10 +139,13 @@ class VolumeReader:
         _translated(_read_into, self._stream, buffer.data, self.header.nbytes)
         return buffer.view(self.header.dtype)
 
-    def volume(self) -> np.ndarray:
-        """The whole volume, (X, Y, Z) in Fortran order, stored dtype; checks the stream's end."""
+    def volume(self, into: np.ndarray | None = None) -> np.ndarray:
+        """The whole volume, (X, Y, Z) in Fortran order, stored dtype; checks the stream's end.
+
+        ``into`` is a uint8 buffer of at least ``header.nbytes`` to read into (see memory.BufferPool).
+        """
         shape = self.header.shape
-        data = self.read(int(np.prod(shape))).reshape(shape, order="F")
+        data = self.read(int(np.prod(shape)), into).reshape(shape, order="F")
         self.finish()
         return data
 
@@ -322,60 +323,3 @@ def _skip(stream: BinaryIO, count: int | None, what: str) -> None:
             raise VolumeError(f"truncated: the file ends before {what}")
         if left is not None:
             left -= len(chunk)
-
-
-def memory_available() -> int | None:
-    """Bytes of memory available to a new allocation, or None when the platform does not say."""
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
-class MemoryBudget:
-    """Memory reserved by the whole-volume reads under way in this process.
-
-    Each worker checking the free memory alone could let two large volumes start together and
-    overcommit: a read reserves its bytes first, waits while other reservations make it not fit, and
-    is refused only when it could not fit even once they are released.
-    """
-
-    def __init__(self, available: Callable[[], int | None] = memory_available) -> None:
-        self._available = available
-        self._held = 0
-        self._changed = threading.Condition()
-
-    @contextlib.contextmanager
-    def reserve(self, nbytes: int, what: str) -> Iterator[None]:
-        with self._changed:
-            while not self._fits(nbytes, what):
-                self._changed.wait(timeout=1.0)  # woken by a release; the timeout re-reads the free memory
-            self._held += nbytes
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._held -= nbytes
-                self._changed.notify_all()
-
-    def _fits(self, nbytes: int, what: str) -> bool:
-        available = self._available()
-        if available is None or nbytes <= available - self._held:
-            return True
-        if nbytes > available + self._held:  # more than all memory the reservations could give back
-            raise VolumeError(
-                f"too large: {what} needs {nbytes / 2**30:.1f} GiB of memory, "
-                f"{available / 2**30:.1f} GiB available"
-            )
-        return False
-
-
-#: One budget per process: the threads of a run share it.
-BUDGET = MemoryBudget()
