@@ -1,0 +1,182 @@
+"""One contender of the benchmark, run in its own fresh interpreter by ``bench.py``.
+
+    python -I bench_child.py SPEC.json RESULT.json
+
+SPEC is a JSON object: ``mode`` ("reference", "ours", "floor" or "idle"), ``nii_folder``,
+``output_path``, ``view``, and per mode ``workers`` (ours, floor), ``src`` (ours: this checkout's
+``src`` folder, put first on the path) and ``profile`` (ours: run under cProfile). The child times
+only the work itself and writes ``{"seconds": ..., ...}`` to RESULT.
+
+This file uses the standard library only at import time: it also runs in the reference's venv, in
+isolated mode (``-I``), where nothing of this checkout is importable.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import importlib.metadata
+import json
+import os
+import struct
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+#: Bytes of voxels the floor reads at a time (whole slices), as our axial streaming does.
+SLAB_BYTES = 4 << 20
+AXES = {"sagittal": 0, "coronal": 1, "axial": 2}
+NIFTI_SUFFIXES = (".nii.gz", ".nii")
+
+
+def main(spec_path: str, result_path: str) -> None:
+    with open(spec_path) as handle:
+        spec = json.load(handle)
+    run = {"reference": run_reference, "ours": run_ours, "floor": run_floor, "idle": run_idle}[spec["mode"]]
+    with open(result_path, "w") as handle:
+        json.dump(run(spec), handle)
+
+
+def timed(call: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    value = call()
+    return time.perf_counter() - start, value
+
+
+# ------------------------------------------------------------------------------------------ contenders
+def run_reference(spec: dict[str, Any]) -> dict[str, Any]:
+    """nidataset 0.9.1's extract_slices_dataset (its tqdm output is silenced by TQDM_DISABLE)."""
+    import nidataset
+    from nidataset.slices import extract_slices_dataset
+
+    seconds, _ = timed(
+        lambda: extract_slices_dataset(spec["nii_folder"], spec["output_path"], view=spec["view"])
+    )
+    return {
+        "seconds": seconds,
+        "module": nidataset.__file__,
+        "version": importlib.metadata.version("nidataset"),
+    }
+
+
+def run_ours(spec: dict[str, Any]) -> dict[str, Any]:
+    """This checkout's extract_slices_dataset, without progress bar."""
+    sys.path.insert(0, spec["src"])
+    import nidataset
+    from nidataset.slices import extract_slices_dataset
+
+    def call() -> object:
+        return extract_slices_dataset(
+            spec["nii_folder"],
+            spec["output_path"],
+            view=spec["view"],
+            workers=spec["workers"],
+            progress=False,
+        )
+
+    if spec.get("profile"):
+        return {**profiled(call), "module": nidataset.__file__}
+    seconds, result = timed(call)
+    skipped = [f"{o.name}: {o.reason}" for o in result.skipped]  # type: ignore[attr-defined]
+    return {"seconds": seconds, "module": nidataset.__file__, "skipped": skipped}
+
+
+def profiled(call: Callable[[], object]) -> dict[str, Any]:
+    """Run ``call`` under cProfile; return its time and the top functions by own time."""
+    import cProfile
+    import io
+    import pstats
+
+    profile = cProfile.Profile()
+    seconds, _ = timed(lambda: profile.runcall(call))
+    text = io.StringIO()
+    pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(18)
+    return {"seconds": seconds, "profile": text.getvalue()}
+
+
+def run_idle(spec: dict[str, Any]) -> dict[str, Any]:
+    """Import ours and do nothing: the interpreter's own resident memory."""
+    sys.path.insert(0, spec["src"])
+    import nidataset.slices  # noqa: F401
+
+    return {"seconds": 0.0}
+
+
+def run_floor(spec: dict[str, Any]) -> dict[str, Any]:
+    """Decompress every volume with our decompressor and write each slice's bytes to its own file."""
+    gzip_module, name = decompressor()
+    folder = spec["nii_folder"]
+    paths = sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(NIFTI_SUFFIXES))
+
+    def work() -> int:
+        with concurrent.futures.ThreadPoolExecutor(spec["workers"]) as pool:
+            jobs = [
+                pool.submit(floor_volume, p, spec["output_path"], spec["view"], gzip_module) for p in paths
+            ]
+            return sum(job.result() for job in jobs)
+
+    seconds, slices = timed(work)
+    return {"seconds": seconds, "decompressor": name, "slices": slices}
+
+
+# ------------------------------------------------------------------------------------------- the floor
+def decompressor() -> tuple[Any, str]:
+    """isal.igzip when importable (as our package uses), else the standard library's gzip."""
+    try:
+        from isal import igzip
+
+        return igzip, "isal.igzip"
+    except ImportError:
+        import gzip
+
+        return gzip, "gzip (zlib)"
+
+
+def floor_volume(path: str, output_path: str, view: str, gzip_module: Any) -> int:
+    """Stream one volume's voxels, write them as raw files of one slice's bytes; no transpose."""
+    prefix = os.path.basename(path).removesuffix(".gz").removesuffix(".nii")
+    folder = os.path.join(output_path, prefix, view)
+    os.makedirs(folder, exist_ok=True)
+    with open(path, "rb") as raw, gzip_module.GzipFile(fileobj=raw, mode="rb") as stream:
+        shape, itemsize, offset = nifti1_header(stream.read(348))
+        stream.read(offset - 348)
+        count = shape[AXES[view]]
+        slice_bytes = shape[0] * shape[1] * shape[2] // count * itemsize
+        write_slices(stream, folder, f"{prefix}_{view}", count, slice_bytes)
+        while stream.read(SLAB_BYTES):  # to the end: the gzip CRC and length are checked
+            pass
+    return count
+
+
+def write_slices(stream: BinaryIO, folder: str, stem: str, count: int, slice_bytes: int) -> None:
+    per_slab = max(1, SLAB_BYTES // slice_bytes)
+    buffer = memoryview(bytearray(per_slab * slice_bytes))
+    width = max(3, len(str(count - 1)))
+    for start in range(0, count, per_slab):
+        n = min(per_slab, count - start)
+        read_exactly(stream, buffer[: n * slice_bytes])
+        for k in range(n):
+            with open(os.path.join(folder, f"{stem}_{start + k:0{width}d}.tif"), "wb") as out:
+                out.write(buffer[k * slice_bytes : (k + 1) * slice_bytes])
+
+
+def read_exactly(stream: BinaryIO, target: memoryview) -> None:
+    filled = 0
+    while filled < len(target):
+        count = stream.readinto(target[filled:])  # type: ignore[attr-defined]
+        if not count:
+            raise EOFError("the volume ends early")
+        filled += count
+
+
+def nifti1_header(header: bytes) -> tuple[tuple[int, int, int], int, int]:
+    """(shape, bytes per voxel, vox_offset) of a 3D NIfTI-1 header, in either byte order."""
+    order = "<" if struct.unpack("<i", header[:4])[0] == 348 else ">"
+    dims = struct.unpack(order + "8h", header[40:56])
+    bitpix = struct.unpack(order + "h", header[72:74])[0]
+    offset = struct.unpack(order + "f", header[108:112])[0]
+    return (dims[1], dims[2], dims[3]), bitpix // 8, int(offset)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

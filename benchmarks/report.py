@@ -1,0 +1,154 @@
+"""Tables and targets of the benchmark, as plain text and as markdown."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from datasets import DatasetSpec
+
+REFERENCE, OURS_1, OURS_ALL, FLOOR, FLOOR_1 = "reference", "ours-1", "ours-all", "floor", "floor-1"
+#: Throughput of ours-all over the reference's, per view (the issue's targets).
+SPEEDUP_TARGETS = {"axial": 8.0, "coronal": 6.0, "sagittal": 6.0}
+FLOOR_TARGET = 1.3  # axial ours-all time over floor time, at most
+MEMORY_TARGET = 300e6  # bytes, peak RSS of a 512x512x1000 axial run with workers=1
+BUSY_LOAD = 0.15  # cores taken by other processes above which a run's times are not to be trusted
+HEADERS = (
+    "contender",
+    "median s",
+    "runs (s)",
+    "slices/s",
+    "MB/s voxels",
+    "peak RSS MB",
+    "x reference",
+    "x floor time",
+    "others' load",
+)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One run of one contender: the time the child measured and its peak resident memory."""
+
+    seconds: float
+    peak_bytes: int
+    other_load: float = 0.0  # cores that other processes took meanwhile
+
+    @property
+    def disturbed(self) -> bool:
+        return self.other_load > BUSY_LOAD
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The runs of one contender on one dataset and view."""
+
+    samples: tuple[Sample, ...]
+
+    @property
+    def used(self) -> tuple[Sample, ...]:
+        """The undisturbed samples when there are any, else all of them."""
+        return tuple(s for s in self.samples if not s.disturbed) or self.samples
+
+    @property
+    def seconds(self) -> float:
+        return statistics.median(s.seconds for s in self.used)
+
+    @property
+    def peak_bytes(self) -> int:
+        return max(s.peak_bytes for s in self.samples)
+
+    @property
+    def other_load(self) -> float:
+        return max(s.other_load for s in self.used)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One of the issue's targets: what was measured and whether it is met."""
+
+    name: str
+    measured: str
+    met: bool
+
+    def line(self) -> str:
+        return f"{'PASS' if self.met else 'MISS'}  {self.name}: {self.measured}"
+
+
+def view_rows(spec: DatasetSpec, view: str, summaries: dict[str, Summary]) -> list[tuple[str, ...]]:
+    """One row per contender that ran: times, throughputs, memory and the two ratios."""
+    reference, floor = summaries.get(REFERENCE), summaries.get(FLOOR)
+    rows: list[tuple[str, ...]] = []
+    for name, summary in summaries.items():
+        seconds = summary.seconds
+        rows.append(
+            (
+                name,
+                f"{seconds:.3f}",
+                "/".join(f"{s.seconds:.2f}{'*' if s.disturbed else ''}" for s in summary.samples),
+                f"{spec.slices(view) / seconds:,.0f}",
+                f"{spec.voxel_bytes / 1e6 / seconds:,.0f}",
+                f"{summary.peak_bytes / 1e6:,.0f}",
+                f"{reference.seconds / seconds:.1f}x" if reference else "-",
+                f"{seconds / floor.seconds:.2f}x" if floor else "-",
+                f"{summary.other_load:.2f}",
+            )
+        )
+    return rows
+
+
+def view_title(spec: DatasetSpec, view: str) -> str:
+    x, y, z = spec.shape
+    size = {"axial": (x, y), "coronal": (x, z), "sagittal": (y, z)}[view]
+    note = "" if view == "axial" else "; floor = the same decompression and writes, no transpose"
+    return (
+        f"{spec.name} {view}: {spec.slices(view):,} slices of {size[0]}x{size[1]} "
+        f"({spec.voxel_bytes / 1e6:.0f} MB of voxels){note}"
+    )
+
+
+def text_table(rows: Sequence[Sequence[str]], headers: Sequence[str] = HEADERS) -> str:
+    """Columns aligned with spaces: the first to the left, the others to the right."""
+    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
+
+    def line(row: Sequence[str]) -> str:
+        cells = [
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        return "  ".join(cells).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def markdown_table(rows: Sequence[Sequence[str]], headers: Sequence[str] = HEADERS) -> str:
+    separator = ["---"] + ["---:"] * (len(headers) - 1)
+    return "\n".join("| " + " | ".join(row) + " |" for row in [headers, separator, *rows])
+
+
+def speed_targets(spec: DatasetSpec, view: str, summaries: dict[str, Summary]) -> list[Target]:
+    """ours-all against the reference (every view) and against the floor (axial)."""
+    ours, reference, floor = summaries.get(OURS_ALL), summaries.get(REFERENCE), summaries.get(FLOOR)
+    targets = []
+    if ours and reference:
+        speedup, wanted = reference.seconds / ours.seconds, SPEEDUP_TARGETS[view]
+        name = f"{spec.name} {view}: ours-all throughput >= {wanted:g}x the reference's"
+        measured = f"{speedup:.1f}x" + (
+            f" (the floor's: {reference.seconds / floor.seconds:.1f}x)" if floor else ""
+        )
+        targets.append(Target(name, measured, speedup >= wanted))
+    if ours and floor and view == "axial":
+        ratio = ours.seconds / floor.seconds
+        name = f"{spec.name} {view}: ours-all time within {FLOOR_TARGET}x of the floor's"
+        targets.append(Target(name, f"{ratio:.3f}x", ratio <= FLOOR_TARGET))
+    return targets
+
+
+def memory_target(spec: DatasetSpec, summary: Summary) -> Target:
+    x, y, z = spec.shape
+    name = f"peak RSS of a {x}x{y}x{z} axial run, workers=1, < {MEMORY_TARGET / 1e6:.0f} MB"
+    measured = (
+        f"{summary.peak_bytes / 1e6:.0f} MB (max of {len(summary.samples)} runs, {summary.seconds:.2f} s)"
+    )
+    return Target(name, measured, summary.peak_bytes < MEMORY_TARGET)
