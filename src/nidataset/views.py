@@ -72,28 +72,8 @@ def slice_stack(
         out = np.empty(moved.shape, dtype=dtype or volume.dtype)
     loop_axis = ({1, 2} - {plane_axes(view)[1]}).pop()
     position = [axis, *plane_axes(view)].index(loop_axis)
-    key: list[int | slice] = [slice(None)] * 3
-    for index in range(out.shape[position]):
-        key[position] = index
-        _copy_plane(out[tuple(key)], moved[tuple(key)])
+    key: list[slice] = [slice(None)] * 3
+    for start in range(out.shape[position]):
+        key[position] = slice(start, start + 1)
+        np.copyto(out[tuple(key)], moved[tuple(key)], casting="unsafe")
     return out
-
-
-_TILE = 64  # a 64 x 64 tile of source and target stays in cache while it is transposed
-
-
-def _copy_plane(target: np.ndarray, source: np.ndarray) -> None:
-    """Copy one 2D plane; tile by tile when it is a transpose of one compact block of memory.
-
-    A plane stored in one block (axial slices in a file, Fortran order) is transposed about twice as
-    fast tile by tile (measured 0.17 ms against 0.30 ms per 512 x 512 int16 slice). Planes scattered
-    across the volume (coronal, sagittal) copy faster in one call, so they keep it.
-    """
-    if not (source.flags.f_contiguous and target.flags.c_contiguous) or min(source.shape) <= _TILE:
-        np.copyto(target, source, casting="unsafe")
-        return
-    rows, cols = source.shape
-    for row in range(0, rows, _TILE):
-        for col in range(0, cols, _TILE):
-            block = (slice(row, row + _TILE), slice(col, col + _TILE))
-            np.copyto(target[block], source[block], casting="unsafe")
