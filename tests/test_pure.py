@@ -42,6 +42,16 @@ def test_slice_stack_matches_take_slice_for_every_layout(shape, view, order, big
         np.testing.assert_array_equal(image, take_slice(volume, view, i))
 
 
+@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize(("stored", "wanted"), [("<i2", "int16"), (">i2", "int16"), ("int8", "int16")])
+def test_slice_stack_of_large_planes_with_a_dtype_change(view, stored, wanted):
+    shape = (130, 70, 67)  # planes larger than the hypothesis test's, no side a power of two
+    volume = np.asfortranarray((np.arange(np.prod(shape)) % 251 - 120).reshape(shape).astype(stored))
+    stack = slice_stack(volume, view, np.dtype(wanted))
+    for index in (0, 1, len(stack) // 2, len(stack) - 1):
+        np.testing.assert_array_equal(stack[index], take_slice(volume, view, index))
+
+
 @given(h=st.integers(1, 30), w=st.integers(1, 30), extra_h=st.integers(0, 9), extra_w=st.integers(0, 9))
 def test_padding_centres_with_the_odd_pixel_bottom_right(h, w, extra_h, extra_w):
     image = np.arange(1, h * w + 1, dtype=np.int32).reshape(h, w)
