@@ -35,7 +35,7 @@ except ImportError:  # pragma: no cover - depends on the platform
 _GZIP_MAGIC = b"\x1f\x8b"
 _HEADERS = {348: nib.Nifti1Header, 540: nib.Nifti2Header}
 _CIFTI_INTENTS = range(3000, 3100)  # NIFTI_INTENT_CONNECTIVITY_*: CIFTI-2 matrices, not volumes
-_CHUNK = 1 << 22  # bytes per read when skipping or draining a stream
+_CHUNK = 1 << 22  # bytes per read: large enough for speed, small enough not to double memory
 
 
 def list_volumes(folder: str) -> list[str]:
@@ -302,9 +302,14 @@ def _read_bytes(stream: BinaryIO, count: int, what: str) -> bytes:
 
 
 def _read_into(stream: BinaryIO, target: memoryview, declared: int) -> None:
+    """Fill ``target`` from ``stream``, a few MB at a time.
+
+    A gzip stream decompresses each ``readinto`` request into a temporary bytes object of the
+    request's size before copying it: asking for a whole volume at once would hold the volume twice.
+    """
     filled = 0
     while filled < len(target):
-        count = stream.readinto(target[filled:])  # type: ignore[attr-defined]
+        count = stream.readinto(target[filled : filled + _CHUNK])  # type: ignore[attr-defined]
         if not count:
             raise VolumeError(
                 f"truncated: the header declares {declared} bytes of voxels, the file ends sooner"
