@@ -22,7 +22,7 @@ from .errors import VolumeError
 from .extraction import check_fits
 from .naming import SAVING_MODES, index_width, output_folder, prefix_of, slice_filename
 from .objects import Objects, check_label_dtype, integer_labels, number_objects, plane_boxes
-from .options import check_choice, check_target_size, check_views, check_workers
+from .options import check_choice, check_target_size, check_views
 from .padding import pad_offsets
 from .progress import Progress
 from .results import Outcome, RunResult
@@ -208,7 +208,6 @@ def extract_annotations_dataset(
     """
     check_choice("saving_mode", saving_mode, SAVING_MODES)
     job = _job(output_path, view, saving_mode, extraction_mode, data_mode, target_size, components)
-    workers = check_workers(workers, executor)
     return run_dataset(
         annotate_volume,
         job,

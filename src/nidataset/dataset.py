@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from .extraction import check_all_fit
 from .memory import POOL
 from .naming import failures_filename, stats_filename
+from .options import check_workers
 from .progress import Progress, as_progress
 from .results import Outcome, RunResult
 from .runner import run_files
@@ -44,9 +45,10 @@ def run_dataset(
 ) -> RunResult:
     """Run ``job_function(path, job)`` over the dataset; write statistics and failures; summarise.
 
-    Raises before anything is written when the folder holds no input, two inputs share a prefix, or
-    a slice is larger than the target size.
+    Raises before anything is written when ``workers`` or ``executor`` is wrong, the folder holds no
+    input, two inputs share a prefix, or a slice is larger than the target size.
     """
+    workers = check_workers(workers, executor)
     paths = list_volumes(nii_folder)
     check_all_fit(paths, job.views, job.target_size)
     make_folder(job.output_path)

@@ -18,7 +18,7 @@ from .errors import VolumeError
 from .extraction import SliceJob, check_fits, extract_volume
 from .memory import POOL
 from .naming import SAVING_MODES, index_width, prefix_of, slice_filename
-from .options import check_choice, check_pad_value, check_target_size, check_views, check_workers
+from .options import check_choice, check_pad_value, check_target_size, check_views
 from .progress import Progress
 from .results import RunResult
 from .views import slice_count
@@ -170,7 +170,6 @@ def extract_slices_dataset(
     """
     check_choice("saving_mode", saving_mode, SAVING_MODES)
     job = replace(_job(output_path, view, saving_mode, target_size, pad_value, dtype), resume=bool(resume))
-    workers = check_workers(workers, executor)
     return run_dataset(
         extract_volume,
         job,
