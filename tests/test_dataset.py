@@ -256,3 +256,23 @@ def test_the_result_lists_every_file_and_sums_up(cases, tmp_path):
     ]
     assert (result.total("axial"), result.total("coronal"), result.total()) == (19, 21, 40)
     assert result.summary() == "3 of 4 files done, 40 slices written, 1 skipped"
+
+
+def test_reading_a_header_does_not_skip_to_the_voxels(tmp_path):
+    """The up-front target_size check reads every header: a far vox_offset must not make it read on."""
+    import gzip
+    import io
+
+    from conftest import nifti_bytes
+    from nidataset.errors import VolumeError
+    from nidataset.volumes import VolumeReader, read_header
+
+    data = bytearray(nifti_bytes(ramp()))
+    header = nib.Nifti1Header.from_fileobj(io.BytesIO(bytes(data)))
+    header["vox_offset"] = 2**40
+    data[:348] = header.binaryblock
+    path = tmp_path / "far.nii.gz"
+    path.write_bytes(gzip.compress(bytes(data)))
+    assert read_header(str(path)).offset == 2**40
+    with pytest.raises(VolumeError, match="truncated"), VolumeReader(str(path)) as reader:
+        reader.volume()

@@ -103,10 +103,10 @@ class VolumeReader:
     def __init__(self, path: str) -> None:
         self.path = path
         self._stream = _open_stream(path)
+        self._at_voxels = False  # the stream is moved to vox_offset on the first read, not before
         try:
             self.header = _translated(_parse_header, self._stream)
             _check_file_size(self._stream, self.header)
-            self._position = self._stream_position()
         except BaseException:
             self.close()
             raise
@@ -120,15 +120,17 @@ class VolumeReader:
     def close(self) -> None:
         self._stream.close()
 
-    def _stream_position(self) -> int:
+    def _skip_to_voxels(self) -> None:
         skip = self.header.offset - self._stream.tell()
         if skip < 0:
             raise VolumeError(f"vox_offset {self.header.offset} points inside the header")
         _translated(_skip, self._stream, skip, "the voxel data")
-        return self.header.offset
+        self._at_voxels = True
 
     def read(self, voxels: int, into: np.ndarray | None = None) -> np.ndarray:
         """The next ``voxels`` voxels, 1D, in the stored dtype (in the uint8 buffer ``into`` if given)."""
+        if not self._at_voxels:
+            self._skip_to_voxels()
         size = voxels * self.header.dtype.itemsize
         try:
             buffer = np.empty(size, dtype=np.uint8) if into is None else into[:size]
@@ -163,7 +165,7 @@ class VolumeReader:
 
 
 def read_header(path: str) -> Header:
-    """Parse only the header of ``path`` (reads a few hundred bytes)."""
+    """Parse only the header of ``path`` (reads a few hundred bytes, whatever vox_offset says)."""
     with VolumeReader(path) as reader:
         return reader.header
 
