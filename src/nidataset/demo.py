@@ -33,5 +33,6 @@ def run_demo(output: str, *, progress: bool | Progress = True) -> RunResult:
         view=["axial", "coronal", "sagittal"],
         saving_mode="case",
         save_stats=True,
+        save_failures=True,
         progress=progress,
     )
