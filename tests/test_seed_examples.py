@@ -203,3 +203,22 @@ def test_typical_workflow(capsys):
     run_example("Typical Workflow")
     assert f"Extracted {sum(z for _, _, z in shapes)} total slices" in capsys.readouterr().out
     assert all(read_tiff(f).shape == (512, 512) for f in tifs("dataset/extracted_slices")[::10])
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_a_seed_example_runs_as_a_script_under_any_start_method(tmp_path, method):
+    """The seed's scripts have no ``if __name__ == "__main__":`` guard: the default must not need one."""
+    import subprocess
+    import sys
+
+    shapes = make_volumes("dataset/scans")
+    script = tmp_path / "example.py"
+    script.write_text(
+        f"import multiprocessing\nmultiprocessing.set_start_method({method!r}, force=True)\n"
+        + seed_examples()["Basic Usage - Axial Slices"],
+        encoding="utf-8",
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for number, (_, _, z) in enumerate(shapes, start=1):
+        assert len(tifs(f"extracted/images/case_{number:03d}/axial")) == z
