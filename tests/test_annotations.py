@@ -2,7 +2,7 @@
 
 The expectations slice the mask per SPEC.md's table written out by hand, find each object's pixels
 with ``np.nonzero`` on each slice, and pad with the SPEC's formula, so they share no code with
-``nidataset.views``, ``nidataset.padding`` or ``nidataset.objects``.
+``nidataset.geometry`` or ``nidataset.annotations.objects``.
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ from hypothesis.extra.numpy import arrays
 from scipy import ndimage
 
 import nidataset.annotations
-import nidataset.objects
+import nidataset.annotations.facade
+import nidataset.annotations.objects
 from conftest import SHAPE, read_tiff, write_volume
 from nidataset.annotations import extract_annotations, extract_annotations_dataset
+from nidataset.annotations.objects import integer_labels, number_objects, plane_boxes
 from nidataset.errors import VolumeError
-from nidataset.objects import integer_labels, number_objects, plane_boxes
 from nidataset.slices import extract_slices_dataset
 
 VIEWS = ("axial", "coronal", "sagittal")
@@ -285,12 +286,14 @@ def test_slices_with_a_thousand_or_more_indices_get_wider_names(tmp_path):
 )
 def test_objects_ids_and_plane_boxes_match_numpy(mask, fortran, components, split):
     mask = np.asfortranarray(mask) if fortran else mask
-    saved = nidataset.objects._MIN_SPLIT
-    nidataset.objects._MIN_SPLIT = 0 if split else saved  # cut even tiny regions at their empty planes
+    saved = nidataset.annotations.objects._MIN_SPLIT
+    nidataset.annotations.objects._MIN_SPLIT = (
+        0 if split else saved
+    )  # cut even tiny regions at their empty planes
     try:
         objects = number_objects(mask, components=components)
     finally:
-        nidataset.objects._MIN_SPLIT = saved
+        nidataset.annotations.objects._MIN_SPLIT = saved
     expected = objects_of(mask, components)
     assert [o.label for o in objects.items] == [label for label, _ in expected]
     assert [o.id for o in objects.items] == sorted(o.id for o in objects.items)
@@ -587,12 +590,17 @@ def test_single_mask_errors(tmp_path):
 # ------------------------------------------------------------------------------------- the package
 def test_scipy_is_imported_only_when_objects_are_found():
     """``import nidataset`` stays cheap; the pure module needs neither scipy nor nibabel to import."""
-    code = "import sys, nidataset, nidataset.objects; print(sorted({'scipy', 'nibabel'} & set(sys.modules)))"
+    code = (
+        "import sys, nidataset, nidataset.annotations.objects; "
+        "print(sorted({'scipy', 'nibabel'} & set(sys.modules)))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("module", [nidataset.objects, nidataset.annotations], ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "module", [nidataset.annotations.objects, nidataset.annotations.facade], ids=lambda m: m.__name__
+)
 def test_docstring_examples_run(module):
     assert doctest.testmod(module, raise_on_error=False).failed == 0
 

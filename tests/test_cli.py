@@ -295,7 +295,7 @@ def test_the_dask_scheduler_option_gives_what_a_local_run_gives(dask_cluster, ca
 
 def test_an_unreachable_scheduler_is_a_usage_error(cases, tmp_path, capsys, monkeypatch):
     pytest.importorskip("dask.distributed")
-    monkeypatch.setattr("nidataset.cli.DASK_CONNECT_SECONDS", 1)
+    monkeypatch.setattr("nidataset.cli.common.DASK_CONNECT_SECONDS", 1)
     code = main(
         ["slices", str(cases), str(tmp_path / "out"), "--dask-scheduler", "tcp://127.0.0.1:9", "--quiet"]
     )

@@ -265,7 +265,7 @@ def test_reading_a_header_does_not_skip_to_the_voxels(tmp_path):
 
     from conftest import nifti_bytes
     from nidataset.errors import VolumeError
-    from nidataset.volumes import VolumeReader, read_header
+    from nidataset.io.volumes import VolumeReader, read_header
 
     data = bytearray(nifti_bytes(ramp()))
     header = nib.Nifti1Header.from_fileobj(io.BytesIO(bytes(data)))

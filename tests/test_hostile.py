@@ -33,7 +33,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-import nidataset.volumes
+import nidataset.io.volumes
 from conftest import SHAPE, expected_slices, nifti_bytes, ramp, read_tiff
 from nidataset.slices import extract_slices_dataset
 
@@ -740,14 +740,14 @@ def test_a_job_that_dies_fails_only_its_file(tmp_path: Path, error: BaseExceptio
 
 def test_running_out_of_memory_while_reading_fails_only_its_file(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     folder = three_volumes(tmp_path)
-    read = nidataset.volumes.VolumeReader.read
+    read = nidataset.io.volumes.VolumeReader.read
 
     def read_out_of_memory(self, voxels, into=None):  # type: ignore[no-untyped-def]
         if "victim" in self.path:
             raise MemoryError
         return read(self, voxels, into)
 
-    monkeypatch.setattr(nidataset.volumes.VolumeReader, "read", read_out_of_memory)
+    monkeypatch.setattr(nidataset.io.volumes.VolumeReader, "read", read_out_of_memory)
     for view in VIEWS:
         result = run_guarded(folder, tmp_path / view, view)
         check_only_the_victim_failed(result, tmp_path / view, view, r"^not enough memory")

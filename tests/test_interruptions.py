@@ -19,9 +19,10 @@ import tifffile
 
 from conftest import ramp, write_volume
 from nidataset import extract_slices_dataset
+from nidataset.batch.runner import run_files
 from nidataset.errors import OutputError
-from nidataset.extraction import SliceJob, extract_volume
-from nidataset.runner import run_files
+from nidataset.options import SliceOptions
+from nidataset.slices.job import extract_volume
 
 KILLER = "poison.nii.gz"
 
@@ -148,7 +149,7 @@ def test_a_full_disk_stops_the_run_with_a_clear_error_and_no_partial_file(many, 
 def test_simulated_disk_full_stops_the_run_with_a_clear_error_and_no_partial_file(
     many, tmp_path, monkeypatch
 ):
-    from nidataset import writers
+    from nidataset.io import images as writers
 
     real_write_parts = writers.write_parts
     writes = {"count": 0}
@@ -168,7 +169,7 @@ def test_simulated_disk_full_stops_the_run_with_a_clear_error_and_no_partial_fil
     assert len(list((tmp_path / "out").rglob("*.tif"))) == 0  # the volume under way was rolled back
 
 
-def killing_job(path: str, job: SliceJob):
+def killing_job(path: str, job: SliceOptions):
     """A per-file job whose worker process dies on one file, as an out-of-memory kill would."""
     if os.path.basename(path) == KILLER:
         os.kill(os.getpid(), signal.SIGKILL)
@@ -180,7 +181,7 @@ def test_a_worker_that_dies_fails_only_its_own_file(cases, tmp_path):
     paths = sorted(str(p) for p in cases.iterdir())
     with ProcessPoolExecutor(max_workers=2) as pool:
         outcomes = run_files(
-            killing_job, paths, SliceJob(str(tmp_path / "out")), executor=pool, progress=False
+            killing_job, paths, SliceOptions(str(tmp_path / "out")), executor=pool, progress=False
         )
     assert [(o.name, o.counts, o.reason) for o in outcomes] == [
         ("case_001.nii.gz", (5,), None),
@@ -204,8 +205,8 @@ def test_the_failure_list_names_every_skipped_file_and_why(cases, tmp_path):
 def test_concurrent_whole_volume_reads_wait_for_memory_instead_of_overcommitting():
     import threading
 
+    from nidataset.batch.memory import MemoryBudget
     from nidataset.errors import VolumeError
-    from nidataset.memory import MemoryBudget
 
     budget = MemoryBudget(available=lambda: 100)
     first_in, second_in, release_first = threading.Event(), threading.Event(), threading.Event()
@@ -236,7 +237,7 @@ def test_concurrent_whole_volume_reads_wait_for_memory_instead_of_overcommitting
 
 
 def test_the_buffer_pool_reuses_fitting_buffers_and_frees_the_rest_before_allocating():
-    from nidataset.memory import BufferPool
+    from nidataset.batch.memory import BufferPool
 
     pool = BufferPool()
     with pool.lend(1000) as first:
@@ -252,7 +253,7 @@ def test_the_buffer_pool_reuses_fitting_buffers_and_frees_the_rest_before_alloca
 
 
 def test_a_run_leaves_no_pooled_buffer_behind(cases, tmp_path):
-    from nidataset.memory import POOL
+    from nidataset.batch.memory import POOL
 
     extract_slices_dataset(str(cases), str(tmp_path / "out"), view="coronal", progress=False)
     assert POOL.idle_bytes == 0

@@ -9,9 +9,10 @@ from hypothesis import strategies as st
 
 from nidataset.dtypes import check_values, output_slice, plan_values
 from nidataset.errors import VolumeError
+from nidataset.geometry.padding import pad_offsets, pad_slice
+from nidataset.geometry.views import slice_count, slice_shape, slice_stack, take_slice
 from nidataset.naming import index_width, is_input_name, output_folder, prefix_of, slice_filename
-from nidataset.padding import pad_offsets, pad_slice
-from nidataset.views import VIEWS, slice_count, slice_shape, slice_stack, take_slice
+from nidataset.options import VIEWS
 
 shapes = st.tuples(*[st.integers(1, 6)] * 3)
 

@@ -134,18 +134,16 @@ def test_singleton_and_2d_images_are_3d_volumes(tmp_path, stored_shape, header_s
     ("raw", "scaling"), [(ramp((33, 17, 40), ">i2"), {}), (ramp((33, 17, 40)), {"slope": 0.5})]
 )
 def test_streaming_and_whole_volume_paths_write_the_same_bytes(tmp_path, monkeypatch, raw, scaling):
-    import nidataset.extraction as extraction
+    """Axial alone streams slab by slab; axial beside another view is cut from the whole volume."""
+    import nidataset.slices.job as job
+    from nidataset.options import SliceOptions
 
     volume = write_volume(tmp_path / "vol.nii.gz", raw, **scaling)
-    monkeypatch.setattr(
-        extraction, "SLAB_BYTES", 33 * 17 * 2 * 3
-    )  # slabs of 3 slices; 40 is no multiple of 3
-    for folder, stream in [("streamed", True), ("whole", False)]:
-        job = extraction.SliceJob(
-            str(tmp_path / folder), target_size=(40, 20), pad_value=1.5, stream_axial=stream
-        )
-        assert extraction.extract_volume(str(volume), job).counts == (40,)
-    streamed = sorted((tmp_path / "streamed").rglob("*.tif"))
+    monkeypatch.setattr(job, "SLAB_BYTES", 33 * 17 * 2 * 3)  # slabs of 3 slices; 40 is no multiple of 3
+    for folder, views in [("streamed", ("axial",)), ("whole", ("axial", "coronal"))]:
+        options = SliceOptions(str(tmp_path / folder), views, target_size=(40, 40), pad_value=1.5)
+        assert job.extract_volume(str(volume), options).counts[0] == 40
+    streamed = sorted((tmp_path / "streamed").rglob("*axial*.tif"))
     assert len(streamed) == 40
     for file in streamed:
         assert (

@@ -10,7 +10,8 @@ import pytest
 import tifffile
 
 from nidataset.errors import OutputError, VolumeError
-from nidataset.writers import printable_name, write_counts_csv, write_parts, write_tiff
+from nidataset.io.images import write_parts, write_tiff
+from nidataset.io.tables import printable_name, write_counts_csv
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "int16", ">i2", "uint16", "int32", "float32"])
@@ -42,7 +43,7 @@ def test_a_failed_write_leaves_no_file_at_all(tmp_path, monkeypatch):
             handle.write(b"partial bytes")
         full()
 
-    monkeypatch.setattr("nidataset.writers.write_parts", write_half_then_fail)
+    monkeypatch.setattr("nidataset.io.images.write_parts", write_half_then_fail)
     with pytest.raises(OutputError, match="No space left on device"):
         write_tiff(str(tmp_path / "t.tif"), np.zeros((4, 4), np.int16))
     assert os.listdir(tmp_path) == []

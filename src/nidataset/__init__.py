@@ -4,13 +4,18 @@
 >>> callable(nid.extract_slices_dataset)
 True
 
-The public functions are imported on first use, so ``import nidataset`` stays cheap.
+The public functions are imported on first use, so ``import nidataset`` stays cheap. Skipped files
+are logged on the ``nidataset`` logger (level WARNING) as well as shown by the progress display.
 """
 
+import logging
 from typing import Any
 
 __version__ = "0.1.0"
 __all__ = ["extract_annotations", "extract_annotations_dataset", "extract_slices", "extract_slices_dataset"]
+
+# A library leaves handlers to its caller; the progress display shows skips while a run lasts.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 
 def __getattr__(name: str) -> Any:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 
+from .io.atomic import make_folder
+from .io.images import write_nifti
 from .phantoms import DEMO_CASES, ct_affine, ct_phantom
 from .progress import Progress
 from .results import RunResult
-from .writers import make_folder, write_nifti
 
 
 def write_demo_volumes(folder: str) -> list[str]:

@@ -8,14 +8,10 @@ Pure numpy. :func:`plan_values` decides the output dtype from the header alone;
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
 from .errors import VolumeError
-
-DtypeMode = Literal["auto", "float32"]
-DTYPE_MODES: tuple[str, ...] = ("auto", "float32")
 
 _F32_MAX = float(np.finfo(np.float32).max)
 _F32_EXACT_INT = 2**24  # every integer up to this magnitude is exact in float32

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Literal
-
-SavingMode = Literal["case", "view"]
-SAVING_MODES: tuple[str, ...] = ("case", "view")
+from collections.abc import Sequence
 
 #: Longest first, so that ``a.nii.gz`` loses ``.nii.gz`` and not ``.gz``.
 NIFTI_SUFFIXES: tuple[str, ...] = (".nii.gz", ".nii")
@@ -64,6 +61,21 @@ def output_folder(output_path: str, prefix: str, view: str, saving_mode: str) ->
     if saving_mode == "view":
         return os.path.join(output_path, view)
     return output_path
+
+
+def own_folders(output_path: str, prefix: str, views: Sequence[str], saving_mode: str) -> list[str]:
+    """The folders that belong to one volume alone, innermost first: what its rollback may remove.
+
+    Only case mode has any (``<out>/<prefix>/<view>`` and ``<out>/<prefix>``); the view folders of
+    view mode are shared by every volume, and the single-volume functions write into the caller's.
+
+    >>> own_folders("out", "case_001", ["axial"], "case"), own_folders("out", "case_001", ["axial"], "view")
+    (['out/case_001/axial', 'out/case_001'], [])
+    """
+    if saving_mode != "case":
+        return []
+    case = os.path.join(output_path, prefix)
+    return [*(os.path.join(case, view) for view in views), case]
 
 
 def stats_filename(view: str, what: str = "slices") -> str:

@@ -1,17 +1,168 @@
-"""Checking the caller's options, once and up front: ValueError naming the parameter and what is allowed."""
+"""Every option check and the frozen option records, in one place.
+
+The façades only gather their arguments and call the builders here, which raise ``ValueError`` naming
+the parameter and what is allowed, before anything is read or written. The records are frozen and
+small, so that a per-file job receives them whole and they pickle to any executor.
+
+>>> slice_options("out", "axial", "case", (64, 64), -1024).views
+('axial',)
+>>> slice_options("out", ["axial", "coronal"], "flat", None, 0.0)
+Traceback (most recent call last):
+...
+ValueError: view must be one view for a single volume; got ['axial', 'coronal']
+"""
 
 from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, get_args
 
-import numpy as np
+if TYPE_CHECKING:
+    from .progress import Progress
 
-from .views import VIEWS
+View = Literal["axial", "coronal", "sagittal"]
+SavingMode = Literal["case", "view"]
+DtypeMode = Literal["auto", "float32"]
+ExtractionMode = Literal["slice", "volume"]
+DataMode = Literal["center", "box", "radius"]
 
-_F32_MAX = float(np.finfo(np.float32).max)
+VIEWS: tuple[str, ...] = get_args(View)
+SAVING_MODES: tuple[str, ...] = get_args(SavingMode)
+DTYPE_MODES: tuple[str, ...] = get_args(DtypeMode)
+EXTRACTION_MODES: tuple[str, ...] = get_args(ExtractionMode)
+DATA_MODES: tuple[str, ...] = get_args(DataMode)
+
+#: The single-volume functions write straight into ``output_path``: an internal third saving mode.
+FLAT = "flat"
+
+_F32_MAX = 3.4028234663852886e38  # float(np.finfo(np.float32).max), without importing numpy here
+
+
+@dataclass(frozen=True)
+class SliceOptions:
+    """What one slice extraction writes, validated; the per-file job's only argument besides the path."""
+
+    output_path: str
+    views: tuple[str, ...] = ("axial",)
+    saving_mode: str = "case"  # "case", "view", or FLAT
+    target_size: tuple[int, int] | None = None
+    pad_value: float = 0.0
+    dtype: str = "auto"
+    resume: bool = False  # skip volumes whose completion records match (batch/records.py)
+
+    @property
+    def output_key(self) -> str:
+        """The options that change output bytes or places, as a comparable string (NaN-safe)."""
+        return repr((self.saving_mode, self.target_size, self.pad_value, self.dtype))
+
+    @property
+    def keeps_records(self) -> bool:
+        """Dataset runs record completed volumes; ``extract_slices`` writes only slices."""
+        return self.saving_mode != FLAT
+
+
+@dataclass(frozen=True)
+class AnnotationOptions:
+    """What one annotation run writes, validated."""
+
+    output_path: str
+    views: tuple[str, ...] = ("axial",)
+    saving_mode: str = "case"  # "case", "view", or FLAT
+    extraction_mode: str = "slice"
+    data_mode: str = "center"
+    target_size: tuple[int, int] | None = None
+    components: bool = False
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a dataset run is carried out and reported; never sent to a worker."""
+
+    workers: int | None = None
+    executor: Executor | None = None
+    progress: bool | Progress = True
+    save_stats: bool = False
+    save_failures: bool = False
+
+
+def slice_options(
+    output_path: str | os.PathLike[str],
+    view: object,
+    saving_mode: object,
+    target_size: object,
+    pad_value: object,
+    dtype: object = "auto",
+    *,
+    resume: object = False,
+) -> SliceOptions:
+    """Check the slice functions' options; ``saving_mode=FLAT`` is the single-volume function."""
+    return SliceOptions(
+        output_path=os.fspath(output_path),
+        views=_views_for(view, saving_mode, "volume"),
+        saving_mode=str(saving_mode),
+        target_size=check_target_size(target_size),
+        pad_value=check_pad_value(pad_value),
+        dtype=check_choice("dtype", dtype, DTYPE_MODES),
+        resume=check_flag("resume", resume),
+    )
+
+
+def annotation_options(
+    output_path: str | os.PathLike[str],
+    view: object,
+    saving_mode: object,
+    extraction_mode: object,
+    data_mode: object,
+    target_size: object,
+    *,
+    components: object = False,
+) -> AnnotationOptions:
+    """Check the annotation functions' options; ``saving_mode=FLAT`` is the single-mask function."""
+    return AnnotationOptions(
+        output_path=os.fspath(output_path),
+        views=_views_for(view, saving_mode, "mask"),
+        saving_mode=str(saving_mode),
+        extraction_mode=check_choice("extraction_mode", extraction_mode, EXTRACTION_MODES),
+        data_mode=check_choice("data_mode", data_mode, DATA_MODES),
+        target_size=check_target_size(target_size),
+        components=check_flag("components", components),
+    )
+
+
+def run_options(
+    workers: object, executor: object, progress: object, *, save_stats: object, save_failures: object
+) -> RunOptions:
+    """Check how a dataset run is carried out: worker count, executor, and the flags."""
+    from .progress import Progress
+
+    if workers is not None and not _is_positive_int(workers):
+        raise ValueError(f"workers must be None (all cores) or a positive integer; got {workers!r}")
+    if executor is not None and not (isinstance(executor, Executor) or hasattr(executor, "submit")):
+        raise ValueError(f"executor must be a concurrent.futures.Executor; got {type(executor).__name__}")
+    if not isinstance(progress, bool | Progress):
+        raise ValueError(f"progress must be True, False or a nidataset.progress.Progress; got {progress!r}")
+    return RunOptions(
+        workers=None if workers is None else int(workers),  # type: ignore[call-overload]
+        executor=executor,  # type: ignore[arg-type]
+        progress=progress,
+        save_stats=check_flag("save_stats", save_stats),
+        save_failures=check_flag("save_failures", save_failures),
+    )
+
+
+def _views_for(view: object, saving_mode: object, what: str) -> tuple[str, ...]:
+    """The views of a run; the single-file functions (FLAT) take exactly one."""
+    if saving_mode != FLAT:
+        check_choice("saving_mode", saving_mode, SAVING_MODES)
+    views = check_views(view)
+    if saving_mode == FLAT and len(views) != 1:
+        raise ValueError(f"view must be one view for a single {what}; got {view!r}")
+    return views
 
 
 def check_choice(name: str, value: object, allowed: Sequence[str]) -> str:
@@ -22,7 +173,14 @@ def check_choice(name: str, value: object, allowed: Sequence[str]) -> str:
     return value
 
 
-def check_views(view: str | Sequence[str]) -> tuple[str, ...]:
+def check_flag(name: str, value: object) -> bool:
+    """True or False (numpy booleans too), nothing that merely looks truthy."""
+    if type(value).__name__ not in ("bool", "bool_"):
+        raise ValueError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def check_views(view: object) -> tuple[str, ...]:
     """One view, or a list of distinct views, as a tuple.
 
     >>> check_views("axial"), check_views(["coronal", "axial"])
@@ -35,7 +193,7 @@ def check_views(view: str | Sequence[str]) -> tuple[str, ...]:
         check_choice("view", one, VIEWS)
     if len(set(views)) != len(views):
         raise ValueError(f"view lists a view twice: {list(views)!r}")
-    return views
+    return views  # type: ignore[return-value]
 
 
 def check_target_size(target_size: object) -> tuple[int, int] | None:
@@ -68,12 +226,3 @@ def check_pad_value(pad_value: object) -> float:
             f"pad_value must fit float32 (at most {_F32_MAX:.4g} in magnitude); got {pad_value!r}"
         )
     return value
-
-
-def check_workers(workers: object, executor: object) -> int | None:
-    """None (all cores) or a positive integer; and an Executor, if given, needs no worker count."""
-    if workers is not None and not _is_positive_int(workers):
-        raise ValueError(f"workers must be None (all cores) or a positive integer; got {workers!r}")
-    if executor is not None and not (isinstance(executor, Executor) or hasattr(executor, "submit")):
-        raise ValueError(f"executor must be a concurrent.futures.Executor; got {type(executor).__name__}")
-    return None if workers is None else int(workers)  # type: ignore[call-overload]

@@ -1,6 +1,9 @@
 """How a run shows itself on stderr: a bar on a terminal, plain lines in a log, and every skip.
 
-A skipped file is always reported, as one line ``skipped <file>: <reason>``. With progress on, a
+A skipped file is always reported, as one line ``skipped <file>: <reason>``: the runner logs it on the
+``nidataset`` logger, and while a run lasts the display shows that logger's warnings from the run's
+thread (so ``logging.getLogger("nidataset").setLevel(logging.ERROR)`` silences them, and a caller's
+own handlers receive them too). With progress on, a
 terminal gets one tqdm bar over files (done / total, outputs written, their rate, the ETA, the last
 file); a log (stderr not a terminal) gets a plain line at most every few seconds and at the end, so
 batch logs stay readable. The summary line closes the run unless the caller prints its own.
@@ -8,7 +11,9 @@ batch logs stay readable. The summary line closes the run unless the caller prin
 
 from __future__ import annotations
 
+import logging
 import sys
+import threading
 import time
 from typing import Any, TextIO
 
@@ -31,6 +36,7 @@ class Progress:
     def __init__(self, enabled: bool = True, *, summary: bool = True, interval: float = 5.0) -> None:
         self.enabled, self.summary, self.interval = enabled, summary, interval
         self._bar: Any = None
+        self._lines: _LogLines | None = None
         self._total = self._done = self._outputs = 0
         self._what = "slices"
         self._started = self._last_line = 0.0
@@ -38,6 +44,8 @@ class Progress:
     def start(self, total: int, what: str) -> None:
         self._total, self._what, self._done, self._outputs = total, what, 0, 0
         self._started = self._last_line = time.monotonic()
+        self._lines = _LogLines(self)
+        logging.getLogger("nidataset").addHandler(self._lines)
         if self.enabled and _stream().isatty():
             from tqdm import tqdm
 
@@ -46,18 +54,19 @@ class Progress:
     def advance(self, outcome: Outcome) -> None:
         self._done += 1
         self._outputs += sum(outcome.counts)
-        if outcome.skipped:
-            self._write(f"skipped {outcome.name}: {outcome.reason}")
         if self._bar is not None:
             self._bar.set_postfix_str(f"{self._outputs} {self._what} ({self._rate():.0f}/s), {outcome.name}")
             self._bar.update(1)
         elif self.enabled and (
             self._done == self._total or time.monotonic() - self._last_line >= self.interval
         ):
-            self._write(self._line(outcome.name))
+            self.write(self._line(outcome.name))
             self._last_line = time.monotonic()
 
     def close(self) -> None:
+        if self._lines is not None:
+            logging.getLogger("nidataset").removeHandler(self._lines)
+            self._lines = None
         if self._bar is not None:
             self._bar.close()
             self._bar = None
@@ -65,10 +74,7 @@ class Progress:
     def finish(self, summary: str) -> None:
         """Print the run's summary line, if this display shows one."""
         if self.enabled and self.summary:
-            self._write(summary)
-
-    def _line_due(self) -> bool:
-        return time.monotonic() - self._last_line >= self.interval
+            self.write(summary)
 
     def _rate(self) -> float:
         return self._outputs / max(time.monotonic() - self._started, 1e-9)
@@ -82,11 +88,25 @@ class Progress:
             f"ETA {eta}, last {name}"
         )
 
-    def _write(self, line: str) -> None:
+    def write(self, line: str) -> None:
+        """Print a line on stderr without breaking the bar."""
         if self._bar is not None:
             self._bar.write(line, file=_stream())
         else:
             print(line, file=_stream(), flush=True)
+
+
+class _LogLines(logging.Handler):
+    """Shows the ``nidataset`` logger's warnings, logged by the run's own thread, on a display."""
+
+    def __init__(self, display: Progress) -> None:
+        super().__init__(logging.WARNING)
+        self._display = display
+        self._thread = threading.get_ident()  # another run in another thread has its own display
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self._thread:
+            self._display.write(record.getMessage())
 
 
 def as_progress(progress: bool | Progress) -> Progress:

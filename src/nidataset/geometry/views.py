@@ -6,15 +6,10 @@ in-plane shapes and the copy order are derived from it.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
-
-View = Literal["axial", "coronal", "sagittal"]
 
 #: The stored voxel axis each view slices along (SPEC: axial Z, coronal Y, sagittal X).
 VIEW_AXIS: dict[str, int] = {"axial": 2, "coronal": 1, "sagittal": 0}
-VIEWS: tuple[str, ...] = tuple(VIEW_AXIS)
 
 
 def plane_axes(view: str) -> tuple[int, int]:

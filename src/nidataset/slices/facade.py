@@ -1,7 +1,7 @@
 """The public API: extract 2D TIFF slices from NIfTI volumes.
 
 Each function validates every option first, raising before any file is written, then runs the
-per-file job (:func:`nidataset.extraction.extract_volume`) through the one runner.
+per-file job (:func:`nidataset.slices.job.extract_volume`) through the one runner.
 """
 
 from __future__ import annotations
@@ -9,33 +9,28 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import Executor
-from dataclasses import replace
 
-from .annotations import extract_annotations, extract_annotations_dataset
-from .dataset import run_dataset
-from .dtypes import DTYPE_MODES
-from .errors import VolumeError
-from .extraction import SliceJob, check_fits, extract_volume
-from .memory import POOL
-from .naming import SAVING_MODES, index_width, prefix_of, slice_filename
-from .options import check_choice, check_pad_value, check_target_size, check_views
-from .progress import Progress
-from .results import RunResult
-from .views import slice_count
-from .volumes import read_header
-from .writers import make_folder
+from ..batch.flow import check_fits, run_dataset
+from ..batch.memory import POOL
+from ..errors import VolumeError
+from ..io.atomic import make_folder
+from ..io.volumes import read_header
+from ..options import FLAT, DtypeMode, SavingMode, View, run_options, slice_options
+from ..progress import Progress
+from ..results import RunResult
+from .job import extract_volume, extract_volume_files
 
-__all__ = ["extract_annotations", "extract_annotations_dataset", "extract_slices", "extract_slices_dataset"]
+__all__ = ["extract_slices", "extract_slices_dataset"]
 
 
 def extract_slices(
     nii_path: str,
     output_path: str,
-    view: str = "axial",
+    view: View = "axial",
     target_size: tuple[int, int] | None = None,
     pad_value: float = 0.0,
     *,
-    dtype: str = "auto",
+    dtype: DtypeMode = "auto",
 ) -> list[str]:
     """Extract every slice of one volume as ``<prefix>_<view>_<index>.tif`` straight into ``output_path``.
 
@@ -46,7 +41,8 @@ def extract_slices(
     output_path : str
         Folder for the slices; created if needed.
     view : {"axial", "coronal", "sagittal"}
-        Slice along stored axis 2, 1 or 0.
+        Slice along stored axis 2, 1 or 0. One view only: a list is refused with a ValueError
+        before anything is written (the dataset function takes a list).
     target_size : (int, int), optional
         Pad every slice symmetrically to (height, width); the odd pixel goes bottom/right.
     pad_value : float
@@ -78,40 +74,33 @@ def extract_slices(
     >>> [os.path.basename(p) for p in paths[:2]]
     ['case_axial_000.tif', 'case_axial_001.tif']
     """
-    job = _job(output_path, view, "flat", target_size, pad_value, dtype)
+    options = slice_options(output_path, view, FLAT, target_size, pad_value, dtype)
     if not os.path.isfile(nii_path):
         raise FileNotFoundError(f"nii_path {nii_path!r} does not exist or is not a file")
     try:
-        header = read_header(nii_path)
-        check_fits(header, job.views, job.target_size)
+        check_fits(read_header(nii_path).shape, options.views, options.target_size)
     except VolumeError as error:
         raise VolumeError(f"{nii_path}: {error}") from None
-    make_folder(output_path)
+    make_folder(options.output_path)
     try:
-        outcome = extract_volume(nii_path, job)
+        outcome, written = extract_volume_files(nii_path, options)
     finally:
         POOL.clear()
     if outcome.reason is not None:
         raise VolumeError(f"{nii_path}: {outcome.reason}")
-    (view_name,) = job.views
-    count = slice_count(header.shape, view_name)
-    prefix = prefix_of(os.path.basename(nii_path))
-    return [
-        os.path.join(output_path, slice_filename(prefix, view_name, i, index_width(count)))
-        for i in range(count)
-    ]
+    return written
 
 
 def extract_slices_dataset(
     nii_folder: str,
     output_path: str,
-    view: str | Sequence[str] = "axial",
-    saving_mode: str = "case",
+    view: View | Sequence[View] = "axial",
+    saving_mode: SavingMode = "case",
     target_size: tuple[int, int] | None = None,
     pad_value: float = 0.0,
     save_stats: bool = False,
     *,
-    dtype: str = "auto",
+    dtype: DtypeMode = "auto",
     workers: int | None = None,
     executor: Executor | None = None,
     progress: bool | Progress = True,
@@ -168,34 +157,6 @@ def extract_slices_dataset(
     nidataset.errors.OutputError
         The output location failed (disk full, no permission); the run stops.
     """
-    check_choice("saving_mode", saving_mode, SAVING_MODES)
-    job = replace(_job(output_path, view, saving_mode, target_size, pad_value, dtype), resume=bool(resume))
-    return run_dataset(
-        extract_volume,
-        job,
-        nii_folder,
-        what="slices",
-        workers=workers,
-        executor=executor,
-        progress=progress,
-        save_stats=save_stats,
-        save_failures=save_failures,
-    )
-
-
-def _job(
-    output_path: str,
-    view: str | Sequence[str],
-    saving_mode: str,
-    target_size: object,
-    pad_value: object,
-    dtype: str,
-) -> SliceJob:
-    return SliceJob(
-        output_path=os.fspath(output_path),
-        views=check_views(view),
-        saving_mode=saving_mode,
-        target_size=check_target_size(target_size),
-        pad_value=check_pad_value(pad_value),
-        dtype=check_choice("dtype", dtype, DTYPE_MODES),
-    )
+    options = slice_options(output_path, view, saving_mode, target_size, pad_value, dtype, resume=resume)
+    run = run_options(workers, executor, progress, save_stats=save_stats, save_failures=save_failures)
+    return run_dataset(extract_volume, options, nii_folder, run, what="slices")

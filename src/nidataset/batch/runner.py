@@ -8,15 +8,19 @@ method. Results come back in input order whatever order the files finish in, and
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor, as_completed
 from typing import TypeVar
 
-from .errors import OutputError
+from ..errors import OutputError
+from ..progress import Progress, as_progress
+from ..results import Outcome
+from .failures import crashed, guarded
 from .isolation import rerun_isolated
-from .progress import Progress, as_progress
-from .results import Outcome
+
+log = logging.getLogger(__name__)
 
 Options = TypeVar("Options")
 Job = Callable[[str, Options], Outcome]
@@ -43,8 +47,9 @@ def run_files(
     """Run ``job(path, options)`` for every path and return the outcomes in ``paths`` order.
 
     An unexpected exception in one job becomes that file's skip reason; an :class:`OutputError`
-    (the output location failed) or an interruption stops the run and is raised. ``what`` names
-    the outputs counted in the progress display.
+    (the output location failed) or an interruption stops the run and is raised. Each skip is logged
+    (logger ``nidataset``, level WARNING) from the calling thread. ``what`` names the outputs counted
+    in the progress display.
     """
     outcomes: list[Outcome | None] = [None] * len(paths)
     display = as_progress(progress)
@@ -52,6 +57,8 @@ def run_files(
     try:
         for index, outcome in _outcomes(job, paths, options, workers, executor):
             outcomes[index] = outcome
+            if outcome.skipped:
+                log.warning("skipped %s: %s", outcome.name, outcome.reason)
             display.advance(outcome)
     finally:
         display.close()
@@ -97,16 +104,6 @@ def _pool_outcomes(
     yield from rerun_isolated(job, sorted(orphans), options)
 
 
-def guarded(job: Job[Options], path: str, options: Options) -> Outcome:
-    """Run one job; an exception nobody expected fails only that file."""
-    try:
-        return job(path, options)
-    except (OutputError, KeyboardInterrupt, SystemExit):
-        raise
-    except Exception as error:
-        return _crashed(path, error)
-
-
 def _result(future: Future[Outcome], path: str) -> Outcome | None:
     """The future's outcome, or None when its worker process died and the file must be re-run."""
     try:
@@ -118,10 +115,4 @@ def _result(future: Future[Outcome], path: str) -> Outcome | None:
     except Exception as error:
         if type(error).__name__ == "KilledWorker":  # dask already retried it on other workers
             return Outcome(os.path.basename(path), reason="worker process died (dask KilledWorker)")
-        return _crashed(path, error)
-
-
-def _crashed(path: str, error: BaseException) -> Outcome:
-    """An error no job expected (a bug, a dead worker process) fails only its file."""
-    detail = str(error).splitlines()[0] if str(error) else ""
-    return Outcome(os.path.basename(path), reason=f"unexpected {type(error).__name__}: {detail}".rstrip(": "))
+        return crashed(path, error)

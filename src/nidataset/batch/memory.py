@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from .errors import VolumeError
+from ..errors import VolumeError
 
 
 def memory_available() -> int | None:

@@ -16,11 +16,12 @@ import sys
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
-from .results import Outcome
+from ..results import Outcome
+from .failures import guarded
 
 _CHILD = (
     "import sys, pickle; sys.path[:0] = pickle.load(sys.stdin.buffer); "
-    "import nidataset.isolation as isolation; isolation.serve()"
+    "import nidataset.batch.isolation as isolation; isolation.serve()"
 )
 
 
@@ -66,8 +67,6 @@ def _child_run(
 
 def serve() -> None:
     """The child's side: run each file and send its outcome at once."""
-    from .runner import guarded
-
     job, options, items = pickle.load(sys.stdin.buffer)
     for index, path in items:
         pickle.dump((index, guarded(job, path, options)), sys.stdout.buffer)

@@ -12,15 +12,10 @@ import json
 import os
 from collections.abc import Sequence
 
-from .naming import index_width, output_folder, slice_filename
-from .writers import make_folder, remove_files, write_text
+from ..io.atomic import make_folder, remove_files, write_text
+from ..naming import index_width, output_folder, slice_filename
 
 FOLDER = ".nidataset"
-
-
-def fingerprint(saving_mode: str, target_size: object, pad_value: float, dtype: str) -> str:
-    """The options that change output bytes or places, as a comparable string (NaN-safe)."""
-    return repr((saving_mode, target_size, pad_value, dtype))
 
 
 def record_path(output_path: str, view: str, prefix: str) -> str:
@@ -28,7 +23,7 @@ def record_path(output_path: str, view: str, prefix: str) -> str:
 
 
 def completed(
-    input_path: str, output_path: str, views: Sequence[str], prefix: str, options: str, saving_mode: str
+    input_path: str, output_path: str, views: Sequence[str], prefix: str, output_key: str, saving_mode: str
 ) -> tuple[int, ...] | None:
     """Slice counts per view if a previous run completed this volume with these options, else None."""
     counts = []
@@ -42,7 +37,7 @@ def completed(
                 record = json.load(handle)
         except (OSError, ValueError):
             return None
-        if record.get("source") != source or record.get("options") != options:
+        if record.get("source") != source or record.get("options") != output_key:
             return None
         count = int(record.get("slices", -1))
         if count < 0 or not _slices_exist(output_path, prefix, view, count, saving_mode):
@@ -57,14 +52,19 @@ def forget(output_path: str, views: Sequence[str], prefix: str) -> None:
 
 
 def remember(
-    input_path: str, output_path: str, views: Sequence[str], prefix: str, options: str, counts: Sequence[int]
+    input_path: str,
+    output_path: str,
+    views: Sequence[str],
+    prefix: str,
+    output_key: str,
+    counts: Sequence[int],
 ) -> None:
     """Record that every slice of this volume is written (called last, after the slices)."""
     source = _source(input_path)
     for view, count in zip(views, counts, strict=True):
         path = record_path(output_path, view, prefix)
         make_folder(os.path.dirname(path))
-        write_text(path, json.dumps({"source": source, "options": options, "slices": count}))
+        write_text(path, json.dumps({"source": source, "options": output_key, "slices": count}))
 
 
 def _source(input_path: str) -> list[int]:

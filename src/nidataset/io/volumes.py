@@ -15,14 +15,14 @@ import stat
 import types
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import nibabel as nib
 import numpy as np
 
-from .errors import VolumeError
-from .naming import is_input_name, prefix_of
+from ..errors import VolumeError
+from ..naming import is_input_name, prefix_of
 
 _gzip_module: types.ModuleType
 try:  # isal decompresses about 3x faster than zlib and releases the GIL while doing it
@@ -82,6 +82,10 @@ class Header:
     slope: float | None
     inter: float | None
     offset: int
+    #: nibabel's affine (``header.get_best_affine()``, as ``nib.load(path).affine``); None when unusable.
+    affine: np.ndarray | None = field(default=None, compare=False)
+    #: Voxel sizes along the three stored axes (``get_zooms()``), in the header's units (usually mm).
+    spacing: tuple[float, float, float] | None = None
 
     @property
     def nbytes(self) -> int:
@@ -212,7 +216,9 @@ def _parse_header(stream: BinaryIO) -> Header:
     endianness = "<" if little == size else ">"
     header = _HEADERS[size](binaryblock=block, endianness=endianness, check=False)
     _check_magic(header)
-    return Header(_volume_shape(header), _stored_dtype(header), *_scaling(header), _offset(header))
+    return Header(
+        _volume_shape(header), _stored_dtype(header), *_scaling(header), _offset(header), *_geometry(header)
+    )
 
 
 def _check_magic(header: nib.Nifti1Header) -> None:
@@ -268,6 +274,22 @@ def _offset(header: nib.Nifti1Header) -> int:
     if not (np.isfinite(offset) and offset.is_integer() and offset >= 0):
         raise VolumeError(f"invalid vox_offset {offset} in the header")
     return int(offset)
+
+
+def _geometry(header: nib.Nifti1Header) -> tuple[np.ndarray | None, tuple[float, float, float] | None]:
+    """The affine and voxel sizes, or None for what a damaged header cannot give.
+
+    Only the orientation and spacing options need them, and those refuse a volume without them; the
+    stored-order slices of a volume with a broken affine are still its values.
+    """
+    try:
+        affine = np.asarray(header.get_best_affine(), dtype=np.float64)
+        zooms = tuple(float(z) for z in header.get_zooms()[:3])
+    except Exception:
+        return None, None
+    spacing = (*zooms, 1.0, 1.0)[:3]  # a 2D image has two zooms
+    usable = bool(np.all(np.isfinite(affine))) and all(np.isfinite(z) and z > 0 for z in spacing)
+    return (affine, (spacing[0], spacing[1], spacing[2])) if usable else (None, None)
 
 
 def _translated(function, *args):  # type: ignore[no-untyped-def]

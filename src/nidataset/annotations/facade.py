@@ -1,0 +1,187 @@
+"""The public annotation functions: validate every option, then run the per-mask job.
+
+The job (:func:`nidataset.annotations.job.annotate_volume`) writes CSV files whose coordinates are
+pixels of the images :func:`nidataset.slices.extract_slices_dataset` writes for the same volume,
+view and ``target_size``: both go through the same :class:`~nidataset.geometry.frame.SliceFrame`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import Executor
+
+from ..batch.flow import check_fits, run_dataset
+from ..errors import VolumeError
+from ..io.atomic import make_folder
+from ..io.volumes import read_header
+from ..options import FLAT, DataMode, ExtractionMode, SavingMode, View, annotation_options, run_options
+from ..progress import Progress
+from ..results import RunResult
+from .job import annotate_file, annotate_volume
+
+__all__ = ["extract_annotations", "extract_annotations_dataset"]
+
+
+def extract_annotations(
+    nii_path: str,
+    output_path: str,
+    view: View = "axial",
+    extraction_mode: ExtractionMode = "slice",
+    data_mode: DataMode = "center",
+    target_size: tuple[int, int] | None = None,
+    *,
+    components: bool = False,
+) -> list[str]:
+    """Write the objects of one label mask as CSV files straight into ``output_path``.
+
+    Parameters
+    ----------
+    nii_path : str
+        A ``.nii.gz`` or ``.nii`` label mask: integer voxels (a boolean mask, stored as 0/1, is
+        label 1). Float or scaled (``scl_slope``/``scl_inter``) voxels are accepted when every value
+        is a whole number; a fractional or NaN value fails the mask. Each positive label value is
+        one object; values <= 0 are background.
+    output_path : str
+        Folder for the CSV files; created if needed.
+    view : {"axial", "coronal", "sagittal"}
+        The slices the coordinates refer to, as :func:`~nidataset.slices.extract_slices` cuts them.
+    extraction_mode : {"slice", "volume"}
+        ``"slice"``: one ``<prefix>_<view>_<index>.csv`` per slice holding at least one object (named
+        like its image), one row per object on that slice, tight on that slice, in pixels of the
+        (padded) slice image: X is the column, Y the row. ``"volume"``: one ``<prefix>.csv`` with one
+        row per object, its 3D box in voxel indices of the stored axes (X, Y, Z), whatever the view.
+        (``nidataset`` 0.9.1 called this fourth parameter ``saving_mode``; positional calls work alike.)
+    data_mode : {"center", "box", "radius"}
+        Columns ``CENTER_*``; ``*_MIN, *_MAX`` (inclusive indices); or ``CENTER_*, RADIUS_*`` where a
+        radius is ``(max - min) / 2`` (0 for a single pixel). A ``LABEL`` column (the label value)
+        comes last.
+    target_size : (int, int), optional
+        The (height, width) the images were padded to: slice coordinates are shifted by the same
+        top and left padding. The mask's slices must fit it (also checked in volume mode, which
+        does not otherwise use it).
+    components : bool
+        Make each 3D connected component of each label (26-connectivity) its own object, instead
+        of one object per label: a binary mask with three separate lesions then gives three boxes.
+
+    Returns
+    -------
+    list of str
+        The CSV paths written, in slice order (volume mode: the one ``<prefix>.csv``).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``nii_path`` does not exist.
+    ValueError
+        A bad option, a slice larger than ``target_size``, or a mask that cannot be read or holds
+        non-integer values (:class:`nidataset.errors.VolumeError`, naming the file and the reason).
+
+    Notes
+    -----
+    The prefix is the file name without ``.nii.gz`` / ``.nii``, exactly as for the images
+    (``nidataset`` 0.9.1 also dropped a trailing ``_bbox`` from the CSV names only). Objects come in
+    label order; with ``components=True`` the components of one label come in the order of their
+    first voxel in storage order (X fastest, then Y, then Z). Box values are integers; centres and
+    radii are floats (``6.0``, ``3.5``); radii are never shifted by the padding. Slice CSVs that an
+    earlier run wrote for this mask and view, on slices that now hold no object, are removed: a
+    loader would otherwise read them as labels.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, nibabel as nib
+    >>> folder = tempfile.mkdtemp()
+    >>> mask = np.zeros((6, 8, 4), dtype=np.uint8)
+    >>> mask[1:3, 2:6, 1] = 1                    # rows 1..2, columns 2..5 of axial slice 1
+    >>> nib.save(nib.Nifti1Image(mask, np.eye(4)), f"{folder}/case.nii.gz")
+    >>> paths = extract_annotations(f"{folder}/case.nii.gz", f"{folder}/out", data_mode="box")
+    >>> [os.path.basename(p) for p in paths]
+    ['case_axial_001.csv']
+    >>> print(open(paths[0]).read().strip())
+    X_MIN,Y_MIN,X_MAX,Y_MAX,LABEL
+    2,1,5,2,1
+    """
+    options = annotation_options(
+        output_path, view, FLAT, extraction_mode, data_mode, target_size, components=components
+    )
+    if not os.path.isfile(nii_path):
+        raise FileNotFoundError(f"nii_path {nii_path!r} does not exist or is not a file")
+    try:
+        check_fits(read_header(nii_path).shape, options.views, options.target_size)
+    except VolumeError as error:
+        raise VolumeError(f"{nii_path}: {error}") from None
+    make_folder(options.output_path)
+    outcome, written = annotate_file(nii_path, options)
+    if outcome.reason is not None:
+        raise VolumeError(f"{nii_path}: {outcome.reason}")
+    return written
+
+
+def extract_annotations_dataset(
+    nii_folder: str,
+    output_path: str,
+    view: View | Sequence[View] = "axial",
+    saving_mode: SavingMode = "case",
+    extraction_mode: ExtractionMode = "slice",
+    data_mode: DataMode = "center",
+    target_size: tuple[int, int] | None = None,
+    save_stats: bool = False,
+    *,
+    components: bool = False,
+    workers: int | None = None,
+    executor: Executor | None = None,
+    progress: bool | Progress = True,
+    save_failures: bool = False,
+) -> RunResult:
+    """Write the objects of every label mask in ``nii_folder``; a mask that cannot be used is skipped.
+
+    Masks are found and named as :func:`~nidataset.slices.extract_slices_dataset` finds and names
+    volumes, so the CSV files sit beside the images in the same layout.
+
+    Parameters
+    ----------
+    nii_folder : str
+        Folder whose ``.nii.gz`` / ``.nii`` files (not hidden, not in sub-folders) are the masks,
+        taken in sorted name order.
+    output_path : str
+        Root of the outputs; created if needed.
+    view : str or list of str
+        ``"axial"``, ``"coronal"``, ``"sagittal"``, or a list of them (each mask read once).
+    saving_mode : {"case", "view"}
+        ``<output>/<prefix>/<view>/`` per mask, or one ``<output>/<view>/`` folder; volume-mode
+        ``<prefix>.csv`` files go to the same folders.
+    extraction_mode, data_mode, target_size, components
+        As in :func:`extract_annotations`. Every mask's slices must fit ``target_size``: checked
+        from the headers before anything is written.
+    save_stats : bool
+        Write ``<output>/<view>_annotations_stats.csv``: ``FILENAME,NUM_ANNOTATIONS,TOTAL_ANNOTATIONS``
+        per mask done (its number of objects, the running total), then a ``TOTAL_ANNOTATIONS`` row.
+    workers : int, optional
+        Masks processed at once on a thread pool; default all cores, ``1`` runs in this thread.
+    executor : concurrent.futures.Executor, optional
+        Run the per-mask jobs on this executor instead.
+    progress : bool or nidataset.progress.Progress
+        Show one progress bar over masks (plain lines when stderr is not a terminal) and a summary
+        line, on stderr. Skipped files are reported either way.
+    save_failures : bool
+        Write ``<output>/annotations_failed.csv`` (``FILENAME,REASON``) listing every skipped file.
+
+    Returns
+    -------
+    RunResult
+        Every file's outcome: objects found per view, or why it was skipped (``what="annotations"``).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``nii_folder`` is missing or holds no NIfTI file.
+    ValueError
+        A bad option, two inputs with the same prefix, or a slice larger than ``target_size``.
+    nidataset.errors.OutputError
+        The output location failed (disk full, no permission); the run stops.
+    """
+    options = annotation_options(
+        output_path, view, saving_mode, extraction_mode, data_mode, target_size, components=components
+    )
+    run = run_options(workers, executor, progress, save_stats=save_stats, save_failures=save_failures)
+    return run_dataset(annotate_volume, options, nii_folder, run, what="annotations")

@@ -1,0 +1,110 @@
+"""The per-mask job: read a mask once, number its objects, write their CSV rows for every view.
+
+:func:`annotate_volume` is a top-level function of a path and a frozen
+:class:`~nidataset.options.AnnotationOptions`: it pickles to any executor. Objects are numbered at a
+cost that does not grow with the number of labels (:mod:`~nidataset.annotations.objects`); slice
+coordinates are pixels of the images, through the same :class:`~nidataset.geometry.frame.SliceFrame`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..batch.failures import attempt
+from ..batch.flow import check_fits
+from ..geometry.frame import SliceFrame
+from ..io.atomic import make_folder, remove_files
+from ..io.tables import write_csv
+from ..io.volumes import VolumeReader
+from ..naming import index_width, output_folder, own_folders, prefix_of, slice_filename
+from ..options import AnnotationOptions
+from ..results import Outcome
+from .formats import Number, columns, measures
+from .objects import Objects, check_label_dtype, integer_labels, number_objects, plane_boxes
+
+
+def annotate_volume(path: str, options: AnnotationOptions) -> Outcome:
+    """Write the annotation CSVs of one mask; on a problem of the mask, remove them and say why.
+
+    The counts are the number of objects, once per view.
+    """
+    return annotate_file(path, options)[0]
+
+
+def annotate_file(path: str, options: AnnotationOptions) -> tuple[Outcome, list[str]]:
+    """:func:`annotate_volume`, and the CSV paths it wrote in order (none when skipped)."""
+    prefix = prefix_of(os.path.basename(path))
+
+    def work(written: list[str]) -> tuple[int, ...]:
+        return (_annotate(path, options, prefix, written),) * len(options.views)
+
+    folders = own_folders(options.output_path, prefix, options.views, options.saving_mode)
+    return attempt(path, work, own_folders=folders, what="mask")
+
+
+def _annotate(path: str, options: AnnotationOptions, prefix: str, written: list[str]) -> int:
+    with VolumeReader(path) as reader:
+        header = reader.header
+        check_fits(header.shape, options.views, options.target_size)
+        check_label_dtype(header.dtype)  # before reading all of an RGB or complex file
+        labels = integer_labels(reader.volume(), header.slope, header.inter)
+    objects = number_objects(labels, components=options.components)
+    del labels  # often the same array as objects.ids; else no longer needed
+    for view in options.views:
+        folder = output_folder(options.output_path, prefix, view, options.saving_mode)
+        make_folder(folder)
+        if options.extraction_mode == "volume":
+            _write_volume_csv(objects, os.path.join(folder, f"{prefix}.csv"), options.data_mode, written)
+        else:
+            frame = SliceFrame(header.shape, view, options.target_size)
+            _write_slice_csvs(objects, frame, options.data_mode, folder, prefix, written)
+    return len(objects.items)
+
+
+def _write_volume_csv(objects: Objects, path: str, data_mode: str, written: list[str]) -> None:
+    """One row per object: its 3D box in voxel indices of the stored axes, whatever the view."""
+    rows = [[*measures(data_mode, o.first, o.last), o.label] for o in objects.items]
+    write_csv(path, [columns(data_mode, ("X", "Y", "Z")), *rows])
+    written.append(path)
+
+
+def _write_slice_csvs(
+    objects: Objects, frame: SliceFrame, data_mode: str, folder: str, prefix: str, written: list[str]
+) -> None:
+    """One CSV per slice that holds an object, in the pixel frame of that slice's (padded) image."""
+    rows = slice_rows(objects, frame, data_mode)
+    width = index_width(frame.count)
+    paths = [
+        os.path.join(folder, slice_filename(prefix, frame.view, i, width, "csv")) for i in range(frame.count)
+    ]
+    header = columns(data_mode, ("X", "Y"))
+    for index in sorted(rows):
+        write_csv(paths[index], [header, *rows[index]])
+        written.append(paths[index])
+    # A CSV left by an earlier run on a slice that now holds no object would be read as its labels.
+    # Removing this mask's own names (not listing the folder, shared by every mask in "view" mode)
+    # keeps the cost to one call per slice.
+    remove_files(path for index, path in enumerate(paths) if index not in rows)
+
+
+def slice_rows(objects: Objects, frame: SliceFrame, data_mode: str) -> dict[int, list[list[Number]]]:
+    """The CSV rows of each slice index that holds an object, objects in their order.
+
+    X is the image column and Y the image row, both in the frame's (padded) image. Each slice's
+    boxes are tight on that slice: one find_objects pass over the slice gives every object's extent.
+    """
+    if not objects.items:
+        return {}
+    top, left = frame.offsets
+    label_of = {o.id: o.label for o in objects.items}
+    start = min(o.first[frame.axis] for o in objects.items)
+    stop = max(o.last[frame.axis] for o in objects.items) + 1
+    rows: dict[int, list[list[Number]]] = {}
+    for offset, plane in enumerate(frame.planes(objects.ids, start, stop)):
+        found = plane_boxes(plane)
+        if found:
+            rows[start + offset] = [
+                [*measures(data_mode, (c0 + left, r0 + top), (c1 + left, r1 + top)), label_of[i]]
+                for i, r0, r1, c0, c1 in found
+            ]
+    return rows

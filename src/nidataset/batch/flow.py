@@ -1,0 +1,107 @@
+"""The dataset flow every dataset function shares: list the inputs, check them, run the job, report."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from ..errors import VolumeError
+from ..geometry.frame import SliceFrame
+from ..io.atomic import make_folder
+from ..io.tables import write_counts_csv, write_failures_csv
+from ..io.volumes import list_volumes, read_header
+from ..naming import failures_filename, stats_filename
+from ..options import RunOptions
+from ..progress import as_progress
+from ..results import Outcome, RunResult
+from .memory import POOL
+from .runner import run_files
+
+
+class DatasetOptions(Protocol):
+    """What the flow needs to know of a job's (already validated, frozen) options."""
+
+    @property
+    def output_path(self) -> str: ...
+
+    @property
+    def views(self) -> tuple[str, ...]: ...
+
+    @property
+    def target_size(self) -> tuple[int, int] | None: ...
+
+
+def run_dataset(
+    job: Callable[[str, Any], Outcome],
+    options: DatasetOptions,
+    nii_folder: str,
+    run: RunOptions,
+    *,
+    what: str,
+) -> RunResult:
+    """Run ``job(path, options)`` over the dataset; write statistics and failures; summarise.
+
+    Raises before anything is written when the folder holds no input, two inputs share a prefix, or
+    a slice is larger than the target size.
+    """
+    paths = list_volumes(nii_folder)
+    check_all_fit(paths, options.views, options.target_size)
+    make_folder(options.output_path)
+    display = as_progress(run.progress)
+    try:
+        outcomes = run_files(
+            job, paths, options, workers=run.workers, executor=run.executor, progress=display, what=what
+        )
+    finally:
+        POOL.clear()  # the buffers reused between volumes are not kept after the run
+    result = RunResult(options.views, tuple(outcomes), what=what)
+    if run.save_stats:
+        write_statistics(result, options.output_path)
+    if run.save_failures:
+        skipped = [(o.name, o.reason or "") for o in result.skipped]
+        write_failures_csv(os.path.join(options.output_path, failures_filename(what)), skipped)
+    display.finish(result.summary())
+    return result
+
+
+def write_statistics(result: RunResult, output_path: str) -> None:
+    """``<view>_<what>_stats.csv`` for each view: the files done, in sorted order, and the total."""
+    for column, view in enumerate(result.views):
+        counts = [(o.name, o.counts[column]) for o in result.done]
+        path = os.path.join(output_path, stats_filename(view, result.what))
+        write_counts_csv(path, counts, result.what.upper())
+
+
+def check_all_fit(paths: list[str], views: tuple[str, ...], target: tuple[int, int] | None) -> None:
+    """Read every header and refuse a target_size smaller than some slice, before writing anything.
+
+    A file whose header cannot be read is left for the run, which skips it with its reason.
+    """
+    if target is None:
+        return
+    too_large = []
+    for path in paths:
+        try:
+            problems = misfits(read_header(path).shape, views, target)
+        except VolumeError:
+            continue
+        if problems:
+            too_large.append(f"{os.path.basename(path)} ({', '.join(problems)})")
+    if too_large:
+        shown = "; ".join(too_large[:5]) + (f"; and {len(too_large) - 5} more" if len(too_large) > 5 else "")
+        raise ValueError(f"target_size {target} is smaller than the slices of {shown}; nothing was written")
+
+
+def misfits(shape: tuple[int, int, int], views: tuple[str, ...], target: tuple[int, int] | None) -> list[str]:
+    """Descriptions of the views in which slices of a volume of ``shape`` are larger than ``target``."""
+    frames = (SliceFrame(shape, view, target) for view in views)
+    return [problem for problem in (frame.misfit() for frame in frames) if problem is not None]
+
+
+def check_fits(shape: tuple[int, int, int], views: tuple[str, ...], target: tuple[int, int] | None) -> None:
+    """Raise VolumeError if a slice of a volume of ``shape`` is larger than ``target`` in some view."""
+    problems = misfits(shape, views, target)
+    if problems:
+        assert target is not None
+        raise VolumeError(f"{', '.join(problems)} do not fit target_size {target[0]}x{target[1]}")

@@ -1,0 +1,50 @@
+"""The ``nidataset`` command: parse arguments, call the Python API, return an exit code.
+
+argparse (standard library) rather than click or typer: three sub-commands and a dozen options do
+not need another dependency, and ``main(argv) -> int`` stays directly testable, as in nibabel. Each
+command is one module (:mod:`.slices`, :mod:`.annotations`, :mod:`.demo`) with ``add`` and ``run``;
+what they share is in :mod:`.common`. The API is imported only when a command runs.
+
+Exit codes: 0 every file done; 1 some files skipped (the summary says how many and where the failure
+list is); 2 usage or contract error (nothing written); 3 the output location failed (disk full, no
+permission); 130 interrupted (run again with ``--resume``).
+"""
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import annotations, demo, slices
+from .common import EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_USAGE, UsageError
+
+COMMANDS = {"slices": slices, "annotations": annotations, "demo": demo}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nidataset", description="Turn folders of 3D NIfTI volumes into 2D TIFF slice datasets."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS.values():
+        command.add(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(COMMANDS[args.command].run(args))
+    except (ValueError, FileNotFoundError, UsageError) as error:
+        print(f"nidataset: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:  # OutputError: the output location failed
+        print(f"nidataset: error: {error}", file=sys.stderr)
+        return EXIT_OUTPUT
+    except KeyboardInterrupt:
+        print("nidataset: interrupted; run the same command with --resume to finish", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

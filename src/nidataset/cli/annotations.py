@@ -1,0 +1,54 @@
+"""``nidataset annotations``: extract boxes or centres of the objects in every label mask."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from . import common
+
+EXAMPLES = """examples:
+  nidataset annotations masks/ labels/ --data-mode box --target-size 512 512 --save-stats
+  nidataset annotations masks/ labels/ --extraction-mode volume --components
+"""
+
+
+def add(commands: Any) -> None:
+    parser = common.add_command(
+        commands, "annotations", "extract boxes or centres of the objects in every label mask", EXAMPLES
+    )
+    common.add_dataset_options(parser)
+    parser.add_argument(
+        "--extraction-mode",
+        choices=["slice", "volume"],
+        default="slice",
+        help="one CSV per slice, or one per mask in voxel indices",
+    )
+    parser.add_argument(
+        "--data-mode", choices=["center", "box", "radius"], default="center", help="what each row holds"
+    )
+    parser.add_argument(
+        "--components", action="store_true", help="each connected component of a label is its own object"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..annotations import extract_annotations_dataset
+
+    with common.executor(args.dask_scheduler) as executor:
+        result = extract_annotations_dataset(
+            args.nii_folder,
+            args.output_path,
+            common.views(args.view),
+            args.saving_mode,
+            args.extraction_mode,
+            args.data_mode,
+            args.target_size,
+            args.save_stats,
+            components=args.components,
+            workers=args.workers,
+            executor=executor,
+            progress=common.display(args),
+            save_failures=True,
+        )
+    return common.report(result, args.output_path, args.quiet)

@@ -1,0 +1,47 @@
+"""``nidataset slices``: extract the 2D TIFF slices of every volume in a folder."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from . import common
+
+EXAMPLES = """examples:
+  nidataset slices scans/ out/ --view axial --target-size 512 512 --save-stats
+  nidataset slices scans/ out/ --view axial,coronal,sagittal --saving-mode view --resume
+"""
+
+
+def add(commands: Any) -> None:
+    parser = common.add_command(
+        commands, "slices", "extract the 2D TIFF slices of every volume in a folder", EXAMPLES
+    )
+    common.add_dataset_options(parser)
+    parser.add_argument("--pad-value", type=float, default=0.0, help="value of the padding pixels")
+    parser.add_argument(
+        "--float32", action="store_true", help="write every slice as float32, as nidataset 0.9.1 does"
+    )
+    parser.add_argument("--resume", action="store_true", help="skip volumes an earlier run completed")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..slices import extract_slices_dataset
+
+    with common.executor(args.dask_scheduler) as executor:
+        result = extract_slices_dataset(
+            args.nii_folder,
+            args.output_path,
+            common.views(args.view),
+            args.saving_mode,
+            args.target_size,
+            args.pad_value,
+            args.save_stats,
+            dtype="float32" if args.float32 else "auto",
+            workers=args.workers,
+            executor=executor,
+            progress=common.display(args),
+            resume=args.resume,
+            save_failures=True,
+        )
+    return common.report(result, args.output_path, args.quiet)

@@ -1,0 +1,66 @@
+"""Images: TIFF slices and NIfTI volumes, each written atomically (:mod:`~nidataset.io.atomic`)."""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from .atomic import write_atomic
+
+
+def write_tiff(path: str, image: np.ndarray) -> None:
+    """Write a 2D array as an uncompressed single-page TIFF, atomically.
+
+    The bytes are exactly those of ``tifffile.imwrite(path, image, photometric="minisblack",
+    metadata=None)``: tifffile writes the header once per shape and dtype (:func:`tiff_header`),
+    then each slice costs one ``writev`` of header and pixels instead of a full tifffile call
+    (measured 0.4 ms -> 0.17 ms per 512 x 512 int16 slice; the unbuffered write was 25-40% faster
+    again than a Python file object with two threads writing).
+    """
+    image = np.ascontiguousarray(image, dtype=image.dtype.newbyteorder("="))
+    parts: list[bytes | memoryview] = [tiff_header(image.shape, image.dtype.str), image.data.cast("B")]
+    write_atomic(path, lambda temporary: write_parts(temporary, parts))
+
+
+def write_parts(path: str, parts: Sequence[bytes | memoryview]) -> None:
+    """Create ``path`` holding ``parts`` one after the other, with as few system calls as possible."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        done = os.writev(descriptor, parts) if hasattr(os, "writev") else 0
+        if done < sum(len(part) for part in parts):  # a short write, or no writev (Windows)
+            rest = memoryview(b"".join(parts))[done:]
+            while rest:
+                rest = rest[os.write(descriptor, rest) :]
+    finally:
+        os.close(descriptor)
+
+
+@functools.lru_cache(maxsize=32)
+def tiff_header(shape: tuple[int, ...], dtype: str) -> bytes:
+    """The bytes tifffile writes before the pixels of a ``shape`` image of ``dtype``.
+
+    Checked once: tifffile puts the pixels of an uncompressed single page last, as raw C-order bytes.
+    """
+    import tifffile  # imported here so that ``import nidataset`` stays cheap
+
+    probe = np.zeros(shape, dtype=dtype)
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, probe, photometric="minisblack", metadata=None)
+    data = buffer.getvalue()
+    with tifffile.TiffFile(io.BytesIO(data)) as tiff:
+        offset = tiff.pages[0].dataoffsets[0]
+    if offset + probe.nbytes != len(data):  # pragma: no cover - a tifffile layout we do not know
+        raise RuntimeError(f"tifffile {tifffile.__version__} does not write the pixels of a TIFF last")
+    return data[:offset]
+
+
+def write_nifti(path: str, data: np.ndarray, affine: np.ndarray) -> None:
+    """Write a NIfTI-1 volume (gzip-compressed when ``path`` ends in ``.gz``), atomically."""
+    import nibabel as nib
+
+    suffix = ".nii.gz" if path.endswith(".gz") else ".nii"
+    write_atomic(path, lambda temporary: nib.save(nib.Nifti1Image(data, affine), temporary), suffix)
