@@ -20,9 +20,10 @@ def test_readme_starts_with_the_demo_command_then_the_test_command():
     assert tests.endswith('pip install -e ".[test]" && python -m pytest')
 
 
-def test_ci_runs_the_readme_test_command():
+def test_ci_runs_the_readme_test_command_then_the_linters():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
-    assert ci[-1] == readme_commands()[1]
+    assert ci[-2] == readme_commands()[1]
+    assert ci[-1] == "ruff check src tests benchmarks && ruff format --check src tests benchmarks && mypy"
 
 
 def readme_python_blocks() -> list[str]:

@@ -6,7 +6,7 @@ small, so that a per-file job receives them whole and they pickle to any executo
 
 >>> slice_options("out", "axial", "case", (64, 64), -1024).views
 ('axial',)
->>> slice_options("out", ["axial", "coronal"], "flat", None, 0.0)
+>>> slice_options("out", ["axial", "coronal"], None, None, 0.0, single=True)
 Traceback (most recent call last):
 ...
 ValueError: view must be one view for a single volume; got ['axial', 'coronal']
@@ -37,7 +37,8 @@ DTYPE_MODES: tuple[str, ...] = get_args(DtypeMode)
 EXTRACTION_MODES: tuple[str, ...] = get_args(ExtractionMode)
 DATA_MODES: tuple[str, ...] = get_args(DataMode)
 
-#: The single-volume functions write straight into ``output_path``: an internal third saving mode.
+#: The single-volume functions write straight into ``output_path``: an internal third saving mode,
+#: never accepted from a caller.
 FLAT = "flat"
 
 _F32_MAX = 3.4028234663852886e38  # float(np.finfo(np.float32).max), without importing numpy here
@@ -99,12 +100,13 @@ def slice_options(
     dtype: object = "auto",
     *,
     resume: object = False,
+    single: bool = False,
 ) -> SliceOptions:
-    """Check the slice functions' options; ``saving_mode=FLAT`` is the single-volume function."""
+    """Check the slice functions' options; ``single`` (one view, FLAT) is ``extract_slices``."""
     return SliceOptions(
         output_path=os.fspath(output_path),
-        views=_views_for(view, saving_mode, "volume"),
-        saving_mode=str(saving_mode),
+        views=_views_for(view, single, "volume"),
+        saving_mode=_saving_mode(saving_mode, single),
         target_size=check_target_size(target_size),
         pad_value=check_pad_value(pad_value),
         dtype=check_choice("dtype", dtype, DTYPE_MODES),
@@ -121,12 +123,13 @@ def annotation_options(
     target_size: object,
     *,
     components: object = False,
+    single: bool = False,
 ) -> AnnotationOptions:
-    """Check the annotation functions' options; ``saving_mode=FLAT`` is the single-mask function."""
+    """Check the annotation functions' options; ``single`` (one view, FLAT) is ``extract_annotations``."""
     return AnnotationOptions(
         output_path=os.fspath(output_path),
-        views=_views_for(view, saving_mode, "mask"),
-        saving_mode=str(saving_mode),
+        views=_views_for(view, single, "mask"),
+        saving_mode=_saving_mode(saving_mode, single),
         extraction_mode=check_choice("extraction_mode", extraction_mode, EXTRACTION_MODES),
         data_mode=check_choice("data_mode", data_mode, DATA_MODES),
         target_size=check_target_size(target_size),
@@ -155,12 +158,14 @@ def run_options(
     )
 
 
-def _views_for(view: object, saving_mode: object, what: str) -> tuple[str, ...]:
-    """The views of a run; the single-file functions (FLAT) take exactly one."""
-    if saving_mode != FLAT:
-        check_choice("saving_mode", saving_mode, SAVING_MODES)
+def _saving_mode(saving_mode: object, single: bool) -> str:
+    return FLAT if single else check_choice("saving_mode", saving_mode, SAVING_MODES)
+
+
+def _views_for(view: object, single: bool, what: str) -> tuple[str, ...]:
+    """The views of a run; the single-file functions take exactly one."""
     views = check_views(view)
-    if saving_mode == FLAT and len(views) != 1:
+    if single and len(views) != 1:
         raise ValueError(f"view must be one view for a single {what}; got {view!r}")
     return views
 

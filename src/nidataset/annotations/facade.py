@@ -15,7 +15,7 @@ from ..batch.flow import check_fits, run_dataset
 from ..errors import VolumeError
 from ..io.atomic import make_folder
 from ..io.volumes import read_header
-from ..options import FLAT, DataMode, ExtractionMode, SavingMode, View, annotation_options, run_options
+from ..options import DataMode, ExtractionMode, SavingMode, View, annotation_options, run_options
 from ..progress import Progress
 from ..results import RunResult
 from .job import annotate_file, annotate_volume
@@ -102,7 +102,7 @@ def extract_annotations(
     2,1,5,2,1
     """
     options = annotation_options(
-        output_path, view, FLAT, extraction_mode, data_mode, target_size, components=components
+        output_path, view, None, extraction_mode, data_mode, target_size, components=components, single=True
     )
     if not os.path.isfile(nii_path):
         raise FileNotFoundError(f"nii_path {nii_path!r} does not exist or is not a file")

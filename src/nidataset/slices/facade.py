@@ -15,7 +15,7 @@ from ..batch.memory import POOL
 from ..errors import VolumeError
 from ..io.atomic import make_folder
 from ..io.volumes import read_header
-from ..options import FLAT, DtypeMode, SavingMode, View, run_options, slice_options
+from ..options import DtypeMode, SavingMode, View, run_options, slice_options
 from ..progress import Progress
 from ..results import RunResult
 from .job import extract_volume, extract_volume_files
@@ -74,7 +74,7 @@ def extract_slices(
     >>> [os.path.basename(p) for p in paths[:2]]
     ['case_axial_000.tif', 'case_axial_001.tif']
     """
-    options = slice_options(output_path, view, FLAT, target_size, pad_value, dtype)
+    options = slice_options(output_path, view, None, target_size, pad_value, dtype, single=True)
     if not os.path.isfile(nii_path):
         raise FileNotFoundError(f"nii_path {nii_path!r} does not exist or is not a file")
     try:
