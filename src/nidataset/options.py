@@ -30,12 +30,14 @@ SavingMode = Literal["case", "view"]
 DtypeMode = Literal["auto", "float32"]
 ExtractionMode = Literal["slice", "volume"]
 DataMode = Literal["center", "box", "radius"]
+Orientation = Literal["stored", "radiological", "neurological"]
 
 VIEWS: tuple[str, ...] = get_args(View)
 SAVING_MODES: tuple[str, ...] = get_args(SavingMode)
 DTYPE_MODES: tuple[str, ...] = get_args(DtypeMode)
 EXTRACTION_MODES: tuple[str, ...] = get_args(ExtractionMode)
 DATA_MODES: tuple[str, ...] = get_args(DataMode)
+ORIENTATIONS: tuple[str, ...] = get_args(Orientation)
 
 #: The single-volume functions write straight into ``output_path``: an internal third saving mode,
 #: never accepted from a caller.
@@ -55,11 +57,18 @@ class SliceOptions:
     pad_value: float = 0.0
     dtype: str = "auto"
     resume: bool = False  # skip volumes whose completion records match (batch/records.py)
+    orientation: str = "stored"
 
     @property
     def output_key(self) -> str:
-        """The options that change output bytes or places, as a comparable string (NaN-safe)."""
-        return repr((self.saving_mode, self.target_size, self.pad_value, self.dtype))
+        """The options that change output bytes or places, as a comparable string (NaN-safe).
+
+        Options added after Part 1 join it only when they differ from their defaults, so records
+        of earlier default runs still match.
+        """
+        key = repr((self.saving_mode, self.target_size, self.pad_value, self.dtype))
+        extras = {"orientation": self.orientation} if self.orientation != "stored" else {}
+        return key + (f" {extras!r}" if extras else "")
 
     @property
     def keeps_records(self) -> bool:
@@ -78,6 +87,7 @@ class AnnotationOptions:
     data_mode: str = "center"
     target_size: tuple[int, int] | None = None
     components: bool = False
+    orientation: str = "stored"
 
 
 @dataclass(frozen=True)
@@ -100,6 +110,7 @@ def slice_options(
     dtype: object = "auto",
     *,
     resume: object = False,
+    orientation: object = "stored",
     single: bool = False,
 ) -> SliceOptions:
     """Check the slice functions' options; ``single`` (one view, FLAT) is ``extract_slices``."""
@@ -111,6 +122,7 @@ def slice_options(
         pad_value=check_pad_value(pad_value),
         dtype=check_choice("dtype", dtype, DTYPE_MODES),
         resume=check_flag("resume", resume),
+        orientation=check_choice("orientation", orientation, ORIENTATIONS),
     )
 
 
@@ -123,6 +135,7 @@ def annotation_options(
     target_size: object,
     *,
     components: object = False,
+    orientation: object = "stored",
     single: bool = False,
 ) -> AnnotationOptions:
     """Check the annotation functions' options; ``single`` (one view, FLAT) is ``extract_annotations``."""
@@ -134,6 +147,7 @@ def annotation_options(
         data_mode=check_choice("data_mode", data_mode, DATA_MODES),
         target_size=check_target_size(target_size),
         components=check_flag("components", components),
+        orientation=check_choice("orientation", orientation, ORIENTATIONS),
     )
 
 

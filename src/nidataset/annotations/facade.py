@@ -11,11 +11,19 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import Executor
 
-from ..batch.flow import check_fits, run_dataset
+from ..batch.flow import fitting_frames, run_dataset
 from ..errors import VolumeError
 from ..io.atomic import make_folder
 from ..io.volumes import read_header
-from ..options import DataMode, ExtractionMode, SavingMode, View, annotation_options, run_options
+from ..options import (
+    DataMode,
+    ExtractionMode,
+    Orientation,
+    SavingMode,
+    View,
+    annotation_options,
+    run_options,
+)
 from ..progress import Progress
 from ..results import RunResult
 from .job import annotate_file, annotate_volume
@@ -32,6 +40,7 @@ def extract_annotations(
     target_size: tuple[int, int] | None = None,
     *,
     components: bool = False,
+    orientation: Orientation = "stored",
 ) -> list[str]:
     """Write the objects of one label mask as CSV files straight into ``output_path``.
 
@@ -63,6 +72,13 @@ def extract_annotations(
     components : bool
         Make each 3D connected component of each label (26-connectivity) its own object, instead
         of one object per label: a binary mask with three separate lesions then gives three boxes.
+    orientation : {"stored", "radiological", "neurological"}
+        ``"stored"``: the stored voxel axes (SPEC Part 1). ``"radiological"`` (3D Slicer, ITK-SNAP)
+        and ``"neurological"`` (nilearn, niivue): the volume is brought to the closest RAS+ layout by
+        axis permutations and flips only, then each view is shown as those viewers show it (axial:
+        anterior at the top, patient right or left at the image's left); slice indices count
+        from patient left, posterior or inferior. Slice coordinates are pixels of
+        the oriented images; volume mode stays in stored voxel indices.
 
     Returns
     -------
@@ -102,12 +118,20 @@ def extract_annotations(
     2,1,5,2,1
     """
     options = annotation_options(
-        output_path, view, None, extraction_mode, data_mode, target_size, components=components, single=True
+        output_path,
+        view,
+        None,
+        extraction_mode,
+        data_mode,
+        target_size,
+        components=components,
+        orientation=orientation,
+        single=True,
     )
     if not os.path.isfile(nii_path):
         raise FileNotFoundError(f"nii_path {nii_path!r} does not exist or is not a file")
     try:
-        check_fits(read_header(nii_path).shape, options.views, options.target_size)
+        fitting_frames(read_header(nii_path), options)
     except VolumeError as error:
         raise VolumeError(f"{nii_path}: {error}") from None
     make_folder(options.output_path)
@@ -128,6 +152,7 @@ def extract_annotations_dataset(
     save_stats: bool = False,
     *,
     components: bool = False,
+    orientation: Orientation = "stored",
     workers: int | None = None,
     executor: Executor | None = None,
     progress: bool | Progress = True,
@@ -150,7 +175,7 @@ def extract_annotations_dataset(
     saving_mode : {"case", "view"}
         ``<output>/<prefix>/<view>/`` per mask, or one ``<output>/<view>/`` folder; volume-mode
         ``<prefix>.csv`` files go to the same folders.
-    extraction_mode, data_mode, target_size, components
+    extraction_mode, data_mode, target_size, components, orientation
         As in :func:`extract_annotations`. Every mask's slices must fit ``target_size``: checked
         from the headers before anything is written.
     save_stats : bool
@@ -181,7 +206,14 @@ def extract_annotations_dataset(
         The output location failed (disk full, no permission); the run stops.
     """
     options = annotation_options(
-        output_path, view, saving_mode, extraction_mode, data_mode, target_size, components=components
+        output_path,
+        view,
+        saving_mode,
+        extraction_mode,
+        data_mode,
+        target_size,
+        components=components,
+        orientation=orientation,
     )
     run = run_options(workers, executor, progress, save_stats=save_stats, save_failures=save_failures)
     return run_dataset(annotate_volume, options, nii_folder, run, what="annotations")

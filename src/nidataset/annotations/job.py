@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from ..batch.failures import attempt
-from ..batch.flow import check_fits
+from ..batch.flow import fitting_frames
 from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder, remove_files
 from ..io.tables import write_csv
@@ -45,18 +45,17 @@ def annotate_file(path: str, options: AnnotationOptions) -> tuple[Outcome, list[
 def _annotate(path: str, options: AnnotationOptions, prefix: str, written: list[str]) -> int:
     with VolumeReader(path) as reader:
         header = reader.header
-        check_fits(header.shape, options.views, options.target_size)
+        frames = fitting_frames(header, options)
         check_label_dtype(header.dtype)  # before reading all of an RGB or complex file
         labels = integer_labels(reader.volume(), header.slope, header.inter)
     objects = number_objects(labels, components=options.components)
     del labels  # often the same array as objects.ids; else no longer needed
-    for view in options.views:
-        folder = output_folder(options.output_path, prefix, view, options.saving_mode)
+    for frame in frames:
+        folder = output_folder(options.output_path, prefix, frame.view, options.saving_mode)
         make_folder(folder)
         if options.extraction_mode == "volume":
             _write_volume_csv(objects, os.path.join(folder, f"{prefix}.csv"), options.data_mode, written)
         else:
-            frame = SliceFrame(header.shape, view, options.target_size)
             _write_slice_csvs(objects, frame, options.data_mode, folder, prefix, written)
     return len(objects.items)
 
@@ -97,8 +96,9 @@ def slice_rows(objects: Objects, frame: SliceFrame, data_mode: str) -> dict[int,
         return {}
     top, left = frame.offsets
     label_of = {o.id: o.label for o in objects.items}
-    start = min(o.first[frame.axis] for o in objects.items)
-    stop = max(o.last[frame.axis] for o in objects.items) + 1
+    ends = [frame.slice_index(o.first[frame.axis]) for o in objects.items]
+    ends += [frame.slice_index(o.last[frame.axis]) for o in objects.items]
+    start, stop = min(ends), max(ends) + 1
     rows: dict[int, list[list[Number]]] = {}
     for offset, plane in enumerate(frame.planes(objects.ids, start, stop)):
         found = plane_boxes(plane)

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..errors import VolumeError
-from ..geometry.frame import SliceFrame
+from ..geometry.frame import SliceFrame, frames_for
 from ..io.atomic import make_folder
 from ..io.tables import write_counts_csv, write_failures_csv
-from ..io.volumes import list_volumes, read_header
+from ..io.volumes import Header, list_volumes, read_header
 from ..naming import failures_filename, stats_filename
 from ..options import RunOptions
 from ..progress import as_progress
@@ -31,6 +31,9 @@ class DatasetOptions(Protocol):
     @property
     def target_size(self) -> tuple[int, int] | None: ...
 
+    @property
+    def orientation(self) -> str: ...
+
 
 def run_dataset(
     job: Callable[[str, Any], Outcome],
@@ -46,7 +49,7 @@ def run_dataset(
     a slice is larger than the target size.
     """
     paths = list_volumes(nii_folder)
-    check_all_fit(paths, options.views, options.target_size)
+    check_all_fit(paths, options)
     make_folder(options.output_path)
     display = as_progress(run.progress)
     try:
@@ -73,35 +76,41 @@ def write_statistics(result: RunResult, output_path: str) -> None:
         write_counts_csv(path, counts, result.what.upper())
 
 
-def check_all_fit(paths: list[str], views: tuple[str, ...], target: tuple[int, int] | None) -> None:
+def check_all_fit(paths: list[str], options: DatasetOptions) -> None:
     """Read every header and refuse a target_size smaller than some slice, before writing anything.
 
-    A file whose header cannot be read is left for the run, which skips it with its reason.
+    A file whose header cannot be read (or whose affine cannot orient it) is left for the run,
+    which skips it with its reason.
     """
-    if target is None:
+    if options.target_size is None:
         return
     too_large = []
     for path in paths:
         try:
-            problems = misfits(read_header(path).shape, views, target)
+            problems = misfits(read_header(path), options)
         except VolumeError:
             continue
         if problems:
             too_large.append(f"{os.path.basename(path)} ({', '.join(problems)})")
     if too_large:
         shown = "; ".join(too_large[:5]) + (f"; and {len(too_large) - 5} more" if len(too_large) > 5 else "")
-        raise ValueError(f"target_size {target} is smaller than the slices of {shown}; nothing was written")
+        raise ValueError(
+            f"target_size {options.target_size} is smaller than the slices of {shown}; nothing was written"
+        )
 
 
-def misfits(shape: tuple[int, int, int], views: tuple[str, ...], target: tuple[int, int] | None) -> list[str]:
-    """Descriptions of the views in which slices of a volume of ``shape`` are larger than ``target``."""
-    frames = (SliceFrame(shape, view, target) for view in views)
+def misfits(header: Header, options: DatasetOptions) -> list[str]:
+    """Descriptions of the views in which this volume's slices are larger than the target size."""
+    frames = frames_for(header.shape, header.affine, options.views, options.target_size, options.orientation)
     return [problem for problem in (frame.misfit() for frame in frames) if problem is not None]
 
 
-def check_fits(shape: tuple[int, int, int], views: tuple[str, ...], target: tuple[int, int] | None) -> None:
-    """Raise VolumeError if a slice of a volume of ``shape`` is larger than ``target`` in some view."""
-    problems = misfits(shape, views, target)
+def fitting_frames(header: Header, options: DatasetOptions) -> list[SliceFrame]:
+    """The frame of each view of this volume; VolumeError if a slice is larger than the target size."""
+    frames = frames_for(header.shape, header.affine, options.views, options.target_size, options.orientation)
+    problems = [problem for problem in (frame.misfit() for frame in frames) if problem is not None]
     if problems:
-        assert target is not None
-        raise VolumeError(f"{', '.join(problems)} do not fit target_size {target[0]}x{target[1]}")
+        assert options.target_size is not None
+        height, width = options.target_size
+        raise VolumeError(f"{', '.join(problems)} do not fit target_size {height}x{width}")
+    return frames

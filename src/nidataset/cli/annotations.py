@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
             args.target_size,
             args.save_stats,
             components=args.components,
+            orientation=args.orientation,
             workers=args.workers,
             executor=executor,
             progress=common.display(args),

@@ -62,6 +62,12 @@ def add_dataset_options(command: argparse.ArgumentParser) -> None:
         metavar=("H", "W"),
         help="pad to H rows, W columns (default: no padding)",
     )
+    command.add_argument(
+        "--orientation",
+        choices=["stored", "radiological", "neurological"],
+        default="stored",
+        help="stored voxel axes, or as 3D Slicer (radiological) or nilearn (neurological) show them",
+    )
     command.add_argument("--save-stats", action="store_true", help="write OUTPUT/<view>_*_stats.csv")
     command.add_argument("--workers", type=int, help="files processed at once (default: all cores)")
     command.add_argument(

@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
             args.pad_value,
             args.save_stats,
             dtype="float32" if args.float32 else "auto",
+            orientation=args.orientation,
             workers=args.workers,
             executor=executor,
             progress=common.display(args),

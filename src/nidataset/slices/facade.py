@@ -10,12 +10,12 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import Executor
 
-from ..batch.flow import check_fits, run_dataset
+from ..batch.flow import fitting_frames, run_dataset
 from ..batch.memory import POOL
 from ..errors import VolumeError
 from ..io.atomic import make_folder
 from ..io.volumes import read_header
-from ..options import DtypeMode, SavingMode, View, run_options, slice_options
+from ..options import DtypeMode, Orientation, SavingMode, View, run_options, slice_options
 from ..progress import Progress
 from ..results import RunResult
 from .job import extract_volume, extract_volume_files
@@ -31,6 +31,7 @@ def extract_slices(
     pad_value: float = 0.0,
     *,
     dtype: DtypeMode = "auto",
+    orientation: Orientation = "stored",
 ) -> list[str]:
     """Extract every slice of one volume as ``<prefix>_<view>_<index>.tif`` straight into ``output_path``.
 
@@ -50,6 +51,12 @@ def extract_slices(
     dtype : {"auto", "float32"}
         ``"auto"`` keeps the volume's values in the narrowest TIFF dtype that holds them exactly;
         ``"float32"`` writes every slice as float32, like ``nidataset`` 0.9.1.
+    orientation : {"stored", "radiological", "neurological"}
+        ``"stored"``: the stored voxel axes (SPEC Part 1). ``"radiological"`` (3D Slicer, ITK-SNAP)
+        and ``"neurological"`` (nilearn, niivue): the volume is brought to the closest RAS+ layout by
+        axis permutations and flips only, then each view is shown as those viewers show it (axial:
+        anterior at the top, patient right or left at the image's left); slice indices count
+        from patient left, posterior or inferior. Padding applies to the oriented slices.
 
     Returns
     -------
@@ -74,11 +81,13 @@ def extract_slices(
     >>> [os.path.basename(p) for p in paths[:2]]
     ['case_axial_000.tif', 'case_axial_001.tif']
     """
-    options = slice_options(output_path, view, None, target_size, pad_value, dtype, single=True)
+    options = slice_options(
+        output_path, view, None, target_size, pad_value, dtype, orientation=orientation, single=True
+    )
     if not os.path.isfile(nii_path):
         raise FileNotFoundError(f"nii_path {nii_path!r} does not exist or is not a file")
     try:
-        check_fits(read_header(nii_path).shape, options.views, options.target_size)
+        fitting_frames(read_header(nii_path), options)
     except VolumeError as error:
         raise VolumeError(f"{nii_path}: {error}") from None
     make_folder(options.output_path)
@@ -88,7 +97,7 @@ def extract_slices(
         POOL.clear()
     if outcome.reason is not None:
         raise VolumeError(f"{nii_path}: {outcome.reason}")
-    return written
+    return sorted(written)  # names sort in slice order; reversed axes are streamed from the far end
 
 
 def extract_slices_dataset(
@@ -101,6 +110,7 @@ def extract_slices_dataset(
     save_stats: bool = False,
     *,
     dtype: DtypeMode = "auto",
+    orientation: Orientation = "stored",
     workers: int | None = None,
     executor: Executor | None = None,
     progress: bool | Progress = True,
@@ -127,7 +137,7 @@ def extract_slices_dataset(
     save_stats : bool
         Write ``<output>/<view>_slices_stats.csv``: ``FILENAME,NUM_SLICES,TOTAL_SLICES`` per volume
         extracted, then a ``TOTAL_SLICES`` row.
-    dtype : {"auto", "float32"}
+    dtype, orientation
         As in :func:`extract_slices`.
     workers : int, optional
         Volumes processed at once on a thread pool; default all cores, ``1`` runs in this thread.
@@ -157,6 +167,8 @@ def extract_slices_dataset(
     nidataset.errors.OutputError
         The output location failed (disk full, no permission); the run stops.
     """
-    options = slice_options(output_path, view, saving_mode, target_size, pad_value, dtype, resume=resume)
+    options = slice_options(
+        output_path, view, saving_mode, target_size, pad_value, dtype, resume=resume, orientation=orientation
+    )
     run = run_options(workers, executor, progress, save_stats=save_stats, save_failures=save_failures)
     return run_dataset(extract_volume, options, nii_folder, run, what="slices")

@@ -13,7 +13,7 @@ import os
 import numpy as np
 
 from ..batch.failures import attempt
-from ..batch.flow import check_fits
+from ..batch.flow import fitting_frames
 from ..batch.memory import BUDGET, POOL
 from ..batch.records import completed, forget, remember
 from ..dtypes import ValuePlan, check_values, output_slice, plan_values
@@ -61,12 +61,11 @@ def _write_views(
     reader: VolumeReader, options: SliceOptions, prefix: str, written: list[str]
 ) -> tuple[int, ...]:
     header = reader.header
-    check_fits(header.shape, options.views, options.target_size)
-    frames = [SliceFrame(header.shape, view, options.target_size) for view in options.views]
+    frames = fitting_frames(header, options)
     pad = options.pad_value if options.target_size is not None else None
     plan = plan_values(header.dtype, header.slope, header.inter, pad, options.dtype)
-    if options.views == ("axial",):
-        return (_stream_axial(reader, frames[0], plan, options, prefix, written),)
+    if len(frames) == 1 and frames[0].axis == 2:
+        return (_stream(reader, frames[0], plan, options, prefix, written),)
     # The volume as read, plus one view's slice-major copy at a time, in buffers the pool reuses.
     stack_bytes = header.nbytes // header.dtype.itemsize * plan.stack_dtype.itemsize
     with (
@@ -84,7 +83,7 @@ def _write_views(
     return tuple(counts)
 
 
-def _stream_axial(
+def _stream(
     reader: VolumeReader,
     frame: SliceFrame,
     plan: ValuePlan,
@@ -92,15 +91,16 @@ def _stream_axial(
     prefix: str,
     written: list[str],
 ) -> int:
-    """Axial slices are contiguous in the file: read a slab at a time, memory stays a few MB."""
+    """Slices across the last stored axis are contiguous in the file: read a slab at a time, so
+    memory stays a few MB (the axial view of most volumes)."""
     x, y, _ = reader.header.shape
     per_slab = max(1, SLAB_BYTES // (x * y * reader.header.dtype.itemsize))
-    start = 0
+    done = 0
     for slab in reader.slabs(per_slab):
         check_values(slab, plan)
-        start += _write_slices(
-            frame.stack(slab, plan.stack_dtype), start, frame, plan, options, prefix, written
-        )
+        done += slab.shape[2]
+        first = frame.slice_index(done - 1 if frame.reversed else done - slab.shape[2])
+        _write_slices(frame.stack(slab, plan.stack_dtype), first, frame, plan, options, prefix, written)
     return frame.count
 
 
