@@ -83,6 +83,20 @@ def stats_filename(view: str, what: str = "slices") -> str:
     return f"{view}_{what}_stats.csv"
 
 
+def manifest_filename(view: str) -> str:
+    """Name of the per-slice manifest of one view: ``<view>_manifest.csv``."""
+    return f"{view}_manifest.csv"
+
+
+def relative_folder(prefix: str, view: str, saving_mode: str) -> str:
+    """The folder of one volume's outputs relative to the output root, with ``/`` separators.
+
+    >>> relative_folder("case_001", "axial", "case"), relative_folder("case_001", "axial", "view")
+    ('case_001/axial', 'axial')
+    """
+    return output_folder("", prefix, view, saving_mode).replace(os.sep, "/")
+
+
 def failures_filename(what: str = "slices") -> str:
     """Name of the list of skipped files: ``slices_failed.csv`` or ``annotations_failed.csv``."""
     return f"{what}_failed.csv"

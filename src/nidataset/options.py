@@ -99,6 +99,7 @@ class RunOptions:
     progress: bool | Progress = True
     save_stats: bool = False
     save_failures: bool = False
+    save_manifest: bool = False
 
 
 def slice_options(
@@ -152,7 +153,13 @@ def annotation_options(
 
 
 def run_options(
-    workers: object, executor: object, progress: object, *, save_stats: object, save_failures: object
+    workers: object,
+    executor: object,
+    progress: object,
+    *,
+    save_stats: object,
+    save_failures: object,
+    save_manifest: object = False,
 ) -> RunOptions:
     """Check how a dataset run is carried out: worker count, executor, and the flags."""
     from .progress import Progress
@@ -169,6 +176,7 @@ def run_options(
         progress=progress,
         save_stats=check_flag("save_stats", save_stats),
         save_failures=check_flag("save_failures", save_failures),
+        save_manifest=check_flag("save_manifest", save_manifest),
     )
 
 

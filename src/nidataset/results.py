@@ -13,6 +13,8 @@ class Outcome:
     counts: tuple[int, ...] = ()
     reason: str | None = None
     reused: bool = False  # complete from an earlier run (resume=True): nothing was rewritten
+    #: Per view, the slice indices that got a file, when not every slice does (annotations).
+    indices: tuple[tuple[int, ...], ...] | None = None
 
     @property
     def skipped(self) -> bool:

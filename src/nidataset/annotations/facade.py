@@ -26,7 +26,7 @@ from ..options import (
 )
 from ..progress import Progress
 from ..results import RunResult
-from .job import annotate_file, annotate_volume
+from .job import annotate_file, annotate_volume, manifest_rows
 
 __all__ = ["extract_annotations", "extract_annotations_dataset"]
 
@@ -157,6 +157,7 @@ def extract_annotations_dataset(
     executor: Executor | None = None,
     progress: bool | Progress = True,
     save_failures: bool = False,
+    save_manifest: bool = False,
 ) -> RunResult:
     """Write the objects of every label mask in ``nii_folder``; a mask that cannot be used is skipped.
 
@@ -190,6 +191,10 @@ def extract_annotations_dataset(
         line, on stderr. Skipped files are reported either way.
     save_failures : bool
         Write ``<output>/annotations_failed.csv`` (``FILENAME,REASON``) listing every skipped file.
+    save_manifest : bool
+        Write ``<output>/<view>_manifest.csv`` with the columns of the slices' manifest, one row per
+        slice CSV (the slices that hold an object), so that a box row joins its image's row on
+        ``source``, ``view`` and ``slice_index``. Slice mode only.
 
     Returns
     -------
@@ -215,5 +220,14 @@ def extract_annotations_dataset(
         components=components,
         orientation=orientation,
     )
-    run = run_options(workers, executor, progress, save_stats=save_stats, save_failures=save_failures)
-    return run_dataset(annotate_volume, options, nii_folder, run, what="annotations")
+    run = run_options(
+        workers,
+        executor,
+        progress,
+        save_stats=save_stats,
+        save_failures=save_failures,
+        save_manifest=save_manifest,
+    )
+    if run.save_manifest and options.extraction_mode != "slice":
+        raise ValueError("save_manifest lists slice files: it needs extraction_mode='slice'")
+    return run_dataset(annotate_volume, options, nii_folder, run, what="annotations", describe=manifest_rows)

@@ -9,14 +9,16 @@ coordinates are pixels of the images, through the same :class:`~nidataset.geomet
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from ..batch.failures import attempt
 from ..batch.flow import fitting_frames
 from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder, remove_files
 from ..io.tables import write_csv
-from ..io.volumes import VolumeReader
-from ..naming import index_width, output_folder, own_folders, prefix_of, slice_filename
+from ..io.volumes import VolumeReader, read_header
+from ..manifest import frame_rows
+from ..naming import index_width, output_folder, own_folders, prefix_of, relative_folder, slice_filename
 from ..options import AnnotationOptions
 from ..results import Outcome
 from .formats import Number, columns, measures
@@ -34,15 +36,38 @@ def annotate_volume(path: str, options: AnnotationOptions) -> Outcome:
 def annotate_file(path: str, options: AnnotationOptions) -> tuple[Outcome, list[str]]:
     """:func:`annotate_volume`, and the CSV paths it wrote in order (none when skipped)."""
     prefix = prefix_of(os.path.basename(path))
+    indices: list[tuple[int, ...]] = []  # per view, the slices that got a CSV
 
     def work(written: list[str]) -> tuple[int, ...]:
-        return (_annotate(path, options, prefix, written),) * len(options.views)
+        return (_annotate(path, options, prefix, written, indices),) * len(options.views)
 
     folders = own_folders(options.output_path, prefix, options.views, options.saving_mode)
-    return attempt(path, work, own_folders=folders, what="mask")
+    outcome, written = attempt(path, work, own_folders=folders, what="mask")
+    if outcome.skipped or options.extraction_mode == "volume":
+        return outcome, written
+    return replace(outcome, indices=tuple(indices)), written
 
 
-def _annotate(path: str, options: AnnotationOptions, prefix: str, written: list[str]) -> int:
+def manifest_rows(path: str, outcome: Outcome, options: AnnotationOptions) -> list[list[list[object]]]:
+    """The manifest rows of the slice CSVs of one mask, per view, in the images' columns.
+
+    ``dtype`` is left empty (a CSV has none); ``interpolation`` is ``none``.
+    """
+    header = read_header(path)
+    prefix = prefix_of(outcome.name)
+    tables = []
+    for frame, indices in zip(fitting_frames(header, options), outcome.indices or (), strict=True):
+        folder, width = relative_folder(prefix, frame.view, options.saving_mode), index_width(frame.count)
+        paths = [f"{folder}/{slice_filename(prefix, frame.view, i, width, 'csv')}" for i in indices]
+        tables.append(
+            frame_rows(frame, header.affine, source=outcome.name, paths=paths, indices=indices, dtype="")
+        )
+    return tables
+
+
+def _annotate(
+    path: str, options: AnnotationOptions, prefix: str, written: list[str], indices: list[tuple[int, ...]]
+) -> int:
     with VolumeReader(path) as reader:
         header = reader.header
         frames = fitting_frames(header, options)
@@ -56,7 +81,8 @@ def _annotate(path: str, options: AnnotationOptions, prefix: str, written: list[
         if options.extraction_mode == "volume":
             _write_volume_csv(objects, os.path.join(folder, f"{prefix}.csv"), options.data_mode, written)
         else:
-            _write_slice_csvs(objects, frame, options.data_mode, folder, prefix, written)
+            rows = _write_slice_csvs(objects, frame, options.data_mode, folder, prefix, written)
+            indices.append(tuple(sorted(rows)))
     return len(objects.items)
 
 
@@ -69,7 +95,7 @@ def _write_volume_csv(objects: Objects, path: str, data_mode: str, written: list
 
 def _write_slice_csvs(
     objects: Objects, frame: SliceFrame, data_mode: str, folder: str, prefix: str, written: list[str]
-) -> None:
+) -> dict[int, list[list[Number]]]:
     """One CSV per slice that holds an object, in the pixel frame of that slice's (padded) image."""
     rows = slice_rows(objects, frame, data_mode)
     width = index_width(frame.count)
@@ -84,6 +110,7 @@ def _write_slice_csvs(
     # Removing this mask's own names (not listing the folder, shared by every mask in "view" mode)
     # keeps the cost to one call per slice.
     remove_files(path for index, path in enumerate(paths) if index not in rows)
+    return rows
 
 
 def slice_rows(objects: Objects, frame: SliceFrame, data_mode: str) -> dict[int, list[list[Number]]]:

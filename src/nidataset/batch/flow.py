@@ -9,9 +9,10 @@ from typing import Any, Protocol
 from ..errors import VolumeError
 from ..geometry.frame import SliceFrame, frames_for
 from ..io.atomic import make_folder
-from ..io.tables import write_counts_csv, write_failures_csv
+from ..io.tables import write_counts_csv, write_csv, write_failures_csv
 from ..io.volumes import Header, list_volumes, read_header
-from ..naming import failures_filename, stats_filename
+from ..manifest import COLUMNS
+from ..naming import failures_filename, manifest_filename, stats_filename
 from ..options import RunOptions
 from ..progress import as_progress
 from ..results import Outcome, RunResult
@@ -35,6 +36,10 @@ class DatasetOptions(Protocol):
     def orientation(self) -> str: ...
 
 
+#: The manifest rows of one file done, per view: ``describe(path, outcome, options)``.
+Describe = Callable[[str, Outcome, Any], list[list[list[object]]]]
+
+
 def run_dataset(
     job: Callable[[str, Any], Outcome],
     options: DatasetOptions,
@@ -42,8 +47,9 @@ def run_dataset(
     run: RunOptions,
     *,
     what: str,
+    describe: Describe | None = None,
 ) -> RunResult:
-    """Run ``job(path, options)`` over the dataset; write statistics and failures; summarise.
+    """Run ``job(path, options)`` over the dataset; write statistics, failures and manifests; summarise.
 
     Raises before anything is written when the folder holds no input, two inputs share a prefix, or
     a slice is larger than the target size.
@@ -64,6 +70,8 @@ def run_dataset(
     if run.save_failures:
         skipped = [(o.name, o.reason or "") for o in result.skipped]
         write_failures_csv(os.path.join(options.output_path, failures_filename(what)), skipped)
+    if run.save_manifest and describe is not None:
+        write_manifests(result, nii_folder, options, describe)
     display.finish(result.summary())
     return result
 
@@ -74,6 +82,18 @@ def write_statistics(result: RunResult, output_path: str) -> None:
         counts = [(o.name, o.counts[column]) for o in result.done]
         path = os.path.join(output_path, stats_filename(view, result.what))
         write_counts_csv(path, counts, result.what.upper())
+
+
+def write_manifests(result: RunResult, nii_folder: str, options: Any, describe: Describe) -> None:
+    """``<view>_manifest.csv`` for each view: the rows of the files done, in the statistics' order."""
+    tables: list[list[list[object]]] = [[list(COLUMNS)] for _ in result.views]
+    for outcome in result.done:
+        for table, rows in zip(
+            tables, describe(os.path.join(nii_folder, outcome.name), outcome, options), strict=True
+        ):
+            table.extend(rows)
+    for view, table in zip(result.views, tables, strict=True):
+        write_csv(os.path.join(options.output_path, manifest_filename(view)), table)
 
 
 def check_all_fit(paths: list[str], options: DatasetOptions) -> None:

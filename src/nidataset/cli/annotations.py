@@ -51,5 +51,6 @@ def run(args: argparse.Namespace) -> int:
             executor=executor,
             progress=common.display(args),
             save_failures=True,
+            save_manifest=args.save_manifest,
         )
     return common.report(result, args.output_path, args.quiet)

@@ -69,6 +69,9 @@ def add_dataset_options(command: argparse.ArgumentParser) -> None:
         help="stored voxel axes, or as 3D Slicer (radiological) or nilearn (neurological) show them",
     )
     command.add_argument("--save-stats", action="store_true", help="write OUTPUT/<view>_*_stats.csv")
+    command.add_argument(
+        "--save-manifest", action="store_true", help="write OUTPUT/<view>_manifest.csv, a row per slice file"
+    )
     command.add_argument("--workers", type=int, help="files processed at once (default: all cores)")
     command.add_argument(
         "--dask-scheduler",

@@ -44,5 +44,6 @@ def run(args: argparse.Namespace) -> int:
             progress=common.display(args),
             resume=args.resume,
             save_failures=True,
+            save_manifest=args.save_manifest,
         )
     return common.report(result, args.output_path, args.quiet)

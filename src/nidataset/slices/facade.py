@@ -18,7 +18,7 @@ from ..io.volumes import read_header
 from ..options import DtypeMode, Orientation, SavingMode, View, run_options, slice_options
 from ..progress import Progress
 from ..results import RunResult
-from .job import extract_volume, extract_volume_files
+from .job import extract_volume, extract_volume_files, manifest_rows
 
 __all__ = ["extract_slices", "extract_slices_dataset"]
 
@@ -116,6 +116,7 @@ def extract_slices_dataset(
     progress: bool | Progress = True,
     resume: bool = False,
     save_failures: bool = False,
+    save_manifest: bool = False,
 ) -> RunResult:
     """Extract the slices of every volume in ``nii_folder``; a file that cannot be read is skipped.
 
@@ -152,6 +153,11 @@ def extract_slices_dataset(
         the slice files present); the statistics still cover every volume.
     save_failures : bool
         Write ``<output>/slices_failed.csv`` (``FILENAME,REASON``) listing every skipped file.
+    save_manifest : bool
+        Write ``<output>/<view>_manifest.csv``: one row per slice file (also for volumes reused by
+        ``resume``), in the order of the statistics, with its source, slice index, size, padding,
+        the volume's shape and affine, and the matrices ``pix2vox`` (stored voxel
+        ``[i, j, k] = pix2vox @ [row, col, 1]``) and ``pix2world`` (scanner millimetres).
 
     Returns
     -------
@@ -170,5 +176,12 @@ def extract_slices_dataset(
     options = slice_options(
         output_path, view, saving_mode, target_size, pad_value, dtype, resume=resume, orientation=orientation
     )
-    run = run_options(workers, executor, progress, save_stats=save_stats, save_failures=save_failures)
-    return run_dataset(extract_volume, options, nii_folder, run, what="slices")
+    run = run_options(
+        workers,
+        executor,
+        progress,
+        save_stats=save_stats,
+        save_failures=save_failures,
+        save_manifest=save_manifest,
+    )
+    return run_dataset(extract_volume, options, nii_folder, run, what="slices", describe=manifest_rows)

@@ -20,8 +20,9 @@ from ..dtypes import ValuePlan, check_values, output_slice, plan_values
 from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder
 from ..io.images import write_tiff
-from ..io.volumes import VolumeReader
-from ..naming import index_width, output_folder, own_folders, prefix_of, slice_filename
+from ..io.volumes import Header, VolumeReader, read_header
+from ..manifest import frame_rows
+from ..naming import index_width, output_folder, own_folders, prefix_of, relative_folder, slice_filename
 from ..options import SliceOptions
 from ..results import Outcome
 
@@ -62,8 +63,7 @@ def _write_views(
 ) -> tuple[int, ...]:
     header = reader.header
     frames = fitting_frames(header, options)
-    pad = options.pad_value if options.target_size is not None else None
-    plan = plan_values(header.dtype, header.slope, header.inter, pad, options.dtype)
+    plan = _value_plan(header, options)
     if len(frames) == 1 and frames[0].axis == 2:
         return (_stream(reader, frames[0], plan, options, prefix, written),)
     # The volume as read, plus one view's slice-major copy at a time, in buffers the pool reuses.
@@ -81,6 +81,28 @@ def _write_views(
             stack = frame.stack(volume, plan.stack_dtype, out=spare.view(plan.stack_dtype).reshape(shape))
             counts.append(_write_slices(stack, 0, frame, plan, options, prefix, written))
     return tuple(counts)
+
+
+def _value_plan(header: Header, options: SliceOptions) -> ValuePlan:
+    pad = options.pad_value if options.target_size is not None else None
+    return plan_values(header.dtype, header.slope, header.inter, pad, options.dtype)
+
+
+def manifest_rows(path: str, outcome: Outcome, options: SliceOptions) -> list[list[list[object]]]:
+    """The manifest rows of one volume done, per view: all from its header, no voxel is read."""
+    header = read_header(path)
+    dtype = _value_plan(header, options).output.name
+    prefix = prefix_of(outcome.name)
+    tables = []
+    for frame in fitting_frames(header, options):
+        folder, width = relative_folder(prefix, frame.view, options.saving_mode), index_width(frame.count)
+        indices = range(frame.count)
+        paths = [f"{folder}/{slice_filename(prefix, frame.view, i, width)}" for i in indices]
+        rows = frame_rows(
+            frame, header.affine, source=outcome.name, paths=paths, indices=indices, dtype=dtype
+        )
+        tables.append(rows)
+    return tables
 
 
 def _stream(
