@@ -5,6 +5,7 @@ One command, from the repository root, with the development venv::
     python benchmarks/bench.py [--runs 3] [--views axial coronal sagittal] [--quick]
                                [--reference-python PATH] [--skip-reference] [--scratch DIR]
                                [--wait-budget SECONDS] [--output-markdown PATH] [--profile]
+                               [--baseline REV]
 
 It builds (once, cached in ``~/.cache/nidataset-bench/``) a CT dataset of 8 volumes 512x512x160 and an
 MRI-like one of 8 volumes 176x256x256, int16 ``.nii.gz``, then runs, interleaved run by run, each
@@ -12,6 +13,8 @@ contender in its own fresh interpreter on every dataset and view:
 
 * ``reference``: ``nidataset`` 0.9.1 in its own venv (see ``reference_env.py``), tqdm silenced;
 * ``ours-1`` / ``ours-all``: this checkout's ``src``, ``workers=1`` / all cores, no progress bar;
+* ``base-1`` / ``base-all`` (with ``--baseline REV``): the same job as ``ours-1`` / ``ours-all`` on
+  REV's ``src`` (``git archive REV src``), to check that a change made no view slower by over 3%;
 * ``floor`` / ``floor-1``: the physical floor of the job with all cores / one thread: decompression
   with the same decompressor as ours (``isal.igzip`` when importable), and one raw file per slice with
   as many bytes as our TIFF's pixels; no transpose for coronal and sagittal.
@@ -25,7 +28,7 @@ The machine may be shared. Every child's run is measured against the CPU time ot
 meanwhile ("others' load", in cores): before each run the benchmark waits for an idle CPU, and it redoes
 a disturbed run, both within ``--wait-budget`` seconds in all; medians leave disturbed runs out when
 undisturbed ones exist. Every child runs a snapshot of ``src`` taken at the start, so that edits made
-meanwhile do not mix two versions in one table.
+meanwhile do not mix two versions in one table (the base children run one of REV's ``src``).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -62,12 +66,17 @@ Key = tuple[str, str, str]  # dataset name, view, contender
 
 @dataclass(frozen=True)
 class Contender:
-    """A child to run: which interpreter, which mode of ``bench_child.py``, how many workers."""
+    """A child to run: which interpreter, which mode of ``bench_child.py``, how many workers, and the
+    snapshot of ``src`` (relative to the scratch folder) that an ``ours`` child puts first on its path."""
 
     name: str
     python: str
     mode: str
     workers: int | None = None
+    src: str = "src"
+
+
+BASE_SRC = "base/src"  # the snapshot of the baseline's src, in the scratch folder
 
 
 # ------------------------------------------------------------------------------------------- arguments
@@ -98,12 +107,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="also profile ours (cProfile) on one CT volume, axial, 1 worker",
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also run base-1 and base-all: ours-1 and ours-all on REV's src (git archive), and check that "
+        f"ours is within {report.BASELINE_TOLERANCE:.0%} of them on every dataset and view",
+    )
     args = parser.parse_args(argv)
     args.runs = args.runs or (1 if args.quick else 3)
     if args.wait_budget is None:
         args.wait_budget = 5.0 if args.quick else 240.0
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    args.baseline_commit = None
+    if args.baseline is not None:
+        args.baseline_commit = measure.git(
+            REPO, "rev-parse", "--verify", "--quiet", f"{args.baseline}^{{commit}}"
+        )
+        if not args.baseline_commit:
+            parser.error(f"--baseline: {args.baseline!r} is not a commit of {REPO}")
     return args
 
 
@@ -115,6 +137,11 @@ def contenders(args: argparse.Namespace) -> list[Contender]:
         Contender(report.FLOOR, sys.executable, "floor", cores),
         Contender(report.FLOOR_1, sys.executable, "floor", 1),
     ]
+    if args.baseline_commit:
+        chosen[2:2] = [
+            Contender(report.BASE_1, sys.executable, "ours", 1, BASE_SRC),
+            Contender(report.BASE_ALL, sys.executable, "ours", None, BASE_SRC),
+        ]
     if not args.skip_reference:
         python = reference_python(args.reference_python)
         chosen.insert(0, Contender(report.REFERENCE, python, "reference"))
@@ -147,8 +174,8 @@ def run_one(contender: Contender, folder: Path, view: str, expected: int, scratc
 def run_child(
     contender: Contender, spec: dict[str, Any], scratch: Path
 ) -> tuple[dict[str, Any], measure.ChildRun]:
-    """Run ``bench_child.py`` in isolated mode on the snapshot of ``src``: its result, its measures."""
-    spec = {**spec, "src": str(scratch / "src")}
+    """Run ``bench_child.py`` in isolated mode on a snapshot of ``src``: its result, its measures."""
+    spec = {**spec, "src": str(scratch / contender.src)}
     spec_path, result_path, log = scratch / "spec.json", scratch / "result.json", scratch / "child.log"
     spec_path.write_text(json.dumps(spec))
     result_path.unlink(missing_ok=True)
@@ -160,17 +187,18 @@ def run_child(
         tail = log.read_text(errors="replace")[-3000:]
         raise RuntimeError(f"{contender.name} failed (exit {child.returncode}):\n{tail}")
     result = json.loads(result_path.read_text())
-    check_identity(contender, result, scratch / "src")
+    check_identity(contender, result, scratch / contender.src)
     return result, child
 
 
 def check_identity(contender: Contender, result: dict[str, Any], src: Path) -> None:
-    """The reference must be 0.9.1 from outside this checkout, ours the snapshot's, nothing skipped."""
+    """The reference must be 0.9.1 from outside this checkout, ours (and base) its snapshot's, nothing
+    skipped."""
     module = str(result.get("module", ""))
     if contender.mode == "reference" and (result["version"] != REFERENCE_VERSION or str(REPO) in module):
         raise RuntimeError(f"the reference child imported nidataset {result['version']} from {module}")
     if contender.mode == "ours" and not module.startswith(str(src)):
-        raise RuntimeError(f"the ours child imported nidataset from {module}, not from {src}")
+        raise RuntimeError(f"the {contender.name} child imported nidataset from {module}, not from {src}")
     if result.get("skipped"):
         raise RuntimeError(f"{contender.name} skipped volumes: {result['skipped']}")
 
@@ -283,6 +311,9 @@ def render(
     """The whole report: header, one table per dataset and view, the memory check, the targets."""
     parts = [render_header(header, markdown)]
     targets: list[Target] = []
+    baseline = bool(args.baseline_commit)
+    base_rows: list[tuple[str, ...]] = []
+    checks: list[Target] = []
     for dataset in data:
         for view in args.views:
             summaries = {
@@ -290,21 +321,50 @@ def render(
                 for (name, v, contender), found in samples.items()
                 if name == dataset.spec.name and v == view
             }
-            rows = report.view_rows(dataset.spec, view, summaries)
+            rows = report.view_rows(dataset.spec, view, summaries, baseline)
             title = report.view_title(dataset.spec, view)
-            table = report.markdown_table(rows) if markdown else report.text_table(rows)
+            columns = report.headers(baseline)
+            table = report.markdown_table(rows, columns) if markdown else report.text_table(rows, columns)
             parts.append(f"#### {title}\n\n{table}" if markdown else f"{title}\n{table}")
             targets += report.speed_targets(dataset.spec, view, summaries)
+            if baseline:
+                base_rows.append(report.baseline_row(dataset.spec, view, summaries))
+                checks += report.baseline_checks(dataset.spec, view, summaries)
     if tall is not None:
         targets.append(
             report.memory_target(tall.spec, Summary(tuple(samples[(tall.spec.name, "axial", report.OURS_1)])))
         )
     parts.append(render_targets(targets, args.quick, markdown))
+    if baseline:
+        parts.append(render_baseline(args, base_rows, checks, markdown))
     busiest = max(Summary(tuple(found)).other_load for found in samples.values())
     if busiest > report.BUSY_LOAD:
         warning = f"other processes took up to {busiest:.2f} cores during every run of some contenders"
         parts.append(f"WARNING: {warning}: their times are not to be trusted (see the table)")
     return "\n\n".join(parts) + "\n"
+
+
+def render_baseline(
+    args: argparse.Namespace, rows: list[tuple[str, ...]], checks: list[Target], markdown: bool
+) -> str:
+    """Ours against the baseline: median times and ratios per dataset and view, then one line each."""
+    commit = measure.git(REPO, "rev-parse", "--short", args.baseline_commit)
+    title = (
+        f"Against the baseline {args.baseline} ({commit}): ours' median time at most"
+        f" {1 + report.BASELINE_TOLERANCE:g}x base's on every dataset and view"
+        + (" (quick run on small data: indicative only)" if args.quick else "")
+    )
+    verdict = Target(
+        f"every dataset and view within {report.BASELINE_TOLERANCE:.0%} of the baseline",
+        f"{sum(c.met for c in checks)} of {len(checks)} checks",
+        all(c.met for c in checks),
+    )
+    if markdown:
+        table = report.markdown_table(rows, report.BASELINE_HEADERS)
+        lines = "\n".join(f"- **{t.line()[:4]}** {t.line()[6:]}" for t in [*checks, verdict])
+        return f"#### {title}\n\n{table}\n\n{lines}"
+    table = report.text_table(rows, report.BASELINE_HEADERS)
+    return f"{title}\n{table}\n" + "\n".join(f"  {t.line()}" for t in [*checks, verdict])
 
 
 def render_header(lines: list[str], markdown: bool) -> str:
@@ -327,9 +387,20 @@ def header_lines(
     from bench_child import decompressor
 
     digest = measure.snapshot(SRC, scratch / "src")
+    base = []
+    if args.baseline_commit:
+        base_digest = snapshot_revision(args.baseline_commit, scratch / BASE_SRC, scratch)
+        same = "; the same files as the working tree's" if base_digest == digest else ""
+        commit = measure.git(REPO, "log", "-1", "--format=%h %s", args.baseline_commit)
+        base = [
+            f"baseline: {args.baseline} = {commit}; snapshot of its src/ {base_digest}"
+            f" (git archive), run by {report.BASE_1} and {report.BASE_ALL}{same}"
+        ]
     return [
         *measure.machine_lines(),
-        f"{measure.checkout_line(REPO)}; snapshot of src/ {digest}, run by every child",
+        f"{measure.checkout_line(REPO)}; snapshot of src/ {digest}, run by every child"
+        + (f" but {report.BASE_1} and {report.BASE_ALL}" if base else ""),
+        *base,
         f"command: python benchmarks/bench.py {' '.join(sys.argv[1:])}".rstrip(),
         f"runs: {args.runs}, interleaved; medians of the times, maximum of the peak memories; a run marked *"
         f" was disturbed (other processes took over {report.BUSY_LOAD} cores): medians leave those out"
@@ -338,6 +409,24 @@ def header_lines(
         f"decompressor of ours and of the floor: {decompressor()[1]}",
         *(f"dataset {d.describe()}" for d in [*data, *([tall] if tall else [])]),
     ]
+
+
+def snapshot_revision(commit: str, into: Path, scratch: Path) -> str:
+    """``git archive COMMIT src | tar -x``, then the same copy as the working tree's snapshot; its hash."""
+    archive = scratch / "archive"
+    archive.mkdir()
+    try:
+        git = subprocess.Popen(["git", "-C", str(REPO), "archive", commit, "src"], stdout=subprocess.PIPE)
+        tar = subprocess.run(["tar", "-x", "-C", str(archive)], stdin=git.stdout, check=False)
+        assert git.stdout is not None
+        git.stdout.close()
+        if git.wait() != 0 or tar.returncode != 0 or not (archive / "src").is_dir():
+            raise RuntimeError(
+                f"git archive {commit} src | tar -x failed (git {git.returncode}, tar {tar.returncode})"
+            )
+        return measure.snapshot(archive / "src", into)
+    finally:
+        shutil.rmtree(archive, ignore_errors=True)
 
 
 def closing_lines(scratch: Path, commit: str, waited: float, redone: int) -> list[str]:

@@ -3,9 +3,14 @@
     python -I bench_child.py SPEC.json RESULT.json
 
 SPEC is a JSON object: ``mode`` ("reference", "ours", "floor" or "idle"), ``nii_folder``,
-``output_path``, ``view``, and per mode ``workers`` (ours, floor), ``src`` (ours: this checkout's
-``src`` folder, put first on the path) and ``profile`` (ours: run under cProfile). The child times
-only the work itself and writes ``{"seconds": ..., ...}`` to RESULT.
+``output_path``, ``view``, and per mode ``workers`` (ours, floor), ``src`` (ours: a snapshot of this
+checkout's ``src`` folder, or of a baseline revision's, put first on the path) and ``profile`` (ours:
+run under cProfile). The child times only the work itself and writes ``{"seconds": ..., ...}`` to
+RESULT.
+
+Ours is imported through the public API only (``nidataset.slices.extract_slices_dataset`` and the
+``skipped`` of its result), never a private module: the same child then runs any revision of the
+package, whatever its internal layout (the base contenders of ``bench.py --baseline REV``).
 
 This file uses the standard library only at import time: it also runs in the reference's venv, in
 isolated mode (``-I``), where nothing of this checkout is importable.
@@ -60,7 +65,8 @@ def run_reference(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_ours(spec: dict[str, Any]) -> dict[str, Any]:
-    """This checkout's extract_slices_dataset, without progress bar."""
+    """The extract_slices_dataset of the ``src`` snapshot (this checkout's or a baseline's), without progress
+    bar; through the public API only, so that any layout of the package works."""
     sys.path.insert(0, spec["src"])
     import nidataset
     from nidataset.slices import extract_slices_dataset

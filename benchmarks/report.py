@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from datasets import DatasetSpec
 
 REFERENCE, OURS_1, OURS_ALL, FLOOR, FLOOR_1 = "reference", "ours-1", "ours-all", "floor", "floor-1"
+BASE_1, BASE_ALL = "base-1", "base-all"  # ours-1 and ours-all on the baseline's src (--baseline REV)
+BASE_OF = {OURS_ALL: BASE_ALL, OURS_1: BASE_1}
+BASELINE_TOLERANCE = 0.03  # ours' median time over base's median time, at most 1 + this
 #: Throughput of ours-all over the reference's, per view (the issue's targets).
 SPEEDUP_TARGETS = {"axial": 8.0, "coronal": 6.0, "sagittal": 6.0}
 FLOOR_TARGET = 1.3  # axial ours-all time over floor time, at most
@@ -24,6 +27,18 @@ HEADERS = (
     "x reference",
     "x floor time",
     "others' load",
+)
+BASE_HEADER = "x base time"  # column added when a baseline ran: ours-1 / base-1, ours-all / base-all
+BASELINE_HEADERS = (
+    "dataset",
+    "view",
+    "ours-all s",
+    "base-all s",
+    "ours/base all",
+    "ours-1 s",
+    "base-1 s",
+    "ours/base 1",
+    f"within {BASELINE_TOLERANCE:.0%}",
 )
 
 
@@ -76,12 +91,22 @@ class Target:
         return f"{'PASS' if self.met else 'MISS'}  {self.name}: {self.measured}"
 
 
-def view_rows(spec: DatasetSpec, view: str, summaries: dict[str, Summary]) -> list[tuple[str, ...]]:
-    """One row per contender that ran: times, throughputs, memory and the two ratios."""
+def headers(baseline: bool) -> tuple[str, ...]:
+    """The columns of a view's table: with the ratio to the baseline when one ran."""
+    return (*HEADERS[:-1], BASE_HEADER, HEADERS[-1]) if baseline else HEADERS
+
+
+def view_rows(
+    spec: DatasetSpec, view: str, summaries: dict[str, Summary], baseline: bool = False
+) -> list[tuple[str, ...]]:
+    """One row per contender that ran: times, throughputs, memory and the ratios (to the baseline's
+    same job too, with ``baseline``)."""
     reference, floor = summaries.get(REFERENCE), summaries.get(FLOOR)
     rows: list[tuple[str, ...]] = []
     for name, summary in summaries.items():
         seconds = summary.seconds
+        base = summaries.get(BASE_OF.get(name, ""))
+        ratio = (f"{seconds / base.seconds:.3f}x" if base else "-",) if baseline else ()
         rows.append(
             (
                 name,
@@ -92,10 +117,46 @@ def view_rows(spec: DatasetSpec, view: str, summaries: dict[str, Summary]) -> li
                 f"{summary.peak_bytes / 1e6:,.0f}",
                 f"{reference.seconds / seconds:.1f}x" if reference else "-",
                 f"{seconds / floor.seconds:.2f}x" if floor else "-",
+                *ratio,
                 f"{summary.other_load:.2f}",
             )
         )
     return rows
+
+
+def baseline_row(spec: DatasetSpec, view: str, summaries: dict[str, Summary]) -> tuple[str, ...]:
+    """Median times of ours and of base (all cores, 1 worker), their ratios, and the verdict (marked *
+    when every run of one side was disturbed by other processes)."""
+    cells: list[str] = [spec.name, view]
+    verdicts, disturbed = [], False
+    for ours_name in (OURS_ALL, OURS_1):
+        ours, base = summaries.get(ours_name), summaries.get(BASE_OF[ours_name])
+        if ours and base:
+            ratio = ours.seconds / base.seconds
+            cells += [f"{ours.seconds:.3f}", f"{base.seconds:.3f}", f"{ratio:.3f}x"]
+            verdicts.append(ratio <= 1 + BASELINE_TOLERANCE)
+            disturbed |= max(ours.other_load, base.other_load) > BUSY_LOAD
+        else:
+            cells += ["-", "-", "-"]
+    verdict = ("yes" if all(verdicts) else "NO") + ("*" if disturbed else "")
+    cells.append(verdict if verdicts else "-")
+    return tuple(cells)
+
+
+def baseline_checks(spec: DatasetSpec, view: str, summaries: dict[str, Summary]) -> list[Target]:
+    """ours-all (and ours-1) against the same job on the baseline: at most 3% slower."""
+    checks = []
+    for ours_name in (OURS_ALL, OURS_1):
+        base_name = BASE_OF[ours_name]
+        ours, base = summaries.get(ours_name), summaries.get(base_name)
+        if ours and base:
+            ratio = ours.seconds / base.seconds
+            name = f"{spec.name} {view}: {ours_name} within {BASELINE_TOLERANCE:.0%} of {base_name}"
+            measured = f"{ratio:.3f}x ({ours.seconds:.3f} s / {base.seconds:.3f} s, medians)"
+            if max(ours.other_load, base.other_load) > BUSY_LOAD:
+                measured += "; every run of one side disturbed by other processes: not to be trusted"
+            checks.append(Target(name, measured, ratio <= 1 + BASELINE_TOLERANCE))
+    return checks
 
 
 def view_title(spec: DatasetSpec, view: str) -> str:
