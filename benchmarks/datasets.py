@@ -32,7 +32,7 @@ from reference_env import cache_folder  # noqa: E402
 
 from nidataset.phantoms import ct_affine, ct_phantom  # noqa: E402
 
-VERSION = 1
+VERSION = 2  # 2: the demo phantom became asymmetric (markers right and anterior)
 #: Noise of the CT phantom (HU): 5 gives a gzip ratio of about 2.4x at nibabel's default level.
 CT_NOISE = 5.0
 #: ct_phantom holds a few float64 copies of the volume: larger volumes are built in blocks of slices.

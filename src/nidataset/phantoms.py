@@ -2,6 +2,16 @@
 
 Pure numpy. Values are Hounsfield-like int16: air -1000, lungs about -850, soft tissue about 40,
 bone about 700, with mild noise so that files compress like real CT (2-3x with gzip).
+
+The phantom is anatomically asymmetric, so that a picture shows which way is which. It is laid out in
+stored voxel order for :func:`ct_affine` (LPS, as DICOM converters write CT): stored X runs from the
+patient's right to left, Y from anterior to posterior, Z from inferior to superior. In it:
+
+* a torso that narrows toward the top (superior);
+* two lungs above a domed diaphragm, the right one shorter (the liver lifts the right hemidiaphragm);
+* the heart in front, left of the midline; the spine behind, as a bone column;
+* two bone-bright skin markers over the upper half of the torso only: a rod on the patient's right
+  side and one on the anterior surface, in the middle planes.
 """
 
 from __future__ import annotations
@@ -12,18 +22,31 @@ import numpy as np
 def ct_phantom(shape: tuple[int, int, int], seed: int = 0, noise: float = 10.0) -> np.ndarray:
     """An int16 torso-like phantom of ``shape`` (X, Y, Z), deterministic for a given ``seed``.
 
+    Coordinates run from -1 to 1 along each stored axis: for :func:`ct_affine`, x = -1 is the patient's
+    right, y = -1 anterior, z = 1 superior.
+
     >>> vol = ct_phantom((32, 24, 8))
     >>> vol.dtype, vol.shape, int(vol.min()) < -900 < 0 < int(vol.max())
     (dtype('int16'), (32, 24, 8), True)
     """
-    x, y, z = np.meshgrid(*(np.linspace(-1, 1, n) for n in shape), indexing="ij")
+    x, y, z = (np.linspace(-1, 1, n) for n in shape)
+    x, y, z = x[:, None, None], y[None, :, None], z[None, None, :]
+    taper = 1.0 - 0.1 * (z + 1)  # the torso's half-widths shrink by a fifth toward the top
+    half_x, half_y = 0.85 * taper, 0.65 * taper
     volume = np.full(shape, -1000.0)
-    body = (x / 0.85) ** 2 + (y / 0.65) ** 2 < 1
-    volume[body] = 40.0
-    for side in (-0.4, 0.4):
-        volume[((x - side) / 0.3) ** 2 + (y / 0.4) ** 2 + (z / 1.2) ** 2 < 1] = -850.0
-    volume[(x / 0.12) ** 2 + ((y + 0.45) / 0.12) ** 2 < 1] = 700.0
-    volume[(x**2 + (y - 0.2) ** 2 + z**2) < 0.15**2] = 90.0
+    volume[(x / half_x) ** 2 + (y / half_y) ** 2 < 1] = 40.0
+    # lungs: apex at z = 0.95, base on a diaphragm dome that rises 0.2 toward each lung's middle from
+    # its lowest z at the sides; the right one (x < 0) stops higher
+    for centre, bottom in ((-0.4, -0.3), (0.4, -0.45)):
+        across = ((x - centre) / 0.3) ** 2 + ((y + 0.05) / 0.38) ** 2
+        lung = (across + ((z - 0.2) / 0.75) ** 2 < 1) & (z > bottom + 0.2 * (1 - across))
+        volume[lung] = -850.0
+    volume[((x - 0.12) / 0.2) ** 2 + ((y + 0.22) / 0.2) ** 2 + ((z - 0.1) / 0.3) ** 2 < 1] = 90.0  # heart
+    volume[(x / 0.12) ** 2 + ((y - 0.45 * taper) / 0.12) ** 2 < 1] = 700.0  # spine, posterior
+    upper = (z > -0.15) & (z < 0.85)
+    right = ((x + half_x) / 0.07) ** 2 + (y / 0.07) ** 2 < 1  # on the right surface, y = 0
+    front = (x / 0.07) ** 2 + ((y + half_y) / 0.07) ** 2 < 1  # on the anterior surface, x = 0
+    volume[(right | front) & upper] = 700.0
     rng = np.random.default_rng(seed)
     volume += rng.normal(0.0, noise, shape)
     return np.round(volume).clip(-1024, 3071).astype(np.int16)
