@@ -176,3 +176,42 @@ def test_a_caller_can_silence_the_skip_lines(tmp_path, capsys):
         logger.setLevel(level)
     assert [o.name for o in result.skipped] == ["b.nii.gz"]
     assert capsys.readouterr().err == ""
+
+
+# ------------------------------------------------- every option reaches the job, in every façade
+GEOMETRY_OPTIONS = [
+    {"target_size": (30, 30), "pad_value": -3},
+    {"orientation": "radiological"},
+    {"spacing": "isotropic"},
+    {"spacing": 0.9, "interpolation": "nearest", "orientation": "neurological"},
+    {"dtype": "float32"},
+]
+
+
+@pytest.mark.parametrize("options", GEOMETRY_OPTIONS, ids=lambda o: ",".join(o))
+@pytest.mark.parametrize("view", VIEWS)
+def test_the_single_volume_and_dataset_functions_take_the_same_options_alike(tmp_path, view, options):
+    """A façade that dropped an option would write other bytes than the other façade."""
+    import nibabel as nib
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    affine = np.array([[0, 0, -2.5, 1], [0.7, 0, 0, 2], [0, 1.1, 0, 3], [0, 0, 0, 1]])
+    nib.save(nib.Nifti1Image(ramp((9, 8, 7)), affine), str(folder / "v.nii.gz"))
+    single = extract_slices(str(folder / "v.nii.gz"), str(tmp_path / "single"), view, **options)
+    extract_slices_dataset(str(folder), str(tmp_path / "dataset"), view, "view", progress=False, **options)
+    default = extract_slices(str(folder / "v.nii.gz"), str(tmp_path / "default"), view)
+    dataset = sorted((tmp_path / "dataset" / view).glob("*.tif"))
+    assert [Path(p).name for p in single] == [p.name for p in dataset]
+    assert [Path(p).read_bytes() for p in single] == [p.read_bytes() for p in dataset]
+    assert [Path(p).read_bytes() for p in single] != [Path(p).read_bytes() for p in default]
+    mask_options = {k: v for k, v in options.items() if k in ("target_size", "orientation", "spacing")}
+    if mask_options:
+        one = extract_annotations(
+            str(folder / "v.nii.gz"), str(tmp_path / "a1"), view, data_mode="box", **mask_options
+        )
+        extract_annotations_dataset(
+            str(folder), str(tmp_path / "a2"), view, "view", data_mode="box", progress=False, **mask_options
+        )
+        both = sorted((tmp_path / "a2" / view).glob("*.csv"))
+        assert [Path(p).read_bytes() for p in one] == [p.read_bytes() for p in both]

@@ -59,7 +59,6 @@ def frame_rows(
     paths: Sequence[str],
     indices: Iterable[int],
     dtype: str,
-    interpolation: str = "none",
     value_map: str = "identity",
 ) -> list[list[object]]:
     """The manifest rows of the slices ``indices`` of one frame, written as ``paths`` (one per index).
@@ -91,7 +90,7 @@ def frame_rows(
                 *(flat_affine or [""] * 12),
                 *(_number(v) for v in vox.ravel()),
                 *(world or [""] * 9),
-                interpolation,
+                frame.interpolation,
                 value_map,
                 dtype,
             ]

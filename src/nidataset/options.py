@@ -31,6 +31,9 @@ DtypeMode = Literal["auto", "float32"]
 ExtractionMode = Literal["slice", "volume"]
 DataMode = Literal["center", "box", "radius"]
 Orientation = Literal["stored", "radiological", "neurological"]
+Interpolation = Literal["linear", "nearest"]
+#: None (one pixel per voxel), "isotropic", or square pixels of that many millimetres.
+Spacing = Literal["isotropic"] | float | None
 
 VIEWS: tuple[str, ...] = get_args(View)
 SAVING_MODES: tuple[str, ...] = get_args(SavingMode)
@@ -38,6 +41,7 @@ DTYPE_MODES: tuple[str, ...] = get_args(DtypeMode)
 EXTRACTION_MODES: tuple[str, ...] = get_args(ExtractionMode)
 DATA_MODES: tuple[str, ...] = get_args(DataMode)
 ORIENTATIONS: tuple[str, ...] = get_args(Orientation)
+INTERPOLATIONS: tuple[str, ...] = get_args(Interpolation)
 
 #: The single-volume functions write straight into ``output_path``: an internal third saving mode,
 #: never accepted from a caller.
@@ -58,6 +62,8 @@ class SliceOptions:
     dtype: str = "auto"
     resume: bool = False  # skip volumes whose completion records match (batch/records.py)
     orientation: str = "stored"
+    spacing: str | float | None = None
+    interpolation: str = "linear"
 
     @property
     def output_key(self) -> str:
@@ -67,7 +73,15 @@ class SliceOptions:
         of earlier default runs still match.
         """
         key = repr((self.saving_mode, self.target_size, self.pad_value, self.dtype))
-        extras = {"orientation": self.orientation} if self.orientation != "stored" else {}
+        extras = {
+            name: value
+            for name, value, default in [
+                ("orientation", self.orientation, "stored"),
+                ("spacing", self.spacing, None),
+                ("interpolation", self.interpolation, "linear"),
+            ]
+            if value != default
+        }
         return key + (f" {extras!r}" if extras else "")
 
     @property
@@ -88,6 +102,12 @@ class AnnotationOptions:
     target_size: tuple[int, int] | None = None
     components: bool = False
     orientation: str = "stored"
+    spacing: str | float | None = None
+
+    @property
+    def interpolation(self) -> str:
+        """Labels are resampled by nearest neighbour: an interpolated label is another label."""
+        return "nearest"
 
 
 @dataclass(frozen=True)
@@ -112,6 +132,8 @@ def slice_options(
     *,
     resume: object = False,
     orientation: object = "stored",
+    spacing: object = None,
+    interpolation: object = "linear",
     single: bool = False,
 ) -> SliceOptions:
     """Check the slice functions' options; ``single`` (one view, FLAT) is ``extract_slices``."""
@@ -124,6 +146,8 @@ def slice_options(
         dtype=check_choice("dtype", dtype, DTYPE_MODES),
         resume=check_flag("resume", resume),
         orientation=check_choice("orientation", orientation, ORIENTATIONS),
+        spacing=check_spacing(spacing),
+        interpolation=check_choice("interpolation", interpolation, INTERPOLATIONS),
     )
 
 
@@ -137,6 +161,7 @@ def annotation_options(
     *,
     components: object = False,
     orientation: object = "stored",
+    spacing: object = None,
     single: bool = False,
 ) -> AnnotationOptions:
     """Check the annotation functions' options; ``single`` (one view, FLAT) is ``extract_annotations``."""
@@ -149,6 +174,7 @@ def annotation_options(
         target_size=check_target_size(target_size),
         components=check_flag("components", components),
         orientation=check_choice("orientation", orientation, ORIENTATIONS),
+        spacing=check_spacing(spacing),
     )
 
 
@@ -221,6 +247,26 @@ def check_views(view: object) -> tuple[str, ...]:
     if len(set(views)) != len(views):
         raise ValueError(f"view lists a view twice: {list(views)!r}")
     return views  # type: ignore[return-value]
+
+
+def check_spacing(spacing: object) -> str | float | None:
+    """None, "isotropic", or a positive finite number of millimetres.
+
+    >>> check_spacing("isotropic"), check_spacing(0.5), check_spacing(None)
+    ('isotropic', 0.5, None)
+    """
+    if spacing is None or spacing == "isotropic":
+        return spacing  # type: ignore[return-value]
+    if (
+        isinstance(spacing, bool)
+        or not isinstance(spacing, numbers.Real)
+        or not math.isfinite(float(spacing))
+        or float(spacing) <= 0
+    ):
+        raise ValueError(
+            f"spacing must be None, 'isotropic' or a positive number of millimetres; got {spacing!r}"
+        )
+    return float(spacing)
 
 
 def check_target_size(target_size: object) -> tuple[int, int] | None:

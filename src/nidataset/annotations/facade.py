@@ -20,6 +20,7 @@ from ..options import (
     ExtractionMode,
     Orientation,
     SavingMode,
+    Spacing,
     View,
     annotation_options,
     run_options,
@@ -41,6 +42,7 @@ def extract_annotations(
     *,
     components: bool = False,
     orientation: Orientation = "stored",
+    spacing: Spacing = None,
 ) -> list[str]:
     """Write the objects of one label mask as CSV files straight into ``output_path``.
 
@@ -79,6 +81,13 @@ def extract_annotations(
         anterior at the top, patient right or left at the image's left); slice indices count
         from patient left, posterior or inferior. Slice coordinates are pixels of
         the oriented images; volume mode stays in stored voxel indices.
+    spacing : None, "isotropic" or float
+        ``None``: one pixel per voxel. ``"isotropic"``: each slice is resampled in-plane to square
+        pixels at the finer of its two in-plane spacings; a number: square pixels of that many
+        millimetres. Which slices exist does not change. Voxel sizes are the lengths of the affine's
+        columns; an axis of n pixels of spacing s becomes ``round((n - 1) * s / s') + 1`` pixels,
+        pixel 0 centred on voxel 0. Slice coordinates are pixels of the
+        resampled images, whose masks are resampled by nearest neighbour.
 
     Returns
     -------
@@ -126,6 +135,7 @@ def extract_annotations(
         target_size,
         components=components,
         orientation=orientation,
+        spacing=spacing,
         single=True,
     )
     if not os.path.isfile(nii_path):
@@ -153,6 +163,7 @@ def extract_annotations_dataset(
     *,
     components: bool = False,
     orientation: Orientation = "stored",
+    spacing: Spacing = None,
     workers: int | None = None,
     executor: Executor | None = None,
     progress: bool | Progress = True,
@@ -176,7 +187,7 @@ def extract_annotations_dataset(
     saving_mode : {"case", "view"}
         ``<output>/<prefix>/<view>/`` per mask, or one ``<output>/<view>/`` folder; volume-mode
         ``<prefix>.csv`` files go to the same folders.
-    extraction_mode, data_mode, target_size, components, orientation
+    extraction_mode, data_mode, target_size, components, orientation, spacing
         As in :func:`extract_annotations`. Every mask's slices must fit ``target_size``: checked
         from the headers before anything is written.
     save_stats : bool
@@ -219,6 +230,7 @@ def extract_annotations_dataset(
         target_size,
         components=components,
         orientation=orientation,
+        spacing=spacing,
     )
     run = run_options(
         workers,

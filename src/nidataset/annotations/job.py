@@ -51,7 +51,7 @@ def annotate_file(path: str, options: AnnotationOptions) -> tuple[Outcome, list[
 def manifest_rows(path: str, outcome: Outcome, options: AnnotationOptions) -> list[list[list[object]]]:
     """The manifest rows of the slice CSVs of one mask, per view, in the images' columns.
 
-    ``dtype`` is left empty (a CSV has none); ``interpolation`` is ``none``.
+    ``dtype`` is left empty (a CSV has none); ``interpolation`` is ``nearest`` when resampled.
     """
     header = read_header(path)
     prefix = prefix_of(outcome.name)
@@ -128,7 +128,7 @@ def slice_rows(objects: Objects, frame: SliceFrame, data_mode: str) -> dict[int,
     start, stop = min(ends), max(ends) + 1
     rows: dict[int, list[list[Number]]] = {}
     for offset, plane in enumerate(frame.planes(objects.ids, start, stop)):
-        found = plane_boxes(plane)
+        found = plane_boxes(frame.resample(plane))
         if found:
             rows[start + offset] = [
                 [*measures(data_mode, (c0 + left, r0 + top), (c1 + left, r1 + top)), label_of[i]]

@@ -35,6 +35,12 @@ class DatasetOptions(Protocol):
     @property
     def orientation(self) -> str: ...
 
+    @property
+    def spacing(self) -> str | float | None: ...
+
+    @property
+    def interpolation(self) -> str: ...
+
 
 #: The manifest rows of one file done, per view: ``describe(path, outcome, options)``.
 Describe = Callable[[str, Outcome, Any], list[list[list[object]]]]
@@ -119,16 +125,28 @@ def check_all_fit(paths: list[str], options: DatasetOptions) -> None:
         )
 
 
+def frames_of(header: Header, options: DatasetOptions) -> list[SliceFrame]:
+    """The frame of each view of this volume, as the options shape it."""
+    return frames_for(
+        header.shape,
+        header.affine,
+        options.views,
+        options.target_size,
+        options.orientation,
+        options.spacing,
+        options.interpolation,
+    )
+
+
 def misfits(header: Header, options: DatasetOptions) -> list[str]:
     """Descriptions of the views in which this volume's slices are larger than the target size."""
-    frames = frames_for(header.shape, header.affine, options.views, options.target_size, options.orientation)
-    return [problem for problem in (frame.misfit() for frame in frames) if problem is not None]
+    return [problem for problem in (frame.misfit() for frame in frames_of(header, options)) if problem]
 
 
 def fitting_frames(header: Header, options: DatasetOptions) -> list[SliceFrame]:
     """The frame of each view of this volume; VolumeError if a slice is larger than the target size."""
-    frames = frames_for(header.shape, header.affine, options.views, options.target_size, options.orientation)
-    problems = [problem for problem in (frame.misfit() for frame in frames) if problem is not None]
+    frames = frames_of(header, options)
+    problems = [problem for problem in (frame.misfit() for frame in frames) if problem]
     if problems:
         assert options.target_size is not None
         height, width = options.target_size

@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
             args.save_stats,
             components=args.components,
             orientation=args.orientation,
+            spacing=args.spacing,
             workers=args.workers,
             executor=executor,
             progress=common.display(args),

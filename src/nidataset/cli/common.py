@@ -68,6 +68,12 @@ def add_dataset_options(command: argparse.ArgumentParser) -> None:
         default="stored",
         help="stored voxel axes, or as 3D Slicer (radiological) or nilearn (neurological) show them",
     )
+    command.add_argument(
+        "--spacing",
+        type=_spacing,
+        metavar="MM",
+        help="resample slices in-plane to square pixels: 'isotropic' or millimetres (default: none)",
+    )
     command.add_argument("--save-stats", action="store_true", help="write OUTPUT/<view>_*_stats.csv")
     command.add_argument(
         "--save-manifest", action="store_true", help="write OUTPUT/<view>_manifest.csv, a row per slice file"
@@ -80,6 +86,15 @@ def add_dataset_options(command: argparse.ArgumentParser) -> None:
         "to its workers) (default: local threads)",
     )
     command.add_argument("--quiet", action="store_true", help="print only errors")
+
+
+def _spacing(text: str) -> str | float:
+    if text == "isotropic":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'isotropic' or a number of millimetres, not {text!r}") from None
 
 
 def views(values: list[str] | None) -> list[str]:

@@ -22,6 +22,12 @@ def add(commands: Any) -> None:
     parser.add_argument(
         "--float32", action="store_true", help="write every slice as float32, as nidataset 0.9.1 does"
     )
+    parser.add_argument(
+        "--interpolation",
+        choices=["linear", "nearest"],
+        default="linear",
+        help="how --spacing computes pixels: linear, or nearest for label masks",
+    )
     parser.add_argument("--resume", action="store_true", help="skip volumes an earlier run completed")
 
 
@@ -39,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
             args.save_stats,
             dtype="float32" if args.float32 else "auto",
             orientation=args.orientation,
+            spacing=args.spacing,
+            interpolation=args.interpolation,
             workers=args.workers,
             executor=executor,
             progress=common.display(args),

@@ -21,10 +21,11 @@ array([[ 1,  0, -2],
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..errors import VolumeError
 from .orientation import (
     IDENTITY,
     LAYOUTS,
@@ -35,6 +36,7 @@ from .orientation import (
     stored_from_oriented,
 )
 from .padding import pad_offsets, pad_slice
+from .resample import resample, resampled_size, steps_for
 from .views import copy_slices
 
 
@@ -44,15 +46,28 @@ def frames_for(
     views: Iterable[str],
     target_size: tuple[int, int] | None = None,
     orientation: str = "stored",
+    spacing: str | float | None = None,
+    method: str = "linear",
 ) -> list[SliceFrame]:
-    """The frame of each view of one volume (its affine is needed unless ``orientation="stored"``).
+    """The frame of each view of one volume.
+
+    The affine is needed for an orientation other than ``"stored"`` and for ``spacing`` (the voxel
+    sizes are the lengths of its columns, the millimetres pix2world uses).
 
     >>> frames = frames_for((4, 5, 6), np.diag([-1, 1, 1, 1]), ["axial", "sagittal"], None, "radiological")
     >>> [frame.plane for frame in frames]
     [(5, 4), (6, 5)]
     """
     ornt = ornt_for(orientation, affine)
-    return [SliceFrame(shape, view, target_size, orientation, ornt) for view in views]
+    frames = [SliceFrame(shape, view, target_size, orientation, ornt) for view in views]
+    if spacing is None:
+        return frames
+    if affine is None:
+        raise VolumeError(f"spacing={spacing!r} needs the voxel sizes, and this header's affine is unusable")
+    sizes = np.sqrt((np.asarray(affine, dtype=np.float64)[:3, :3] ** 2).sum(axis=0))
+    return [
+        replace(frame, steps=steps_for(frame.spacings(sizes), spacing), method=method) for frame in frames
+    ]
 
 
 @dataclass(frozen=True)
@@ -60,7 +75,9 @@ class SliceFrame:
     """The pixels of one view of a stored volume of ``shape``, padded to ``target_size`` if given.
 
     ``orientation`` names the convention (a key of :data:`~nidataset.geometry.orientation.LAYOUTS`)
-    and ``ornt`` the stored axes behind the sliced array (the identity for ``"stored"``).
+    and ``ornt`` the stored axes behind the sliced array (the identity for ``"stored"``). ``steps``
+    are the input pixels per output pixel along rows and columns when slices are resampled to square
+    pixels (:mod:`~nidataset.geometry.resample`), with ``method`` ``"linear"`` or ``"nearest"``.
     """
 
     shape: tuple[int, int, int]
@@ -68,6 +85,8 @@ class SliceFrame:
     target_size: tuple[int, int] | None = None
     orientation: str = "stored"
     ornt: Ornt = IDENTITY
+    steps: tuple[float, float] = (1.0, 1.0)
+    method: str = "linear"
 
     @property
     def _layout(self) -> tuple[int, tuple[int, bool], tuple[int, bool]]:
@@ -93,10 +112,37 @@ class SliceFrame:
         return int(self.shape[self.axis])
 
     @property
-    def plane(self) -> tuple[int, int]:
-        """(rows, cols) of a slice before padding."""
+    def source_plane(self) -> tuple[int, int]:
+        """(rows, cols) of a slice as the voxels give it, before resampling and padding."""
         sliced, (_, (rows, _), (cols, _)) = self._sliced_shape, self._layout
         return sliced[rows], sliced[cols]
+
+    @property
+    def plane(self) -> tuple[int, int]:
+        """(rows, cols) of a slice before padding (after resampling)."""
+        (rows, cols), (row_step, col_step) = self.source_plane, self.steps
+        return resampled_size(rows, row_step), resampled_size(cols, col_step)
+
+    @property
+    def stack_shape(self) -> tuple[int, int, int]:
+        """(slices, rows, cols) of :meth:`stack` for the whole volume: voxels, before resampling."""
+        return (self.count, *self.source_plane)
+
+    @property
+    def resampled(self) -> bool:
+        return self.steps != (1.0, 1.0)
+
+    @property
+    def interpolation(self) -> str:
+        """As the manifest records it: ``none`` when each pixel is one voxel, else the method."""
+        return self.method if self.resampled else "none"
+
+    def spacings(self, sizes: Iterable[float]) -> tuple[float, float]:
+        """The (row, col) pixel spacings of a slice before resampling, from the stored voxel sizes."""
+        stored = [axis for axis, _ in self.ornt]
+        sizes = list(sizes)
+        _, (rows, _), (cols, _) = self._layout
+        return float(sizes[stored.index(rows)]), float(sizes[stored.index(cols)])
 
     @property
     def image_shape(self) -> tuple[int, int]:
@@ -114,17 +160,27 @@ class SliceFrame:
         return (0, 0) if self.target_size is None else pad_offsets(self.plane, self.target_size)
 
     def pix2vox(self, index: int) -> np.ndarray:
-        """The 3x3 integer matrix of slice ``index``: stored voxel ``[i, j, k] = M @ [row, col, 1]``."""
+        """The 3x3 matrix of slice ``index``: stored voxel ``[i, j, k] = M @ [row, col, 1]``.
+
+        Integers, unless the slices are resampled: pixel centres then fall between voxel centres.
+        """
         return self._stored @ self._sliced_from_pixel(index)
 
     def _sliced_from_pixel(self, index: int) -> np.ndarray:
         """4x3: ``[a, b, c, 1] = M @ [row, col, 1]`` on the sliced array's axes."""
-        (top, left), (rows, cols) = self.offsets, self.plane
+        (top, left), (rows, cols) = self.offsets, self.source_plane
+        (row_step, col_step), dtype = self.steps, np.float64 if self.resampled else np.int64
         slice_axis, (row_axis, row_flip), (col_axis, col_flip) = self._layout
-        matrix = np.zeros((4, 3), dtype=np.int64)
+        matrix = np.zeros((4, 3), dtype=dtype)
         matrix[slice_axis] = (0, 0, index)
-        matrix[row_axis] = (-1, 0, rows - 1 + top) if row_flip else (1, 0, -top)
-        matrix[col_axis] = (0, -1, cols - 1 + left) if col_flip else (0, 1, -left)
+        if row_flip:
+            matrix[row_axis] = (-row_step, 0, rows - 1 + top * row_step)
+        else:
+            matrix[row_axis] = (row_step, 0, -top * row_step)
+        if col_flip:
+            matrix[col_axis] = (0, -col_step, cols - 1 + left * col_step)
+        else:
+            matrix[col_axis] = (0, col_step, -left * col_step)
         matrix[3] = (0, 0, 1)
         return matrix
 
@@ -133,16 +189,19 @@ class SliceFrame:
         return stored_from_oriented(self.shape, self.ornt)
 
     def to_voxel(self, index: int, row: int, col: int) -> tuple[int, int, int]:
-        """The stored voxel that pixel (row, col) of slice ``index`` shows (outside the volume: padding)."""
+        """The stored voxel that pixel (row, col) of slice ``index`` shows (outside the volume: padding).
+
+        For frames that are not resampled; :meth:`pix2vox` serves them all.
+        """
         i, j, k = (int(v) for v in self.pix2vox(index) @ (row, col, 1))
         return i, j, k
 
     def to_pixel(self, voxel: Iterable[int]) -> tuple[int, int, int]:
-        """(slice index, row, col) of the pixel that shows a stored voxel."""
+        """(slice index, row, col) of the pixel that shows a stored voxel (frames not resampled)."""
         sliced = [0, 0, 0]
         for value, size, (axis, sign) in zip(voxel, self.shape, self.ornt, strict=True):
             sliced[axis] = int(value) if sign > 0 else size - 1 - int(value)
-        (top, left), (rows, cols) = self.offsets, self.plane
+        (top, left), (rows, cols) = self.offsets, self.source_plane
         slice_axis, (row_axis, row_flip), (col_axis, col_flip) = self._layout
         row = rows - 1 - sliced[row_axis] if row_flip else sliced[row_axis]
         col = cols - 1 - sliced[col_axis] if col_flip else sliced[col_axis]
@@ -179,6 +238,10 @@ class SliceFrame:
             yield from chosen
             return
         yield from copy_slices(chosen)
+
+    def resample(self, image: np.ndarray, dtype: np.dtype | None = None) -> np.ndarray:
+        """One slice at the frame's pixel size (unchanged when not resampled), in ``dtype``."""
+        return resample(image, self.steps, self.method, np.dtype(dtype or image.dtype))
 
     def pad(self, image: np.ndarray, value: float) -> np.ndarray:
         """A slice as written: on a ``target_size`` canvas of ``value``, or unchanged without one."""

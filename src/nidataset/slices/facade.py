@@ -15,7 +15,16 @@ from ..batch.memory import POOL
 from ..errors import VolumeError
 from ..io.atomic import make_folder
 from ..io.volumes import read_header
-from ..options import DtypeMode, Orientation, SavingMode, View, run_options, slice_options
+from ..options import (
+    DtypeMode,
+    Interpolation,
+    Orientation,
+    SavingMode,
+    Spacing,
+    View,
+    run_options,
+    slice_options,
+)
 from ..progress import Progress
 from ..results import RunResult
 from .job import extract_volume, extract_volume_files, manifest_rows
@@ -32,6 +41,8 @@ def extract_slices(
     *,
     dtype: DtypeMode = "auto",
     orientation: Orientation = "stored",
+    spacing: Spacing = None,
+    interpolation: Interpolation = "linear",
 ) -> list[str]:
     """Extract every slice of one volume as ``<prefix>_<view>_<index>.tif`` straight into ``output_path``.
 
@@ -57,6 +68,15 @@ def extract_slices(
         axis permutations and flips only, then each view is shown as those viewers show it (axial:
         anterior at the top, patient right or left at the image's left); slice indices count
         from patient left, posterior or inferior. Padding applies to the oriented slices.
+    spacing : None, "isotropic" or float
+        ``None``: one pixel per voxel. ``"isotropic"``: each slice is resampled in-plane to square
+        pixels at the finer of its two in-plane spacings; a number: square pixels of that many
+        millimetres. Which slices exist does not change. Voxel sizes are the lengths of the affine's
+        columns; an axis of n pixels of spacing s becomes ``round((n - 1) * s / s') + 1`` pixels,
+        pixel 0 centred on voxel 0. ``target_size`` applies to the resampled slices.
+    interpolation : {"linear", "nearest"}
+        How resampled pixels are computed: linear (rounded to the nearest integer for integer
+        dtypes), or nearest neighbour, which keeps label masks' values.
 
     Returns
     -------
@@ -82,7 +102,16 @@ def extract_slices(
     ['case_axial_000.tif', 'case_axial_001.tif']
     """
     options = slice_options(
-        output_path, view, None, target_size, pad_value, dtype, orientation=orientation, single=True
+        output_path,
+        view,
+        None,
+        target_size,
+        pad_value,
+        dtype,
+        orientation=orientation,
+        spacing=spacing,
+        interpolation=interpolation,
+        single=True,
     )
     if not os.path.isfile(nii_path):
         raise FileNotFoundError(f"nii_path {nii_path!r} does not exist or is not a file")
@@ -111,6 +140,8 @@ def extract_slices_dataset(
     *,
     dtype: DtypeMode = "auto",
     orientation: Orientation = "stored",
+    spacing: Spacing = None,
+    interpolation: Interpolation = "linear",
     workers: int | None = None,
     executor: Executor | None = None,
     progress: bool | Progress = True,
@@ -138,7 +169,7 @@ def extract_slices_dataset(
     save_stats : bool
         Write ``<output>/<view>_slices_stats.csv``: ``FILENAME,NUM_SLICES,TOTAL_SLICES`` per volume
         extracted, then a ``TOTAL_SLICES`` row.
-    dtype, orientation
+    dtype, orientation, spacing, interpolation
         As in :func:`extract_slices`.
     workers : int, optional
         Volumes processed at once on a thread pool; default all cores, ``1`` runs in this thread.
@@ -174,7 +205,16 @@ def extract_slices_dataset(
         The output location failed (disk full, no permission); the run stops.
     """
     options = slice_options(
-        output_path, view, saving_mode, target_size, pad_value, dtype, resume=resume, orientation=orientation
+        output_path,
+        view,
+        saving_mode,
+        target_size,
+        pad_value,
+        dtype,
+        resume=resume,
+        orientation=orientation,
+        spacing=spacing,
+        interpolation=interpolation,
     )
     run = run_options(
         workers,

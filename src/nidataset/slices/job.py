@@ -77,8 +77,8 @@ def _write_views(
         check_values(volume, plan)
         counts = []
         for frame in frames:
-            shape = (frame.count, *frame.plane)
-            stack = frame.stack(volume, plan.stack_dtype, out=spare.view(plan.stack_dtype).reshape(shape))
+            out = spare.view(plan.stack_dtype).reshape(frame.stack_shape)
+            stack = frame.stack(volume, plan.stack_dtype, out=out)
             counts.append(_write_slices(stack, 0, frame, plan, options, prefix, written))
     return tuple(counts)
 
@@ -140,7 +140,7 @@ def _write_slices(
     make_folder(folder)
     width = index_width(frame.count)
     for offset, stored in enumerate(stack):
-        image = frame.pad(output_slice(stored, plan), options.pad_value)
+        image = frame.pad(frame.resample(output_slice(stored, plan)), options.pad_value)
         path = os.path.join(folder, slice_filename(prefix, frame.view, start + offset, width))
         write_tiff(path, image)
         written.append(path)
