@@ -168,6 +168,14 @@ def _check_exact_in_float32(block: np.ndarray) -> None:
         )
 
 
+def real_values(stacked: np.ndarray, plan: ValuePlan) -> np.ndarray:
+    """The real values of stacked voxels in float64, scaling applied: what a window maps."""
+    values = stacked.astype(np.float64)
+    if plan.slope is not None:
+        values = values * plan.slope + plan.inter
+    return values
+
+
 def output_slice(stacked: np.ndarray, plan: ValuePlan) -> np.ndarray:
     """One slice in its TIFF dtype. ``stacked`` is already in ``plan.output`` unless scaled.
 

@@ -32,6 +32,11 @@ ExtractionMode = Literal["slice", "volume"]
 DataMode = Literal["center", "box", "radius"]
 Orientation = Literal["stored", "radiological", "neurological"]
 Interpolation = Literal["linear", "nearest"]
+ImageFormat = Literal["tiff", "png", "jpeg"]
+Compression = Literal["zlib", "zstd", "lzw"]
+Bits = Literal[8, 16]
+#: None (values untouched), a preset name, (center, width), or "auto" (per volume).
+WindowSpec = str | tuple[float, float] | None
 #: None (one pixel per voxel), "isotropic", or square pixels of that many millimetres.
 Spacing = Literal["isotropic"] | float | None
 
@@ -42,6 +47,10 @@ EXTRACTION_MODES: tuple[str, ...] = get_args(ExtractionMode)
 DATA_MODES: tuple[str, ...] = get_args(DataMode)
 ORIENTATIONS: tuple[str, ...] = get_args(Orientation)
 INTERPOLATIONS: tuple[str, ...] = get_args(Interpolation)
+IMAGE_FORMATS: tuple[str, ...] = get_args(ImageFormat)
+COMPRESSIONS: tuple[str, ...] = get_args(Compression)
+#: The file extension of each image format.
+EXTENSIONS: dict[str, str] = {"tiff": "tif", "png": "png", "jpeg": "jpg"}
 
 #: The single-volume functions write straight into ``output_path``: an internal third saving mode,
 #: never accepted from a caller.
@@ -64,6 +73,14 @@ class SliceOptions:
     orientation: str = "stored"
     spacing: str | float | None = None
     interpolation: str = "linear"
+    window: str | tuple[float, float] | None = None
+    bits: int = 8
+    image_format: str = "tiff"
+    compression: str | None = None
+
+    @property
+    def extension(self) -> str:
+        return EXTENSIONS[self.image_format]
 
     @property
     def output_key(self) -> str:
@@ -79,6 +96,10 @@ class SliceOptions:
                 ("orientation", self.orientation, "stored"),
                 ("spacing", self.spacing, None),
                 ("interpolation", self.interpolation, "linear"),
+                ("window", self.window, None),
+                ("bits", self.bits, 8),
+                ("image_format", self.image_format, "tiff"),
+                ("compression", self.compression, None),
             ]
             if value != default
         }
@@ -134,9 +155,16 @@ def slice_options(
     orientation: object = "stored",
     spacing: object = None,
     interpolation: object = "linear",
+    window: object = None,
+    bits: object = 8,
+    image_format: object = "tiff",
+    compression: object = None,
     single: bool = False,
 ) -> SliceOptions:
     """Check the slice functions' options; ``single`` (one view, FLAT) is ``extract_slices``."""
+    checked_window = check_window(window)
+    image_format = check_choice("image_format", image_format, IMAGE_FORMATS)
+    _check_image_options(checked_window, bits, image_format, compression)
     return SliceOptions(
         output_path=os.fspath(output_path),
         views=_views_for(view, single, "volume"),
@@ -148,6 +176,10 @@ def slice_options(
         orientation=check_choice("orientation", orientation, ORIENTATIONS),
         spacing=check_spacing(spacing),
         interpolation=check_choice("interpolation", interpolation, INTERPOLATIONS),
+        window=checked_window,
+        bits=int(bits),  # type: ignore[call-overload]
+        image_format=image_format,
+        compression=compression,  # type: ignore[arg-type]
     )
 
 
@@ -247,6 +279,56 @@ def check_views(view: object) -> tuple[str, ...]:
     if len(set(views)) != len(views):
         raise ValueError(f"view lists a view twice: {list(views)!r}")
     return views  # type: ignore[return-value]
+
+
+def check_window(window: object) -> str | tuple[float, float] | None:
+    """None, a preset name, "auto", or (center, width) with a finite center and a width of at least 1.
+
+    >>> check_window("brain"), check_window((40, 80)), check_window("auto")
+    ('brain', (40.0, 80.0), 'auto')
+    """
+    from .windows import PRESETS
+
+    if window is None or window == "auto" or (isinstance(window, str) and window in PRESETS):
+        return window  # type: ignore[return-value]
+    if isinstance(window, str):
+        names = ", ".join(repr(name) for name in ("auto", *PRESETS))
+        raise ValueError(f"window must be None, (center, width), or one of {names}; got {window!r}")
+    if (
+        not isinstance(window, Sequence)
+        or len(window) != 2
+        or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in window)
+        or not all(math.isfinite(float(v)) for v in window)
+        or float(window[1]) < 1
+    ):
+        raise ValueError(f"window must be (center, width) with finite numbers and width >= 1; got {window!r}")
+    return float(window[0]), float(window[1])
+
+
+def _check_image_options(window: object, bits: object, image_format: str, compression: object) -> None:
+    """What the formats can hold, decided from the options alone (the dtype is checked per header)."""
+    if bits not in (8, 16) or isinstance(bits, bool):
+        raise ValueError(f"bits must be 8 or 16; got {bits!r}")
+    if window is None and bits != 8:
+        raise ValueError("bits chooses the depth of a window's output: pass window= as well")
+    if image_format == "jpeg" and (window is None or bits != 8):
+        raise ValueError("image_format='jpeg' is lossy and 8-bit: it needs window= with bits=8")
+    if compression is None:
+        return
+    check_choice("compression", compression, COMPRESSIONS)
+    if image_format != "tiff":
+        raise ValueError(f"compression applies to TIFF; image_format={image_format!r} compresses by itself")
+    if compression in ("zstd", "lzw") and not _has_imagecodecs():
+        raise ValueError(
+            f"compression={compression!r} needs imagecodecs: pip install 'nidataset[codecs]' "
+            "(or use compression='zlib')"
+        )
+
+
+def _has_imagecodecs() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("imagecodecs") is not None
 
 
 def check_spacing(spacing: object) -> str | float | None:

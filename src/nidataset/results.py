@@ -15,6 +15,8 @@ class Outcome:
     reused: bool = False  # complete from an earlier run (resume=True): nothing was rewritten
     #: Per view, the slice indices that got a file, when not every slice does (annotations).
     indices: tuple[tuple[int, ...], ...] | None = None
+    #: The window a file's values went through when it was chosen per file (``window="auto"``).
+    value_map: str | None = None
 
     @property
     def skipped(self) -> bool:

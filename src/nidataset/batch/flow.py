@@ -44,6 +44,9 @@ class DatasetOptions(Protocol):
 
 #: The manifest rows of one file done, per view: ``describe(path, outcome, options)``.
 Describe = Callable[[str, Outcome, Any], list[list[list[object]]]]
+#: A contract error a header alone shows, as ``(problem, the way out)``, else None: checked for every
+#: input before anything is written (``refuse(header, options)``).
+Refuse = Callable[[Header, Any], tuple[str, str] | None]
 
 
 def run_dataset(
@@ -54,14 +57,17 @@ def run_dataset(
     *,
     what: str,
     describe: Describe | None = None,
+    refuse: Refuse | None = None,
 ) -> RunResult:
     """Run ``job(path, options)`` over the dataset; write statistics, failures and manifests; summarise.
 
-    Raises before anything is written when the folder holds no input, two inputs share a prefix, or
-    a slice is larger than the target size.
+    Raises before anything is written when the folder holds no input, two inputs share a prefix, a
+    slice is larger than the target size, or ``refuse`` refuses a header.
     """
     paths = list_volumes(nii_folder)
     check_all_fit(paths, options)
+    if refuse is not None:
+        check_all_headers(paths, options, refuse)
     make_folder(options.output_path)
     display = as_progress(run.progress)
     try:
@@ -123,6 +129,23 @@ def check_all_fit(paths: list[str], options: DatasetOptions) -> None:
         raise ValueError(
             f"target_size {options.target_size} is smaller than the slices of {shown}; nothing was written"
         )
+
+
+def check_all_headers(paths: list[str], options: Any, refuse: Refuse) -> None:
+    """Raise ValueError naming the inputs ``refuse`` refuses, before anything is written."""
+    refused: list[str] = []
+    way_out = ""
+    for path in paths:
+        try:
+            found = refuse(read_header(path), options)
+        except VolumeError:
+            continue
+        if found is not None:
+            problem, way_out = found
+            refused.append(f"{os.path.basename(path)} ({problem})")
+    if refused:
+        shown = "; ".join(refused[:5]) + (f"; and {len(refused) - 5} more" if len(refused) > 5 else "")
+        raise ValueError(f"{shown}: {way_out}; nothing was written")
 
 
 def frames_of(header: Header, options: DatasetOptions) -> list[SliceFrame]:

@@ -23,10 +23,18 @@ def record_path(output_path: str, view: str, prefix: str) -> str:
 
 
 def completed(
-    input_path: str, output_path: str, views: Sequence[str], prefix: str, output_key: str, saving_mode: str
-) -> tuple[int, ...] | None:
-    """Slice counts per view if a previous run completed this volume with these options, else None."""
+    input_path: str,
+    output_path: str,
+    views: Sequence[str],
+    prefix: str,
+    output_key: str,
+    saving_mode: str,
+    extension: str = "tif",
+) -> tuple[tuple[int, ...], str | None] | None:
+    """(slice counts per view, the value map recorded if any) when a previous run completed this
+    volume with these options, else None."""
     counts = []
+    value_map = None
     try:
         source = _source(input_path)
     except OSError:
@@ -40,10 +48,11 @@ def completed(
         if record.get("source") != source or record.get("options") != output_key:
             return None
         count = int(record.get("slices", -1))
-        if count < 0 or not _slices_exist(output_path, prefix, view, count, saving_mode):
+        if count < 0 or not _slices_exist(output_path, prefix, view, count, saving_mode, extension):
             return None
         counts.append(count)
-    return tuple(counts)
+        value_map = record.get("value_map")
+    return tuple(counts), value_map
 
 
 def forget(output_path: str, views: Sequence[str], prefix: str) -> None:
@@ -58,13 +67,21 @@ def remember(
     prefix: str,
     output_key: str,
     counts: Sequence[int],
+    value_map: str | None = None,
 ) -> None:
-    """Record that every slice of this volume is written (called last, after the slices)."""
+    """Record that every slice of this volume is written (called last, after the slices).
+
+    ``value_map`` is the window chosen for this volume alone (``window="auto"``), which a resumed
+    run's manifest must repeat.
+    """
     source = _source(input_path)
     for view, count in zip(views, counts, strict=True):
         path = record_path(output_path, view, prefix)
         make_folder(os.path.dirname(path))
-        write_text(path, json.dumps({"source": source, "options": output_key, "slices": count}))
+        record: dict[str, object] = {"source": source, "options": output_key, "slices": count}
+        if value_map is not None:
+            record["value_map"] = value_map
+        write_text(path, json.dumps(record))
 
 
 def _source(input_path: str) -> list[int]:
@@ -72,8 +89,10 @@ def _source(input_path: str) -> list[int]:
     return [info.st_size, info.st_mtime_ns]
 
 
-def _slices_exist(output_path: str, prefix: str, view: str, count: int, saving_mode: str) -> bool:
+def _slices_exist(
+    output_path: str, prefix: str, view: str, count: int, saving_mode: str, extension: str
+) -> bool:
     folder = output_folder(output_path, prefix, view, saving_mode)
     width = index_width(count)
-    names = (slice_filename(prefix, view, i, width) for i in range(count))
+    names = (slice_filename(prefix, view, i, width, extension) for i in range(count))
     return all(os.path.isfile(os.path.join(folder, name)) for name in names)

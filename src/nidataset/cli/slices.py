@@ -8,8 +8,8 @@ from typing import Any
 from . import common
 
 EXAMPLES = """examples:
-  nidataset slices scans/ out/ --view axial --target-size 512 512 --save-stats
-  nidataset slices scans/ out/ --view axial,coronal,sagittal --saving-mode view --resume
+  nidataset slices scans/ out/ --view axial,coronal,sagittal --target-size 512 512 --save-stats
+  nidataset slices scans/ out/ --orientation radiological --window soft_tissue --format png --resume
 """
 
 
@@ -28,7 +28,32 @@ def add(commands: Any) -> None:
         default="linear",
         help="how --spacing computes pixels: linear, or nearest for label masks",
     )
+    parser.add_argument(
+        "--window",
+        type=_window,
+        metavar="NAME|C,W",
+        help="window the values to 8 or 16 bits: a preset (brain, subdural, stroke, bone, soft_tissue, "
+        "lung, liver, mediastinum), auto, or CENTER,WIDTH (default: values untouched)",
+    )
+    parser.add_argument("--bits", type=int, choices=[8, 16], default=8, help="depth of a window's output")
+    parser.add_argument(
+        "--format", dest="image_format", choices=["tiff", "png", "jpeg"], default="tiff", help="image format"
+    )
+    parser.add_argument(
+        "--compression", choices=["zlib", "zstd", "lzw"], help="lossless TIFF compression (default: none)"
+    )
     parser.add_argument("--resume", action="store_true", help="skip volumes an earlier run completed")
+
+
+def _window(text: str) -> str | tuple[float, float]:
+    """A preset or auto as given (checked by the API), or ``CENTER,WIDTH`` as two numbers."""
+    if "," not in text:
+        return text
+    try:
+        center, width = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a preset, auto, or CENTER,WIDTH; not {text!r}") from None
+    return center, width
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
             orientation=args.orientation,
             spacing=args.spacing,
             interpolation=args.interpolation,
+            window=args.window,
+            bits=args.bits,
+            image_format=args.image_format,
+            compression=args.compression,
             workers=args.workers,
             executor=executor,
             progress=common.display(args),

@@ -26,6 +26,48 @@ def write_tiff(path: str, image: np.ndarray) -> None:
     write_atomic(path, lambda temporary: write_parts(temporary, parts))
 
 
+def write_image(
+    path: str, image: np.ndarray, image_format: str = "tiff", compression: str | None = None
+) -> None:
+    """Write a 2D image as TIFF (raw or compressed), PNG or JPEG, atomically.
+
+    Encoders, chosen by measurement on 512 x 512 CT slices (see the README): uncompressed TIFF by
+    :func:`write_tiff`; compressed TIFF by tifffile (zlib at level 1: 4x faster than level 6 for 1%
+    more bytes; zstd and lzw through imagecodecs); PNG by Pillow at compression level 1 (8-bit 30%
+    faster than level 6 for 13% more bytes, 16-bit faster and smaller); JPEG by Pillow at quality 95.
+    """
+    if image_format == "tiff" and compression is None:
+        write_tiff(path, image)
+        return
+    data = encode(image, image_format, compression)
+    write_atomic(path, lambda temporary: write_parts(temporary, [data]))
+
+
+def encode(image: np.ndarray, image_format: str, compression: str | None = None) -> bytes:
+    """The bytes of a compressed TIFF, PNG or JPEG file holding ``image``."""
+    buffer = io.BytesIO()
+    if image_format == "tiff":
+        import tifffile
+
+        arguments = {"level": 1} if compression == "zlib" else None
+        tifffile.imwrite(
+            buffer,
+            np.ascontiguousarray(image),
+            photometric="minisblack",
+            metadata=None,
+            compression=compression,
+            compressionargs=arguments,
+        )
+        return buffer.getvalue()
+    from PIL import Image
+
+    if image_format == "png":
+        Image.fromarray(np.ascontiguousarray(image)).save(buffer, "PNG", compress_level=1)
+    else:
+        Image.fromarray(np.ascontiguousarray(image)).save(buffer, "JPEG", quality=95)
+    return buffer.getvalue()
+
+
 def write_parts(path: str, parts: Sequence[bytes | memoryview]) -> None:
     """Create ``path`` holding ``parts`` one after the other, with as few system calls as possible."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
@@ -58,9 +100,15 @@ def tiff_header(shape: tuple[int, ...], dtype: str) -> bytes:
     return data[:offset]
 
 
-def write_nifti(path: str, data: np.ndarray, affine: np.ndarray) -> None:
-    """Write a NIfTI-1 volume (gzip-compressed when ``path`` ends in ``.gz``), atomically."""
+def write_nifti(path: str, data: np.ndarray, affine: np.ndarray, *, keep_dtype: bool = False) -> None:
+    """Write a NIfTI-1 volume (gzip-compressed when ``path`` ends in ``.gz``), atomically.
+
+    ``keep_dtype`` stores the array's own dtype even where nibabel asks for it explicitly (int64).
+    """
     import nibabel as nib
 
+    dtype = data.dtype if keep_dtype else None
     suffix = ".nii.gz" if path.endswith(".gz") else ".nii"
-    write_atomic(path, lambda temporary: nib.save(nib.Nifti1Image(data, affine), temporary), suffix)
+    write_atomic(
+        path, lambda temporary: nib.save(nib.Nifti1Image(data, affine, dtype=dtype), temporary), suffix
+    )

@@ -16,18 +16,22 @@ from ..errors import VolumeError
 from ..io.atomic import make_folder
 from ..io.volumes import read_header
 from ..options import (
+    Bits,
+    Compression,
     DtypeMode,
+    ImageFormat,
     Interpolation,
     Orientation,
     SavingMode,
     Spacing,
     View,
+    WindowSpec,
     run_options,
     slice_options,
 )
 from ..progress import Progress
 from ..results import RunResult
-from .job import extract_volume, extract_volume_files, manifest_rows
+from .job import extract_volume, extract_volume_files, manifest_rows, refuse_format
 
 __all__ = ["extract_slices", "extract_slices_dataset"]
 
@@ -43,6 +47,10 @@ def extract_slices(
     orientation: Orientation = "stored",
     spacing: Spacing = None,
     interpolation: Interpolation = "linear",
+    window: WindowSpec = None,
+    bits: Bits = 8,
+    image_format: ImageFormat = "tiff",
+    compression: Compression | None = None,
 ) -> list[str]:
     """Extract every slice of one volume as ``<prefix>_<view>_<index>.tif`` straight into ``output_path``.
 
@@ -77,6 +85,22 @@ def extract_slices(
     interpolation : {"linear", "nearest"}
         How resampled pixels are computed: linear (rounded to the nearest integer for integer
         dtypes), or nearest neighbour, which keeps label masks' values.
+    window : None, str or (float, float)
+        ``None``: values untouched. A preset (``"brain"`` (40, 80), ``"subdural"`` (75, 215),
+        ``"stroke"`` (40, 40), ``"bone"`` (480, 2500), ``"soft_tissue"`` (50, 350), ``"lung"``
+        (-600, 1500), ``"liver"`` (60, 160), ``"mediastinum"`` (50, 350)), or ``(center, width)``:
+        the DICOM linear VOI function on the real values (slope and intercept applied), to
+        ``uint8`` or, with ``bits=16``, ``uint16``. ``"auto"``: per volume, from the 0.5 and 99.5
+        percentiles of its finite values. ``pad_value`` is a real value, windowed like the voxels.
+    bits : {8, 16}
+        Depth of a window's output.
+    image_format : {"tiff", "png", "jpeg"}
+        The file format and extension (``.tif``, ``.png``, ``.jpg``). PNG holds uint8 and uint16
+        only: other values need a window (checked from the headers before anything is written);
+        JPEG is lossy and needs an 8-bit window.
+    compression : {None, "zlib", "zstd", "lzw"}
+        Lossless TIFF compression; ``"zstd"`` and ``"lzw"`` need imagecodecs
+        (``pip install 'nidataset[codecs]'``).
 
     Returns
     -------
@@ -111,14 +135,22 @@ def extract_slices(
         orientation=orientation,
         spacing=spacing,
         interpolation=interpolation,
+        window=window,
+        bits=bits,
+        image_format=image_format,
+        compression=compression,
         single=True,
     )
     if not os.path.isfile(nii_path):
         raise FileNotFoundError(f"nii_path {nii_path!r} does not exist or is not a file")
     try:
-        fitting_frames(read_header(nii_path), options)
+        header = read_header(nii_path)
+        fitting_frames(header, options)
     except VolumeError as error:
         raise VolumeError(f"{nii_path}: {error}") from None
+    refused = refuse_format(header, options)
+    if refused is not None:
+        raise ValueError(f"{nii_path} ({refused[0]}): {refused[1]}; nothing was written")
     make_folder(options.output_path)
     try:
         outcome, written = extract_volume_files(nii_path, options)
@@ -142,6 +174,10 @@ def extract_slices_dataset(
     orientation: Orientation = "stored",
     spacing: Spacing = None,
     interpolation: Interpolation = "linear",
+    window: WindowSpec = None,
+    bits: Bits = 8,
+    image_format: ImageFormat = "tiff",
+    compression: Compression | None = None,
     workers: int | None = None,
     executor: Executor | None = None,
     progress: bool | Progress = True,
@@ -169,7 +205,7 @@ def extract_slices_dataset(
     save_stats : bool
         Write ``<output>/<view>_slices_stats.csv``: ``FILENAME,NUM_SLICES,TOTAL_SLICES`` per volume
         extracted, then a ``TOTAL_SLICES`` row.
-    dtype, orientation, spacing, interpolation
+    dtype, orientation, spacing, interpolation, window, bits, image_format, compression
         As in :func:`extract_slices`.
     workers : int, optional
         Volumes processed at once on a thread pool; default all cores, ``1`` runs in this thread.
@@ -215,6 +251,10 @@ def extract_slices_dataset(
         orientation=orientation,
         spacing=spacing,
         interpolation=interpolation,
+        window=window,
+        bits=bits,
+        image_format=image_format,
+        compression=compression,
     )
     run = run_options(
         workers,
@@ -224,4 +264,6 @@ def extract_slices_dataset(
         save_failures=save_failures,
         save_manifest=save_manifest,
     )
-    return run_dataset(extract_volume, options, nii_folder, run, what="slices", describe=manifest_rows)
+    return run_dataset(
+        extract_volume, options, nii_folder, run, what="slices", describe=manifest_rows, refuse=refuse_format
+    )

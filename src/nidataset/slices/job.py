@@ -9,6 +9,7 @@ a problem of the volume rolls back what it wrote (:mod:`nidataset.batch.failures
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -16,15 +17,16 @@ from ..batch.failures import attempt
 from ..batch.flow import fitting_frames
 from ..batch.memory import BUDGET, POOL
 from ..batch.records import completed, forget, remember
-from ..dtypes import ValuePlan, check_values, output_slice, plan_values
+from ..dtypes import ValuePlan, check_values, output_slice, plan_values, real_values
 from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder
-from ..io.images import write_tiff
+from ..io.images import write_image
 from ..io.volumes import Header, VolumeReader, read_header
 from ..manifest import frame_rows
 from ..naming import index_width, output_folder, own_folders, prefix_of, relative_folder, slice_filename
 from ..options import SliceOptions
 from ..results import Outcome
+from ..windows import Window, auto_window, window_for
 
 #: Axial streaming reads this many bytes of voxels at a time: large reads, a few MB per worker.
 SLAB_BYTES = 4 << 20
@@ -40,66 +42,153 @@ def extract_volume_files(path: str, options: SliceOptions) -> tuple[Outcome, lis
     name = os.path.basename(path)
     prefix = prefix_of(name)
     if options.resume:
-        key = options.output_key
-        done = completed(path, options.output_path, options.views, prefix, key, options.saving_mode)
+        key, extension = options.output_key, options.extension
+        done = completed(
+            path, options.output_path, options.views, prefix, key, options.saving_mode, extension
+        )
         if done is not None:
-            return Outcome(name, done, reused=True), []
+            return Outcome(name, done[0], reused=True, value_map=done[1]), []
+    chosen: list[str] = []  # the window chosen for this volume, when window="auto"
 
     def work(written: list[str]) -> tuple[int, ...]:
         if options.keeps_records:
             forget(options.output_path, options.views, prefix)
         with VolumeReader(path) as reader:
-            counts = _write_views(reader, options, prefix, written)
+            counts = _write_views(reader, options, prefix, written, chosen)
         if options.keeps_records:
-            remember(path, options.output_path, options.views, prefix, options.output_key, counts)
+            value_map = chosen[0] if chosen else None
+            remember(path, options.output_path, options.views, prefix, options.output_key, counts, value_map)
         return counts
 
     folders = own_folders(options.output_path, prefix, options.views, options.saving_mode)
-    return attempt(path, work, own_folders=folders)
+    outcome, written = attempt(path, work, own_folders=folders)
+    return (replace(outcome, value_map=chosen[0]) if chosen and not outcome.skipped else outcome), written
+
+
+@dataclass(frozen=True)
+class Pixels:
+    """How the stored voxels of one volume become the pixels written: the dtype policy's plan, or a
+    window on the real values; resampling and padding come from each view's frame."""
+
+    plan: ValuePlan
+    window: Window | None
+    pad_value: float
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.plan.output if self.window is None else self.window.dtype
+
+    @property
+    def value_map(self) -> str:
+        return "identity" if self.window is None else self.window.description
+
+    @property
+    def stack_dtype(self) -> np.dtype:
+        return _stack_dtype(self.plan, self.window is not None)
+
+    def check(self, block: np.ndarray) -> None:
+        """Refuse values the dtype policy cannot write (a window takes any value)."""
+        if self.window is None:
+            check_values(block, self.plan)
+
+    def image(self, stored: np.ndarray, frame: SliceFrame) -> np.ndarray:
+        """One slice of the stack as written."""
+        if self.window is None:
+            return frame.pad(frame.resample(output_slice(stored, self.plan)), self.pad_value)
+        real = frame.resample(real_values(stored, self.plan), np.dtype(np.float64))
+        pad = self.window.apply(np.array([self.pad_value]))[0]
+        return frame.pad(self.window.apply(real), pad)
+
+
+def _stack_dtype(plan: ValuePlan, windowed: bool) -> np.dtype:
+    """The slice-major copy's dtype: a window maps the stored values themselves, never a rounding."""
+    return plan.stored if windowed else plan.stack_dtype
+
+
+def _plan(header: Header, options: SliceOptions) -> ValuePlan:
+    """The dtype policy's plan for a volume (from its header alone)."""
+    pad = options.pad_value if options.target_size is not None else None
+    return plan_values(header.dtype, header.slope, header.inter, pad, options.dtype)
+
+
+def _pixels(plan: ValuePlan, options: SliceOptions, volume: np.ndarray | None = None) -> Pixels:
+    """The pixels of a volume; ``window="auto"`` needs its voxels (``volume``)."""
+    window = None if options.window is None else window_for(options.window, options.bits)
+    if options.window == "auto":
+        assert volume is not None
+        window = auto_window(volume, options.bits, plan.slope, plan.inter)
+    return Pixels(plan, window, options.pad_value)
+
+
+def refuse_format(header: Header, options: SliceOptions) -> tuple[str, str] | None:
+    """PNG holds uint8 and uint16 only: a volume whose values would be another dtype is refused."""
+    if options.image_format != "png" or options.window is not None:
+        return None
+    dtype = _plan(header, options).output
+    if dtype in (np.dtype(np.uint8), np.dtype(np.uint16)):
+        return None
+    return (
+        f"its values would be {dtype.name}",
+        "image_format='png' holds uint8 or uint16 pixels: pass window= (8 or 16 bits), "
+        "or keep image_format='tiff', which holds the values as they are",
+    )
 
 
 def _write_views(
-    reader: VolumeReader, options: SliceOptions, prefix: str, written: list[str]
+    reader: VolumeReader, options: SliceOptions, prefix: str, written: list[str], chosen: list[str]
 ) -> tuple[int, ...]:
     header = reader.header
     frames = fitting_frames(header, options)
-    plan = _value_plan(header, options)
-    if len(frames) == 1 and frames[0].axis == 2:
-        return (_stream(reader, frames[0], plan, options, prefix, written),)
+    plan = _plan(header, options)
+    if len(frames) == 1 and frames[0].axis == 2 and options.window != "auto":
+        return (_stream(reader, frames[0], _pixels(plan, options), options, prefix, written),)
     # The volume as read, plus one view's slice-major copy at a time, in buffers the pool reuses.
-    stack_bytes = header.nbytes // header.dtype.itemsize * plan.stack_dtype.itemsize
+    stack_dtype = _stack_dtype(plan, options.window is not None)
+    stack_bytes = header.nbytes // header.dtype.itemsize * stack_dtype.itemsize
     with (
         BUDGET.reserve(header.nbytes + stack_bytes, f"shape {header.shape}"),
         POOL.lend(header.nbytes) as raw,
         POOL.lend(stack_bytes) as spare,
     ):
         volume = reader.volume(into=raw)
-        check_values(volume, plan)
+        pixels = _pixels(plan, options, volume)
+        if options.window == "auto":
+            chosen.append(pixels.value_map)
+        pixels.check(volume)
         counts = []
         for frame in frames:
-            out = spare.view(plan.stack_dtype).reshape(frame.stack_shape)
-            stack = frame.stack(volume, plan.stack_dtype, out=out)
-            counts.append(_write_slices(stack, 0, frame, plan, options, prefix, written))
+            out = spare.view(stack_dtype).reshape(frame.stack_shape)
+            stack = frame.stack(volume, stack_dtype, out=out)
+            counts.append(_write_slices(stack, 0, frame, pixels, options, prefix, written))
     return tuple(counts)
-
-
-def _value_plan(header: Header, options: SliceOptions) -> ValuePlan:
-    pad = options.pad_value if options.target_size is not None else None
-    return plan_values(header.dtype, header.slope, header.inter, pad, options.dtype)
 
 
 def manifest_rows(path: str, outcome: Outcome, options: SliceOptions) -> list[list[list[object]]]:
     """The manifest rows of one volume done, per view: all from its header, no voxel is read."""
     header = read_header(path)
-    dtype = _value_plan(header, options).output.name
+    if options.window == "auto":
+        dtype, value_map = (
+            np.dtype(np.uint8 if options.bits == 8 else np.uint16).name,
+            outcome.value_map or "",
+        )
+    else:
+        pixels = _pixels(_plan(header, options), options)
+        dtype, value_map = pixels.dtype.name, pixels.value_map
     prefix = prefix_of(outcome.name)
     tables = []
     for frame in fitting_frames(header, options):
         folder, width = relative_folder(prefix, frame.view, options.saving_mode), index_width(frame.count)
         indices = range(frame.count)
-        paths = [f"{folder}/{slice_filename(prefix, frame.view, i, width)}" for i in indices]
+        names = (slice_filename(prefix, frame.view, i, width, options.extension) for i in indices)
+        paths = [f"{folder}/{name}" for name in names]
         rows = frame_rows(
-            frame, header.affine, source=outcome.name, paths=paths, indices=indices, dtype=dtype
+            frame,
+            header.affine,
+            source=outcome.name,
+            paths=paths,
+            indices=indices,
+            dtype=dtype,
+            value_map=value_map,
         )
         tables.append(rows)
     return tables
@@ -108,7 +197,7 @@ def manifest_rows(path: str, outcome: Outcome, options: SliceOptions) -> list[li
 def _stream(
     reader: VolumeReader,
     frame: SliceFrame,
-    plan: ValuePlan,
+    pixels: Pixels,
     options: SliceOptions,
     prefix: str,
     written: list[str],
@@ -119,10 +208,11 @@ def _stream(
     per_slab = max(1, SLAB_BYTES // (x * y * reader.header.dtype.itemsize))
     done = 0
     for slab in reader.slabs(per_slab):
-        check_values(slab, plan)
+        pixels.check(slab)
         done += slab.shape[2]
         first = frame.slice_index(done - 1 if frame.reversed else done - slab.shape[2])
-        _write_slices(frame.stack(slab, plan.stack_dtype), first, frame, plan, options, prefix, written)
+        stack = frame.stack(slab, pixels.stack_dtype)
+        _write_slices(stack, first, frame, pixels, options, prefix, written)
     return frame.count
 
 
@@ -130,7 +220,7 @@ def _write_slices(
     stack: np.ndarray,
     start: int,
     frame: SliceFrame,
-    plan: ValuePlan,
+    pixels: Pixels,
     options: SliceOptions,
     prefix: str,
     written: list[str],
@@ -140,8 +230,8 @@ def _write_slices(
     make_folder(folder)
     width = index_width(frame.count)
     for offset, stored in enumerate(stack):
-        image = frame.pad(frame.resample(output_slice(stored, plan)), options.pad_value)
-        path = os.path.join(folder, slice_filename(prefix, frame.view, start + offset, width))
-        write_tiff(path, image)
+        name = slice_filename(prefix, frame.view, start + offset, width, options.extension)
+        path = os.path.join(folder, name)
+        write_image(path, pixels.image(stored, frame), options.image_format, options.compression)
         written.append(path)
     return len(stack)

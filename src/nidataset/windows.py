@@ -1,0 +1,104 @@
+"""Display windows (SPEC Part 2): the DICOM linear VOI function, its presets, and "auto".
+
+Pure numpy. A window ``(center, width)`` maps real values (scaling applied) to ``0 .. max`` with
+``max`` 255 (``bits=8``) or 65535 (``bits=16``), as DICOM PS3.3 C.11.2.1.2.1 writes it::
+
+    x <= c - 0.5 - (w - 1) / 2   ->  0
+    x >  c - 0.5 + (w - 1) / 2   ->  max
+    otherwise                    ->  ((x - (c - 0.5)) / (w - 1) + 0.5) * max
+
+rounded to the nearest integer (halves up). NaN maps to 0. ``"auto"`` takes, per volume, the 0.5 and
+99.5 percentiles of the finite values as the two bounds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: SPEC Part 2's presets, (center, width) in the volume's real units (Hounsfield units for CT). They
+#: are these numbers, not clinical advice.
+PRESETS: dict[str, tuple[float, float]] = {
+    "brain": (40, 80),
+    "subdural": (75, 215),
+    "stroke": (40, 40),
+    "bone": (480, 2500),
+    "soft_tissue": (50, 350),
+    "lung": (-600, 1500),
+    "liver": (60, 160),
+    "mediastinum": (50, 350),
+}
+AUTO_PERCENTILES = (0.5, 99.5)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A window ready to apply: center, width (at least 1) and output bits."""
+
+    center: float
+    width: float
+    bits: int = 8
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(np.uint8 if self.bits == 8 else np.uint16)
+
+    @property
+    def maximum(self) -> int:
+        return (1 << self.bits) - 1
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """(lower, upper): values at or below lower give 0, above upper give the maximum."""
+        half = (self.width - 1) / 2
+        return self.center - 0.5 - half, self.center - 0.5 + half
+
+    @property
+    def description(self) -> str:
+        """As the manifest's ``value_map`` records it, e.g. ``window c=40 w=80 uint8``."""
+        return f"window c={self.center:g} w={self.width:g} {self.dtype.name}"
+
+    def apply(self, values: np.ndarray) -> np.ndarray:
+        """The windowed image of real ``values``, in :attr:`dtype`.
+
+        >>> Window(40, 80).apply(np.array([-1.0, 0.5, 40.0, 79.0, 79.5, np.nan])).tolist()
+        [0, 2, 129, 255, 255, 0]
+        """
+        lower, upper = self.bounds
+        x = np.asarray(values, dtype=np.float64)
+        if self.width <= 1:  # both bounds are c - 0.5: a step
+            scaled = np.where(x > upper, float(self.maximum), 0.0)
+        else:
+            scaled = ((x - (self.center - 0.5)) / (self.width - 1) + 0.5) * self.maximum
+            scaled = np.floor(np.clip(scaled, 0, self.maximum) + 0.5)
+            scaled[x <= lower] = 0
+            scaled[x > upper] = self.maximum
+        scaled[np.isnan(x)] = 0
+        return scaled.astype(self.dtype)
+
+
+def auto_window(volume: np.ndarray, bits: int = 8, slope: float | None = None, inter: float = 0.0) -> Window:
+    """The window whose bounds are the 0.5 and 99.5 percentiles of the volume's finite real values.
+
+    >>> auto_window(np.arange(1001.0)).bounds
+    (5.0, 995.0)
+    """
+    values = np.asarray(volume)
+    if values.dtype.kind == "f":
+        values = values[np.isfinite(values)]
+    if values.size == 0:
+        return Window(0.5, 1.0, bits)
+    low, high = np.percentile(values, AUTO_PERCENTILES)
+    if slope is not None:
+        low, high = sorted((low * slope + inter, high * slope + inter))
+    width = max(float(high - low) + 1, 1.0)
+    return Window(float(low + high) / 2 + 0.5, width, bits)
+
+
+def window_for(window: str | tuple[float, float], bits: int) -> Window | None:
+    """The fixed window a preset or ``(center, width)`` names; None for ``"auto"`` (per volume)."""
+    if window == "auto":
+        return None
+    center, width = PRESETS[window] if isinstance(window, str) else window
+    return Window(float(center), float(width), bits)
