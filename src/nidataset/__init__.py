@@ -1,4 +1,4 @@
-"""nidataset: turn folders of 3D NIfTI volumes into 2D TIFF slice datasets.
+"""nidataset: turn folders of 3D NIfTI volumes into 2D TIFF slice datasets, and back.
 
 >>> import nidataset as nid
 >>> callable(nid.extract_slices_dataset)
@@ -12,13 +12,24 @@ import logging
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["extract_annotations", "extract_annotations_dataset", "extract_slices", "extract_slices_dataset"]
+__all__ = [
+    "boxes_to_volume",
+    "extract_annotations",
+    "extract_annotations_dataset",
+    "extract_slices",
+    "extract_slices_dataset",
+    "reassemble",
+]
 
 # A library leaves handlers to its caller; the progress display shows skips while a run lasts.
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 
 def __getattr__(name: str) -> Any:
+    if name in ("reassemble", "boxes_to_volume"):
+        from . import reassembly
+
+        return getattr(reassembly, name)
     if name in __all__:
         from . import slices
 

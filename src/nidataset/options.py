@@ -381,3 +381,49 @@ def check_pad_value(pad_value: object) -> float:
             f"pad_value must fit float32 (at most {_F32_MAX:.4g} in magnitude); got {pad_value!r}"
         )
     return value
+
+
+@dataclass(frozen=True)
+class ReassemblyOptions:
+    """What one reassembly run reads and writes, validated; the per-source job's only argument
+    besides the source's name. The manifest travels as its path: each worker reads it once."""
+
+    slices_folder: str
+    output_path: str
+    manifest: str
+    suffix: str = ""
+    fill: float = 0.0
+
+
+def reassembly_options(
+    slices_folder: object, output_path: object, manifest: object, *, suffix: object = "", fill: object = 0.0
+) -> ReassemblyOptions:
+    """Check ``reassemble``'s options; the manifest's contents are checked when it is read.
+
+    >>> reassembly_options("slices", "volumes", "slices/axial_manifest.csv", suffix="_pred").fill
+    0.0
+    >>> reassembly_options("slices", "volumes", "m.csv", suffix="pred/x")
+    Traceback (most recent call last):
+    ...
+    ValueError: suffix must be text to put before the extension, without a slash or backslash; got 'pred/x'
+    """
+    if not isinstance(suffix, str) or any(c in suffix for c in "/\\\0"):
+        raise ValueError(
+            f"suffix must be text to put before the extension, without a slash or backslash; got {suffix!r}"
+        )
+    if isinstance(fill, bool) or not isinstance(fill, numbers.Real):
+        raise ValueError(f"fill must be a number; got {fill!r}")
+    return ReassemblyOptions(
+        slices_folder=_path("slices_folder", slices_folder),
+        output_path=_path("output_path", output_path),
+        manifest=_path("manifest", manifest),
+        suffix=suffix,
+        fill=float(fill),
+    )
+
+
+def _path(name: str, value: object) -> str:
+    """A path given as text or an ``os.PathLike``."""
+    if not isinstance(value, str | os.PathLike) or not os.fspath(value):
+        raise ValueError(f"{name} must be a path (str or os.PathLike); got {value!r}")
+    return os.fsdecode(os.fspath(value))

@@ -47,9 +47,9 @@ def run_files(
     """Run ``job(path, options)`` for every path and return the outcomes in ``paths`` order.
 
     An unexpected exception in one job becomes that file's skip reason; an :class:`OutputError`
-    (the output location failed) or an interruption stops the run and is raised. Each skip is logged
-    (logger ``nidataset``, level WARNING) from the calling thread. ``what`` names the outputs counted
-    in the progress display.
+    (the output location failed) or an interruption stops the run and is raised. Each skip, and each
+    note of a file done (:attr:`Outcome.note`), is logged (logger ``nidataset``, level WARNING) from
+    the calling thread. ``what`` names the outputs counted in the progress display.
     """
     outcomes: list[Outcome | None] = [None] * len(paths)
     display = as_progress(progress)
@@ -59,6 +59,8 @@ def run_files(
             outcomes[index] = outcome
             if outcome.skipped:
                 log.warning("skipped %s: %s", outcome.name, outcome.reason)
+            elif outcome.note:
+                log.warning("%s", outcome.note)
             display.advance(outcome)
     finally:
         display.close()

@@ -2,8 +2,8 @@
 
 argparse (standard library) rather than click or typer: three sub-commands and a dozen options do
 not need another dependency, and ``main(argv) -> int`` stays directly testable, as in nibabel. Each
-command is one module (:mod:`.slices`, :mod:`.annotations`, :mod:`.demo`) with ``add`` and ``run``;
-what they share is in :mod:`.common`. The API is imported only when a command runs.
+command is one module (:mod:`.slices`, :mod:`.annotations`, :mod:`.reassemble`, :mod:`.demo`) with
+``add`` and ``run``; what they share is in :mod:`.common`. The API is imported only when a command runs.
 
 Exit codes: 0 every file done; 1 some files skipped (the summary says how many and where the failure
 list is); 2 usage or contract error (nothing written); 3 the output location failed (disk full, no
@@ -14,10 +14,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import annotations, demo, slices
+from . import annotations, demo, reassemble, slices
 from .common import EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_USAGE, UsageError
 
-COMMANDS = {"slices": slices, "annotations": annotations, "demo": demo}
+COMMANDS = {"slices": slices, "annotations": annotations, "reassemble": reassemble, "demo": demo}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"nidataset: error: {error}", file=sys.stderr)
         return EXIT_OUTPUT
     except KeyboardInterrupt:
-        print("nidataset: interrupted; run the same command with --resume to finish", file=sys.stderr)
+        again = "with --resume to finish" if hasattr(args, "resume") else "again"
+        print(f"nidataset: interrupted; run the same command {again}", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 
