@@ -260,3 +260,65 @@ def test_the_command_line_takes_spacing_and_interpolation(ct, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["slices", folder, str(tmp_path / "c"), "--spacing", "fine"])
     assert "'isotropic' or a number of millimetres" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------- round trip through 2D
+def phantom_labels(folder: Path) -> Path:
+    """Label masks of the demo's CT phantoms (body, lungs, bone, heart) and of a real MRI volume."""
+    from nidataset.phantoms import DEMO_CASES, ct_affine, ct_phantom
+
+    folder.mkdir()
+    for seed, (name, shape, spacing) in enumerate(DEMO_CASES):
+        ct = ct_phantom(shape, seed=seed)
+        labels = np.zeros(shape, dtype=np.uint8)
+        labels[ct > -500] = 1
+        labels[(ct < -700) & (ct > -950)] = 2
+        labels[ct > 400] = 3
+        labels[(ct > 70) & (ct < 200)] = 4
+        nib.save(nib.Nifti1Image(labels, ct_affine(spacing)), str(folder / f"{name}.nii.gz"))
+    from conftest import DATA
+
+    if (DATA / "someones_anatomy.nii.gz").is_file():
+        real = nib.load(str(DATA / "someones_anatomy.nii.gz"))
+        values = real.get_fdata()
+        labels = (values > np.percentile(values, 60)).astype(np.uint8) + (values > np.percentile(values, 90))
+        nib.save(nib.Nifti1Image(labels.astype(np.uint8), real.affine), str(folder / "anatomy_labels.nii.gz"))
+    return folder
+
+
+#: Fraction of voxels recovered exactly, measured 2026-11-29: isotropic pixels (upsampling the coarser
+#: axis) give every voxel back in every view; 2 mm pixels on 0.7-0.9 mm CT voxels lose thin structures
+#: (0.971 at worst, axial).
+RECOVERED = {"isotropic": 1.0, 2.0: 0.97}
+
+
+@pytest.mark.parametrize("spacing", list(RECOVERED))
+@pytest.mark.parametrize("orientation", ["stored", "radiological"])
+def test_label_masks_resampled_to_square_pixels_reassemble_to_their_voxels(tmp_path, orientation, spacing):
+    import nidataset as nid
+
+    masks = phantom_labels(tmp_path / "masks")
+    for view in VIEWS:
+        out = tmp_path / f"{view}"
+        extract_slices_dataset(
+            str(masks),
+            str(out / "slices"),
+            view=view,
+            orientation=orientation,
+            spacing=spacing,
+            interpolation="nearest",
+            save_manifest=True,
+            progress=False,
+        )
+        nid.reassemble(
+            str(out / "slices"),
+            str(out / "volumes"),
+            str(out / "slices" / f"{view}_manifest.csv"),
+            progress=False,
+        )
+        for source in sorted(masks.glob("*.nii.gz")):
+            original = nib.load(str(source))
+            back = nib.load(str(out / "volumes" / source.name))
+            np.testing.assert_allclose(back.affine, original.affine, atol=1e-6)
+            recovered = np.mean(np.asarray(back.dataobj) == np.asarray(original.dataobj))
+            assert recovered >= RECOVERED[spacing], (view, source.name, recovered)
