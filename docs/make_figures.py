@@ -1,8 +1,12 @@
-"""Draw ``docs/geometry.png``: one demo CT phantom's middle slices, as stored and as radiological.
+"""Draw the README's pictures: ``docs/geometry.png`` and ``docs/preview.png``.
+
+``geometry.png``: one demo CT phantom's middle slices, as stored and as radiological. ``preview.png``:
+the preview :func:`nidataset.preview_dataset` draws of the same phantom, with the outlines of a label
+mask made from it (lungs, heart, bone).
 
 Run from anywhere with the package installed: ``python docs/make_figures.py``. No network: the phantom
-is :data:`nidataset.phantoms.DEMO_CASES`' first case, written to a temporary folder, and its slices
-come from :func:`nidataset.extract_slices` itself, read back from the TIFF files it writes.
+is :data:`nidataset.phantoms.DEMO_CASES`' first case, written to a temporary folder, and its pictures
+come from the package itself, read back from the files it writes.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import nidataset
 from nidataset.phantoms import DEMO_CASES, ct_affine, ct_phantom
 
 OUTPUT = Path(__file__).resolve().parent / "geometry.png"
+PREVIEW = Path(__file__).resolve().parent / "preview.png"
 VIEWS = ("axial", "coronal", "sagittal")
 ORIENTATIONS = ("stored", "radiological")
 #: The axis each view slices along, on the stored array and on the RAS+ array alike.
@@ -166,12 +171,38 @@ def compose(tiles: dict[tuple[str, str], np.ndarray], zooms: dict[str, tuple], f
     return figure
 
 
+def preview(folder: Path) -> None:
+    """The first phantom's axial preview with its lungs (1), heart (2) and bone (3) outlined."""
+    name, shape, spacing = DEMO_CASES[0]
+    ct = ct_phantom(shape, seed=0)
+    from scipy import ndimage
+
+    labels = np.zeros(shape, dtype=np.uint8)
+    for label, inside in enumerate([(ct > -950) & (ct < -700), (ct > 65) & (ct < 200), ct > 400], start=1):
+        labels[ndimage.binary_opening(inside, iterations=2)] = label  # no specks of noise
+    for subfolder, data in (("images", ct), ("masks", labels)):
+        (folder / subfolder).mkdir()
+        nib.save(nib.Nifti1Image(data, ct_affine(spacing)), str(folder / subfolder / f"{name}.nii.gz"))
+    nidataset.preview_dataset(
+        str(folder / "images"),
+        str(folder / "qc"),
+        str(folder / "masks"),
+        window="soft_tissue",
+        progress=False,
+    )
+    picture = Image.open(folder / "qc" / "previews" / f"{name}_axial_preview.png")
+    picture.save(PREVIEW, optimize=True)
+    print(f"wrote {PREVIEW} ({picture.width} x {picture.height}, {PREVIEW.stat().st_size // 1024} KB)")
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         tiles, zooms, facts = middle_slices(Path(folder))
     figure = compose(tiles, zooms, facts)
     figure.save(OUTPUT, optimize=True)
     print(f"wrote {OUTPUT} ({figure.width} x {figure.height}, {OUTPUT.stat().st_size // 1024} KB)")
+    with tempfile.TemporaryDirectory() as folder:
+        preview(Path(folder))
 
 
 if __name__ == "__main__":

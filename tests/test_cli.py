@@ -41,6 +41,7 @@ def test_demo_in_process(tmp_path, capsys):
         "3 of 3 files done, 664 slices written",
         f"volumes: {tmp_path / 'demo' / 'volumes'}",
         f"slices and statistics: {tmp_path / 'demo' / 'slices'}",
+        f"report (open it in a browser): {tmp_path / 'demo' / 'slices' / 'report.html'}",
     ]
     assert main(["demo", str(tmp_path / "quiet"), "--quiet"]) == 0
     assert capsys.readouterr() == ("", "")
@@ -166,7 +167,7 @@ def test_annotations_components_option_reaches_the_api(recorder):
 def test_a_clean_dataset_exits_0_with_the_summary_on_stdout(cases, tmp_path, capsys):
     assert main(["slices", str(cases), str(tmp_path / "out"), "--save-stats"]) == 0
     out, err = capsys.readouterr()
-    assert out == "3 of 3 files done, 19 slices written\n"
+    assert out == f"3 of 3 files done, 19 slices written\nreport: {tmp_path / 'out' / 'report.html'}\n"
     assert "3/3 files, 19 slices" in err  # progress goes to stderr (plain lines: not a terminal)
 
 
@@ -179,6 +180,7 @@ def test_one_bad_file_exits_1_and_says_where_the_failure_list_is(cases, tmp_path
     assert out.splitlines() == [
         "3 of 4 files done, 19 slices written, 1 skipped",
         f"skipped files and reasons: {failures}",
+        f"report: {out_dir / 'report.html'}",
     ]
     assert "skipped case_000.nii.gz: not a NIfTI file" in err
     assert failures.read_text().splitlines()[1].startswith("case_000.nii.gz,not a NIfTI file")
@@ -290,7 +292,12 @@ def test_the_dask_scheduler_option_gives_what_a_local_run_gives(dask_cluster, ca
     assert main(["slices", str(cases), str(tmp_path / "local"), "--workers", "1", *common]) == 1
     address = cluster.scheduler_address
     assert main(["slices", str(cases), str(tmp_path / "dask"), "--dask-scheduler", address, *common]) == 1
-    assert files_under(tmp_path / "dask") == files_under(tmp_path / "local")
+    dask, local = files_under(tmp_path / "dask"), files_under(tmp_path / "local")
+    reports = [
+        re.sub(r" in [0-9.]+ s\.", "", files.pop("report.html").decode()).replace(str(tmp_path / name), "OUT")
+        for files, name in ((dask, "dask"), (local, "local"))
+    ]
+    assert dask == local and reports[0] == reports[1]  # the same but for the time taken
 
 
 def test_an_unreachable_scheduler_is_a_usage_error(cases, tmp_path, capsys, monkeypatch):

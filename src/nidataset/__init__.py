@@ -18,6 +18,7 @@ __all__ = [
     "extract_annotations_dataset",
     "extract_slices",
     "extract_slices_dataset",
+    "preview_dataset",
     "reassemble",
 ]
 
@@ -26,6 +27,10 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 
 def __getattr__(name: str) -> Any:
+    if name == "preview_dataset":
+        from . import viewing
+
+        return viewing.preview_dataset
     if name in ("reassemble", "boxes_to_volume"):
         from . import reassembly
 

@@ -23,7 +23,8 @@ def write_demo_volumes(folder: str) -> list[str]:
 
 
 def run_demo(output: str, *, progress: bool | Progress = True) -> RunResult:
-    """Write the phantoms to ``<output>/volumes`` and extract all three views to ``<output>/slices``."""
+    """Write the phantoms to ``<output>/volumes`` and extract all three views to ``<output>/slices``,
+    with previews and ``<output>/slices/report.html``."""
     from .slices import extract_slices_dataset
 
     volumes = os.path.join(output, "volumes")
@@ -35,5 +36,7 @@ def run_demo(output: str, *, progress: bool | Progress = True) -> RunResult:
         saving_mode="case",
         save_stats=True,
         save_failures=True,
+        save_preview=True,
+        save_report=True,
         progress=progress,
     )

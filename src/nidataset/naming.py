@@ -83,6 +83,15 @@ def stats_filename(view: str, what: str = "slices") -> str:
     return f"{view}_{what}_stats.csv"
 
 
+#: The folder of the previews, at the output root.
+PREVIEWS = "previews"
+
+
+def preview_filename(prefix: str, view: str) -> str:
+    """``<prefix>_<view>_preview.png``."""
+    return f"{prefix}_{view}_preview.png"
+
+
 def manifest_filename(view: str) -> str:
     """Name of the per-slice manifest of one view: ``<view>_manifest.csv``."""
     return f"{view}_manifest.csv"

@@ -77,6 +77,8 @@ class SliceOptions:
     bits: int = 8
     image_format: str = "tiff"
     compression: str | None = None
+    save_preview: bool = False  # <output>/previews/<prefix>_<view>_preview.png
+    measure_range: bool = False  # each volume's value range, for the report
 
     @property
     def extension(self) -> str:
@@ -100,6 +102,8 @@ class SliceOptions:
                 ("bits", self.bits, 8),
                 ("image_format", self.image_format, "tiff"),
                 ("compression", self.compression, None),
+                ("save_preview", self.save_preview, False),
+                ("measure_range", self.measure_range, False),
             ]
             if value != default
         }
@@ -124,11 +128,30 @@ class AnnotationOptions:
     components: bool = False
     orientation: str = "stored"
     spacing: str | float | None = None
+    images_folder: str | None = None  # previews of these images with the masks' outlines
 
     @property
     def interpolation(self) -> str:
         """Labels are resampled by nearest neighbour: an interpolated label is another label."""
         return "nearest"
+
+
+@dataclass(frozen=True)
+class PreviewOptions:
+    """What a preview run draws, validated."""
+
+    output_path: str
+    views: tuple[str, ...] = ("axial",)
+    orientation: str = "stored"  # previews show "stored" as radiological
+    window: str | tuple[float, float] | None = None
+    masks_folder: str | None = None
+    target_size: None = None  # the dataset flow's fit check has nothing to check
+    spacing: None = None
+    interpolation: str = "linear"
+
+    @property
+    def saving_mode(self) -> str:
+        return "view"
 
 
 @dataclass(frozen=True)
@@ -141,6 +164,7 @@ class RunOptions:
     save_stats: bool = False
     save_failures: bool = False
     save_manifest: bool = False
+    save_report: bool = False
 
 
 def slice_options(
@@ -159,6 +183,8 @@ def slice_options(
     bits: object = 8,
     image_format: object = "tiff",
     compression: object = None,
+    save_preview: object = False,
+    measure_range: bool = False,
     single: bool = False,
 ) -> SliceOptions:
     """Check the slice functions' options; ``single`` (one view, FLAT) is ``extract_slices``."""
@@ -180,6 +206,8 @@ def slice_options(
         bits=int(bits),  # type: ignore[call-overload]
         image_format=image_format,
         compression=compression,  # type: ignore[arg-type]
+        save_preview=check_flag("save_preview", save_preview),
+        measure_range=measure_range,
     )
 
 
@@ -194,6 +222,7 @@ def annotation_options(
     components: object = False,
     orientation: object = "stored",
     spacing: object = None,
+    images_folder: object = None,
     single: bool = False,
 ) -> AnnotationOptions:
     """Check the annotation functions' options; ``single`` (one view, FLAT) is ``extract_annotations``."""
@@ -207,6 +236,35 @@ def annotation_options(
         components=check_flag("components", components),
         orientation=check_choice("orientation", orientation, ORIENTATIONS),
         spacing=check_spacing(spacing),
+        images_folder=_folder("images_folder", images_folder),
+    )
+
+
+def _folder(name: str, value: object) -> str | None:
+    """None, or an existing folder's path."""
+    if value is None:
+        return None
+    path = os.fspath(value)  # type: ignore[call-overload]
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"{name} {path!r} does not exist or is not a folder")
+    return str(path)
+
+
+def preview_options(
+    output_path: str | os.PathLike[str],
+    view: object,
+    *,
+    orientation: object = "radiological",
+    window: object = None,
+    masks_folder: object = None,
+) -> PreviewOptions:
+    """Check the preview options; a masks folder must exist."""
+    return PreviewOptions(
+        output_path=os.fspath(output_path),
+        views=check_views(view),
+        orientation=check_choice("orientation", orientation, ORIENTATIONS),
+        window=check_window(window),
+        masks_folder=_folder("masks_folder", masks_folder),
     )
 
 
@@ -218,6 +276,7 @@ def run_options(
     save_stats: object,
     save_failures: object,
     save_manifest: object = False,
+    save_report: object = False,
 ) -> RunOptions:
     """Check how a dataset run is carried out: worker count, executor, and the flags."""
     from .progress import Progress
@@ -235,6 +294,7 @@ def run_options(
         save_stats=check_flag("save_stats", save_stats),
         save_failures=check_flag("save_failures", save_failures),
         save_manifest=check_flag("save_manifest", save_manifest),
+        save_report=check_flag("save_report", save_report),
     )
 
 

@@ -17,6 +17,8 @@ class Outcome:
     indices: tuple[tuple[int, ...], ...] | None = None
     #: The window a file's values went through when it was chosen per file (``window="auto"``).
     value_map: str | None = None
+    #: The smallest and largest finite real value of the file, when asked for (the report).
+    value_range: tuple[float, float] | None = None
     #: A one-line remark on a file done, logged as it is (``incomplete case_1.nii.gz: ...``).
     note: str | None = None
 

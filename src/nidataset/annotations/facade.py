@@ -164,6 +164,8 @@ def extract_annotations_dataset(
     components: bool = False,
     orientation: Orientation = "stored",
     spacing: Spacing = None,
+    images_folder: str | None = None,
+    save_report: bool = False,
     workers: int | None = None,
     executor: Executor | None = None,
     progress: bool | Progress = True,
@@ -188,7 +190,15 @@ def extract_annotations_dataset(
         ``<output>/<prefix>/<view>/`` per mask, or one ``<output>/<view>/`` folder; volume-mode
         ``<prefix>.csv`` files go to the same folders.
     extraction_mode, data_mode, target_size, components, orientation, spacing
-        As in :func:`extract_annotations`. Every mask's slices must fit ``target_size``: checked
+        As in :func:`extract_annotations`.
+    images_folder : str, optional
+        A folder of the image volumes these masks label, named alike (same prefix): writes
+        ``<output>/previews/<prefix>_<view>_preview.png``, the image's preview (as
+        :func:`~nidataset.slices.extract_slices_dataset` draws it) with each label's outline in its
+        own colour. A mask whose image is missing or of another shape is noted, not skipped.
+    save_report : bool
+        Write ``<output>/report.html``: every mask, its objects per view (or why it was skipped),
+        and its previews. Every mask's slices must fit ``target_size``: checked
         from the headers before anything is written.
     save_stats : bool
         Write ``<output>/<view>_annotations_stats.csv``: ``FILENAME,NUM_ANNOTATIONS,TOTAL_ANNOTATIONS``
@@ -231,6 +241,7 @@ def extract_annotations_dataset(
         components=components,
         orientation=orientation,
         spacing=spacing,
+        images_folder=images_folder,
     )
     run = run_options(
         workers,
@@ -239,6 +250,7 @@ def extract_annotations_dataset(
         save_stats=save_stats,
         save_failures=save_failures,
         save_manifest=save_manifest,
+        save_report=save_report,
     )
     if run.save_manifest and options.extraction_mode != "slice":
         raise ValueError("save_manifest lists slice files: it needs extraction_mode='slice'")

@@ -11,12 +11,16 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
+import numpy as np
+
 from ..batch.failures import attempt
 from ..batch.flow import fitting_frames
+from ..batch.memory import BUDGET
+from ..errors import VolumeError
 from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder, remove_files
 from ..io.tables import write_csv
-from ..io.volumes import VolumeReader, read_header
+from ..io.volumes import VolumeReader, find_volume, read_header
 from ..manifest import frame_rows
 from ..naming import index_width, output_folder, own_folders, prefix_of, relative_folder, slice_filename
 from ..options import AnnotationOptions
@@ -37,15 +41,18 @@ def annotate_file(path: str, options: AnnotationOptions) -> tuple[Outcome, list[
     """:func:`annotate_volume`, and the CSV paths it wrote in order (none when skipped)."""
     prefix = prefix_of(os.path.basename(path))
     indices: list[tuple[int, ...]] = []  # per view, the slices that got a CSV
+    notes: list[str] = []
 
     def work(written: list[str]) -> tuple[int, ...]:
-        return (_annotate(path, options, prefix, written, indices),) * len(options.views)
+        return (_annotate(path, options, prefix, written, indices, notes),) * len(options.views)
 
     folders = own_folders(options.output_path, prefix, options.views, options.saving_mode)
     outcome, written = attempt(path, work, own_folders=folders, what="mask")
-    if outcome.skipped or options.extraction_mode == "volume":
+    if outcome.skipped:
         return outcome, written
-    return replace(outcome, indices=tuple(indices)), written
+    note = notes[0] if notes else None
+    kept = None if options.extraction_mode == "volume" else tuple(indices)
+    return replace(outcome, indices=kept, note=note), written
 
 
 def manifest_rows(path: str, outcome: Outcome, options: AnnotationOptions) -> list[list[list[object]]]:
@@ -66,13 +73,20 @@ def manifest_rows(path: str, outcome: Outcome, options: AnnotationOptions) -> li
 
 
 def _annotate(
-    path: str, options: AnnotationOptions, prefix: str, written: list[str], indices: list[tuple[int, ...]]
+    path: str,
+    options: AnnotationOptions,
+    prefix: str,
+    written: list[str],
+    indices: list[tuple[int, ...]],
+    notes: list[str],
 ) -> int:
     with VolumeReader(path) as reader:
         header = reader.header
         frames = fitting_frames(header, options)
         check_label_dtype(header.dtype)  # before reading all of an RGB or complex file
         labels = integer_labels(reader.volume(), header.slope, header.inter)
+    if options.images_folder is not None:
+        _overlay_previews(path, labels, options, prefix, written, notes)
     objects = number_objects(labels, components=options.components)
     del labels  # often the same array as objects.ids; else no longer needed
     for frame in frames:
@@ -84,6 +98,43 @@ def _annotate(
             rows = _write_slice_csvs(objects, frame, options.data_mode, folder, prefix, written)
             indices.append(tuple(sorted(rows)))
     return len(objects.items)
+
+
+def _overlay_previews(
+    path: str,
+    labels: np.ndarray,
+    options: AnnotationOptions,
+    prefix: str,
+    written: list[str],
+    notes: list[str],
+) -> None:
+    """Previews of the image with this mask's prefix, each label outlined; a note when it cannot be."""
+    from ..viewing.job import write_previews
+
+    assert options.images_folder is not None
+    image_path = find_volume(options.images_folder, prefix)
+    name = os.path.basename(path)
+    if image_path is None:
+        notes.append(f"{name}: no image with its prefix in {options.images_folder}; no preview")
+        return
+    try:
+        reader = VolumeReader(image_path)
+        with reader, BUDGET.reserve(reader.header.nbytes, f"shape {reader.header.shape}"):
+            if reader.header.shape != labels.shape:
+                raise VolumeError(f"its shape {reader.header.shape} is not the mask's {labels.shape}")
+            image = reader.volume()
+            write_previews(
+                image,
+                reader.header,
+                options.output_path,
+                prefix,
+                options.views,
+                orientation=options.orientation,
+                labels=labels,
+                written=written,
+            )
+    except VolumeError as error:
+        notes.append(f"{name}: image {os.path.basename(image_path)} not previewed: {error}")
 
 
 def _write_volume_csv(objects: Objects, path: str, data_mode: str, written: list[str]) -> None:

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..errors import VolumeError
 from ..geometry.frame import SliceFrame, frames_for
-from ..io.atomic import make_folder
+from ..io.atomic import make_folder, write_text
 from ..io.tables import write_counts_csv, write_csv, write_failures_csv
 from ..io.volumes import Header, list_volumes, read_header
 from ..manifest import COLUMNS
-from ..naming import failures_filename, manifest_filename, stats_filename
+from ..naming import (
+    PREVIEWS,
+    failures_filename,
+    manifest_filename,
+    prefix_of,
+    preview_filename,
+    relative_folder,
+    stats_filename,
+)
 from ..options import RunOptions
 from ..progress import as_progress
 from ..results import Outcome, RunResult
@@ -64,6 +74,7 @@ def run_dataset(
     Raises before anything is written when the folder holds no input, two inputs share a prefix, a
     slice is larger than the target size, or ``refuse`` refuses a header.
     """
+    started = time.monotonic()
     paths = list_volumes(nii_folder)
     check_all_fit(paths, options)
     if refuse is not None:
@@ -84,6 +95,8 @@ def run_dataset(
         write_failures_csv(os.path.join(options.output_path, failures_filename(what)), skipped)
     if run.save_manifest and describe is not None:
         write_manifests(result, nii_folder, options, describe)
+    if run.save_report:
+        write_report(result, nii_folder, options, time.monotonic() - started)
     display.finish(result.summary())
     return result
 
@@ -94,6 +107,78 @@ def write_statistics(result: RunResult, output_path: str) -> None:
         counts = [(o.name, o.counts[column]) for o in result.done]
         path = os.path.join(output_path, stats_filename(view, result.what))
         write_counts_csv(path, counts, result.what.upper())
+
+
+def write_report(result: RunResult, nii_folder: str, options: Any, seconds: float) -> None:
+    """``<output>/report.html``: the summary, every input with its geometry, previews and folders."""
+    from ..viewing.report import render_report
+
+    rows = [_report_row(os.path.join(nii_folder, o.name), o, options) for o in result.outcomes]
+    settings = [("input", nii_folder), *_settings(options)]
+    page = render_report(
+        title=f"nidataset {result.what}: {options.output_path}",
+        summary=result.summary(),
+        seconds=seconds,
+        views=result.views,
+        what=result.what,
+        settings=settings,
+        rows=rows,
+    )
+    write_text(os.path.join(options.output_path, "report.html"), page)
+
+
+def _settings(options: Any) -> list[tuple[str, str]]:
+    """The options a run was given, those that differ from their defaults, for the report."""
+    shown = []
+    for field in dataclasses.fields(options):
+        value = getattr(options, field.name)
+        if field.name in ("output_path", "resume", "measure_range") or value == field.default:
+            continue
+        shown.append((field.name, ", ".join(value) if field.name == "views" else str(value)))
+    return [("views", ", ".join(options.views)), *[s for s in shown if s[0] != "views"]]
+
+
+def _report_row(path: str, outcome: Outcome, options: Any) -> Any:
+    from ..viewing.report import InputRow
+
+    prefix = prefix_of(outcome.name)
+    row = InputRow(
+        outcome.name, outcome.counts, outcome.reason, outcome.reused, value_range=outcome.value_range
+    )
+    try:
+        header = read_header(path)
+    except VolumeError:
+        return row
+    spacing, axcodes = None, None
+    if header.affine is not None:
+        import nibabel as nib
+        import numpy as np
+
+        spacing = tuple(float(s) for s in np.linalg.norm(header.affine[:3, :3], axis=0))
+        axcodes = "".join(str(code) for code in nib.aff2axcodes(header.affine))
+    previews = tuple(
+        (view, f"{PREVIEWS}/{preview_filename(prefix, view)}")
+        for view in options.views
+        if os.path.isfile(os.path.join(options.output_path, PREVIEWS, preview_filename(prefix, view)))
+    )
+    folders = tuple(
+        (view, relative_folder(prefix, view, options.saving_mode) + "/")
+        for view in options.views
+        if os.path.isdir(
+            os.path.join(options.output_path, relative_folder(prefix, view, options.saving_mode))
+        )
+    )
+    notes = (outcome.note,) if outcome.note else ()
+    return dataclasses.replace(
+        row,
+        shape=header.shape,
+        spacing=spacing,
+        dtype=str(header.dtype),
+        axcodes=axcodes,
+        previews=previews,
+        folders=folders,
+        notes=notes,
+    )
 
 
 def write_manifests(result: RunResult, nii_folder: str, options: Any, describe: Describe) -> None:

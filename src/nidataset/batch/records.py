@@ -30,11 +30,11 @@ def completed(
     output_key: str,
     saving_mode: str,
     extension: str = "tif",
-) -> tuple[tuple[int, ...], str | None] | None:
-    """(slice counts per view, the value map recorded if any) when a previous run completed this
+) -> tuple[tuple[int, ...], dict[str, object]] | None:
+    """(slice counts per view, the details recorded with them) when a previous run completed this
     volume with these options, else None."""
     counts = []
-    value_map = None
+    details: dict[str, object] = {}
     try:
         source = _source(input_path)
     except OSError:
@@ -51,8 +51,8 @@ def completed(
         if count < 0 or not _slices_exist(output_path, prefix, view, count, saving_mode, extension):
             return None
         counts.append(count)
-        value_map = record.get("value_map")
-    return tuple(counts), value_map
+        details = record.get("details", {})
+    return tuple(counts), details
 
 
 def forget(output_path: str, views: Sequence[str], prefix: str) -> None:
@@ -67,20 +67,20 @@ def remember(
     prefix: str,
     output_key: str,
     counts: Sequence[int],
-    value_map: str | None = None,
+    details: dict[str, object] | None = None,
 ) -> None:
     """Record that every slice of this volume is written (called last, after the slices).
 
-    ``value_map`` is the window chosen for this volume alone (``window="auto"``), which a resumed
-    run's manifest must repeat.
+    ``details`` are what was learnt from the voxels and a resumed run must repeat without reading
+    them again (the window chosen for this volume alone, its value range), kept only when given.
     """
     source = _source(input_path)
     for view, count in zip(views, counts, strict=True):
         path = record_path(output_path, view, prefix)
         make_folder(os.path.dirname(path))
         record: dict[str, object] = {"source": source, "options": output_key, "slices": count}
-        if value_map is not None:
-            record["value_map"] = value_map
+        if details:
+            record["details"] = details
         write_text(path, json.dumps(record))
 
 

@@ -1,9 +1,10 @@
 """The ``nidataset`` command: parse arguments, call the Python API, return an exit code.
 
-argparse (standard library) rather than click or typer: three sub-commands and a dozen options do
+argparse (standard library) rather than click or typer: five sub-commands and a few dozen options do
 not need another dependency, and ``main(argv) -> int`` stays directly testable, as in nibabel. Each
-command is one module (:mod:`.slices`, :mod:`.annotations`, :mod:`.reassemble`, :mod:`.demo`) with
-``add`` and ``run``; what they share is in :mod:`.common`. The API is imported only when a command runs.
+command is one module (:mod:`.slices`, :mod:`.annotations`, :mod:`.preview`, :mod:`.reassemble`,
+:mod:`.demo`) with ``add`` and ``run``; what they share is in :mod:`.common`. The API is imported only
+when a command runs.
 
 Exit codes: 0 every file done; 1 some files skipped (the summary says how many and where the failure
 list is); 2 usage or contract error (nothing written); 3 the output location failed (disk full, no
@@ -14,10 +15,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import annotations, demo, reassemble, slices
+from . import annotations, demo, preview, reassemble, slices
 from .common import EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_USAGE, UsageError
 
-COMMANDS = {"slices": slices, "annotations": annotations, "reassemble": reassemble, "demo": demo}
+COMMANDS = {
+    "slices": slices,
+    "annotations": annotations,
+    "preview": preview,
+    "reassemble": reassemble,
+    "demo": demo,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

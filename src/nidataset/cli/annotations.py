@@ -28,6 +28,11 @@ def add(commands: Any) -> None:
         "--data-mode", choices=["center", "box", "radius"], default="center", help="what each row holds"
     )
     parser.add_argument(
+        "--images",
+        metavar="FOLDER",
+        help="the image volumes these masks label: previews of them with each label outlined",
+    )
+    parser.add_argument(
         "--components", action="store_true", help="each connected component of a label is its own object"
     )
 
@@ -53,5 +58,9 @@ def run(args: argparse.Namespace) -> int:
             progress=common.display(args),
             save_failures=True,
             save_manifest=args.save_manifest,
+            images_folder=args.images,
+            save_report=args.report,
         )
-    return common.report(result, args.output_path, args.quiet)
+    code = common.report(result, args.output_path, args.quiet)
+    common.report_line(result, args.output_path, args.quiet)
+    return code

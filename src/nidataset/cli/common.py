@@ -78,6 +78,7 @@ def add_dataset_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--save-manifest", action="store_true", help="write OUTPUT/<view>_manifest.csv, a row per slice file"
     )
+    add_report_option(command)
     command.add_argument("--workers", type=int, help="files processed at once (default: all cores)")
     command.add_argument(
         "--dask-scheduler",
@@ -95,6 +96,22 @@ def _spacing(text: str) -> str | float:
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'isotropic' or a number of millimetres, not {text!r}") from None
+
+
+def add_report_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--report",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="write OUTPUT/report.html, a page showing the run, every input and its previews (default: on)",
+    )
+
+
+def report_line(result: Any, output_path: str, quiet: bool) -> None:
+    """Where the report is, when one was written."""
+    path = os.path.join(output_path, "report.html")
+    if not quiet and os.path.isfile(path):
+        print(f"report: {path}")
 
 
 def views(values: list[str] | None) -> list[str]:

@@ -28,4 +28,5 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"volumes: {os.path.join(args.output, 'volumes')}")
         print(f"slices and statistics: {os.path.join(args.output, 'slices')}")
+        print(f"report (open it in a browser): {os.path.join(args.output, 'slices', 'report.html')}")
     return code

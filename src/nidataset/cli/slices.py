@@ -30,7 +30,7 @@ def add(commands: Any) -> None:
     )
     parser.add_argument(
         "--window",
-        type=_window,
+        type=window_argument,
         metavar="NAME|C,W",
         help="window the values to 8 or 16 bits: a preset (brain, subdural, stroke, bone, soft_tissue, "
         "lung, liver, mediastinum), auto, or CENTER,WIDTH (default: values untouched)",
@@ -42,10 +42,15 @@ def add(commands: Any) -> None:
     parser.add_argument(
         "--compression", choices=["zlib", "zstd", "lzw"], help="lossless TIFF compression (default: none)"
     )
+    parser.add_argument(
+        "--preview",
+        action="store_true",
+        help="write OUTPUT/previews/<prefix>_<view>_preview.png: a grid of each volume's slices",
+    )
     parser.add_argument("--resume", action="store_true", help="skip volumes an earlier run completed")
 
 
-def _window(text: str) -> str | tuple[float, float]:
+def window_argument(text: str) -> str | tuple[float, float]:
     """A preset or auto as given (checked by the API), or ``CENTER,WIDTH`` as two numbers."""
     if "," not in text:
         return text
@@ -82,5 +87,9 @@ def run(args: argparse.Namespace) -> int:
             resume=args.resume,
             save_failures=True,
             save_manifest=args.save_manifest,
+            save_preview=args.preview,
+            save_report=args.report,
         )
-    return common.report(result, args.output_path, args.quiet)
+    code = common.report(result, args.output_path, args.quiet)
+    common.report_line(result, args.output_path, args.quiet)
+    return code

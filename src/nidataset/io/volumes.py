@@ -54,6 +54,15 @@ def list_volumes(folder: str) -> list[str]:
     return [os.path.join(folder, name) for name in names]
 
 
+def find_volume(folder: str, prefix: str) -> str | None:
+    """The input of ``folder`` whose prefix is ``prefix`` (``.nii.gz`` before ``.nii``), or None."""
+    for suffix in (".nii.gz", ".nii"):
+        path = os.path.join(folder, prefix + suffix)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
 def _is_dir(entry: os.DirEntry[str]) -> bool:
     try:
         return entry.is_dir()

@@ -51,6 +51,7 @@ def extract_slices(
     bits: Bits = 8,
     image_format: ImageFormat = "tiff",
     compression: Compression | None = None,
+    save_preview: bool = False,
 ) -> list[str]:
     """Extract every slice of one volume as ``<prefix>_<view>_<index>.tif`` straight into ``output_path``.
 
@@ -101,6 +102,12 @@ def extract_slices(
     compression : {None, "zlib", "zstd", "lzw"}
         Lossless TIFF compression; ``"zstd"`` and ``"lzw"`` need imagecodecs
         (``pip install 'nidataset[codecs]'``).
+    save_preview : bool
+        Write ``<output>/previews/<prefix>_<view>_preview.png`` (``output_path/previews/`` for one
+        volume): evenly spaced slices in a grid, one window for the whole volume (``window``, or
+        ``"auto"``), square millimetres, radiological unless ``orientation`` names another
+        anatomical orientation, each tile captioned with its slice index. Each volume is then read
+        whole, as for a list of views.
 
     Returns
     -------
@@ -139,6 +146,7 @@ def extract_slices(
         bits=bits,
         image_format=image_format,
         compression=compression,
+        save_preview=save_preview,
         single=True,
     )
     if not os.path.isfile(nii_path):
@@ -178,6 +186,8 @@ def extract_slices_dataset(
     bits: Bits = 8,
     image_format: ImageFormat = "tiff",
     compression: Compression | None = None,
+    save_preview: bool = False,
+    save_report: bool = False,
     workers: int | None = None,
     executor: Executor | None = None,
     progress: bool | Progress = True,
@@ -205,8 +215,12 @@ def extract_slices_dataset(
     save_stats : bool
         Write ``<output>/<view>_slices_stats.csv``: ``FILENAME,NUM_SLICES,TOTAL_SLICES`` per volume
         extracted, then a ``TOTAL_SLICES`` row.
-    dtype, orientation, spacing, interpolation, window, bits, image_format, compression
+    dtype, orientation, spacing, interpolation, window, bits, image_format, compression, save_preview
         As in :func:`extract_slices`.
+    save_report : bool
+        Write ``<output>/report.html``: the run's summary, every input with its shape, spacing,
+        dtype, orientation codes, value range and slices per view (or why it was skipped), its
+        previews and links to its folders. A static page that opens from disk.
     workers : int, optional
         Volumes processed at once on a thread pool; default all cores, ``1`` runs in this thread.
     executor : concurrent.futures.Executor, optional
@@ -255,6 +269,8 @@ def extract_slices_dataset(
         bits=bits,
         image_format=image_format,
         compression=compression,
+        save_preview=save_preview,
+        measure_range=save_report is True,
     )
     run = run_options(
         workers,
@@ -263,6 +279,7 @@ def extract_slices_dataset(
         save_stats=save_stats,
         save_failures=save_failures,
         save_manifest=save_manifest,
+        save_report=save_report,
     )
     return run_dataset(
         extract_volume, options, nii_folder, run, what="slices", describe=manifest_rows, refuse=refuse_format

@@ -47,22 +47,30 @@ def extract_volume_files(path: str, options: SliceOptions) -> tuple[Outcome, lis
             path, options.output_path, options.views, prefix, key, options.saving_mode, extension
         )
         if done is not None:
-            return Outcome(name, done[0], reused=True, value_map=done[1]), []
-    chosen: list[str] = []  # the window chosen for this volume, when window="auto"
+            return _with_details(Outcome(name, done[0], reused=True), done[1]), []
+    learnt: dict[str, object] = {}  # from the voxels: the auto window, the value range
 
     def work(written: list[str]) -> tuple[int, ...]:
         if options.keeps_records:
             forget(options.output_path, options.views, prefix)
         with VolumeReader(path) as reader:
-            counts = _write_views(reader, options, prefix, written, chosen)
+            counts = _write_views(reader, options, prefix, written, learnt)
         if options.keeps_records:
-            value_map = chosen[0] if chosen else None
-            remember(path, options.output_path, options.views, prefix, options.output_key, counts, value_map)
+            remember(path, options.output_path, options.views, prefix, options.output_key, counts, learnt)
         return counts
 
     folders = own_folders(options.output_path, prefix, options.views, options.saving_mode)
     outcome, written = attempt(path, work, own_folders=folders)
-    return (replace(outcome, value_map=chosen[0]) if chosen and not outcome.skipped else outcome), written
+    return (outcome if outcome.skipped else _with_details(outcome, learnt)), written
+
+
+def _with_details(outcome: Outcome, details: dict[str, object]) -> Outcome:
+    value_map, value_range = details.get("value_map"), details.get("value_range")
+    return replace(
+        outcome,
+        value_map=None if value_map is None else str(value_map),
+        value_range=None if value_range is None else (float(value_range[0]), float(value_range[1])),  # type: ignore[index]
+    )
 
 
 @dataclass(frozen=True)
@@ -135,13 +143,19 @@ def refuse_format(header: Header, options: SliceOptions) -> tuple[str, str] | No
 
 
 def _write_views(
-    reader: VolumeReader, options: SliceOptions, prefix: str, written: list[str], chosen: list[str]
+    reader: VolumeReader,
+    options: SliceOptions,
+    prefix: str,
+    written: list[str],
+    learnt: dict[str, object],
 ) -> tuple[int, ...]:
     header = reader.header
     frames = fitting_frames(header, options)
     plan = _plan(header, options)
-    if len(frames) == 1 and frames[0].axis == 2 and options.window != "auto":
-        return (_stream(reader, frames[0], _pixels(plan, options), options, prefix, written),)
+    whole = options.window == "auto" or options.save_preview  # both need every voxel first
+    if len(frames) == 1 and frames[0].axis == 2 and not whole:
+        pixels = _pixels(plan, options)
+        return (_stream(reader, frames[0], pixels, options, prefix, written, learnt),)
     # The volume as read, plus one view's slice-major copy at a time, in buffers the pool reuses.
     stack_dtype = _stack_dtype(plan, options.window is not None)
     stack_bytes = header.nbytes // header.dtype.itemsize * stack_dtype.itemsize
@@ -153,8 +167,23 @@ def _write_views(
         volume = reader.volume(into=raw)
         pixels = _pixels(plan, options, volume)
         if options.window == "auto":
-            chosen.append(pixels.value_map)
+            learnt["value_map"] = pixels.value_map
+        if options.measure_range:
+            learnt["value_range"] = value_range(volume, plan)
         pixels.check(volume)
+        if options.save_preview:
+            from ..viewing.job import write_previews
+
+            write_previews(
+                volume,
+                header,
+                options.output_path,
+                prefix,
+                options.views,
+                orientation=options.orientation,
+                window=options.window,
+                written=written,
+            )
         counts = []
         for frame in frames:
             out = spare.view(stack_dtype).reshape(frame.stack_shape)
@@ -201,6 +230,7 @@ def _stream(
     options: SliceOptions,
     prefix: str,
     written: list[str],
+    learnt: dict[str, object],
 ) -> int:
     """Slices across the last stored axis are contiguous in the file: read a slab at a time, so
     memory stays a few MB (the axial view of most volumes)."""
@@ -209,11 +239,23 @@ def _stream(
     done = 0
     for slab in reader.slabs(per_slab):
         pixels.check(slab)
+        if options.measure_range:
+            learnt["value_range"] = value_range(slab, pixels.plan, learnt.get("value_range"))  # type: ignore[arg-type]
         done += slab.shape[2]
         first = frame.slice_index(done - 1 if frame.reversed else done - slab.shape[2])
         stack = frame.stack(slab, pixels.stack_dtype)
         _write_slices(stack, first, frame, pixels, options, prefix, written)
     return frame.count
+
+
+def value_range(block: np.ndarray, plan: ValuePlan, sofar: list[float] | None = None) -> list[float] | None:
+    """[smallest, largest] finite real value of ``block`` and what ``sofar`` held (None if none)."""
+    finite = block[np.isfinite(block)] if block.dtype.kind == "f" else block
+    if finite.size:
+        ends = real_values(np.array([finite.min(), finite.max()]), plan).tolist()
+        ends = sorted(ends)  # a negative slope swaps them
+        sofar = ends if sofar is None else [min(sofar[0], ends[0]), max(sofar[1], ends[1])]
+    return sofar
 
 
 def _write_slices(
