@@ -14,6 +14,7 @@ from typing import Any
 __version__ = "0.1.0"
 __all__ = [
     "boxes_to_volume",
+    "build_dataset",
     "extract_annotations",
     "extract_annotations_dataset",
     "extract_slices",
@@ -27,6 +28,10 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 
 def __getattr__(name: str) -> Any:
+    if name == "build_dataset":
+        from . import training
+
+        return training.build_dataset
     if name == "preview_dataset":
         from . import viewing
 

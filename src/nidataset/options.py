@@ -487,3 +487,126 @@ def _path(name: str, value: object) -> str:
     if not isinstance(value, str | os.PathLike) or not os.fspath(value):
         raise ValueError(f"{name} must be a path (str or os.PathLike); got {value!r}")
     return os.fsdecode(os.fspath(value))
+
+
+LABEL_FORMATS: tuple[str, ...] = ("masks", "yolo", "coco", "csv")
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+#: Mask names the builder pairs with an image's prefix, besides the same prefix and nnU-Net's.
+MASK_SUFFIXES: tuple[str, ...] = ("_seg", "_mask", "_label", "_labels")
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What the training-set builder writes, validated; the per-pair job's only argument."""
+
+    output_path: str
+    views: tuple[str, ...] = ("axial",)
+    orientation: str = "stored"
+    spacing: str | float | None = None
+    target_size: tuple[int, int] | None = None
+    pad_value: float = 0.0
+    window: str | tuple[float, float] | None = None
+    bits: int = 8
+    image_format: str = "tiff"
+    compression: str | None = None
+    labels: tuple[str, ...] = ("masks", "yolo", "coco")
+    components: bool = False
+    select: str | tuple[object, ...] = "all"
+    context: int = 0
+    resume: bool = False
+    masks: tuple[tuple[str, str], ...] = ()  # (image file name, its mask's path)
+    unpaired: tuple[tuple[str, str], ...] = ()  # (image file name, why it has no mask)
+    splits: tuple[tuple[str, str], ...] = ()  # (image file name, its split)
+    classes: tuple[int, ...] = ()  # every label value of the dataset, in order: class ids 0, 1, ...
+    dtype: str = "auto"
+    interpolation: str = "linear"  # images; masks and labels are always nearest
+
+    @property
+    def extension(self) -> str:
+        return EXTENSIONS[self.image_format]
+
+    @property
+    def mask_extension(self) -> str:
+        return "tif" if self.image_format == "tiff" else "png"
+
+    @property
+    def saving_mode(self) -> str:
+        return "view"  # not used for places: the builder lays out images/, labels/, masks/
+
+    @property
+    def output_key(self) -> str:
+        """Everything that changes the outputs of one pair (NaN-safe), for resume."""
+        fields = [(k, v) for k, v in self.__dict__.items() if k not in ("output_path", "resume")]
+        return repr(fields)
+
+
+def build_options(
+    output_path: str | os.PathLike[str],
+    view: object,
+    *,
+    orientation: object,
+    spacing: object,
+    target_size: object,
+    pad_value: object,
+    window: object,
+    bits: object,
+    image_format: object,
+    compression: object,
+    labels: object,
+    components: object,
+    select: object,
+    context: object,
+    resume: object,
+) -> BuildOptions:
+    """Check the builder's options (the pairs, splits and classes are added once the inputs are read)."""
+    window = check_window(window)
+    image_format = check_choice("image_format", image_format, IMAGE_FORMATS)
+    _check_image_options(window, bits, image_format, compression)
+    chosen = (labels,) if isinstance(labels, str) else tuple(labels) if isinstance(labels, Sequence) else ()
+    for name in chosen or ("",):
+        check_choice("labels", name, LABEL_FORMATS)
+    if not isinstance(context, int) or isinstance(context, bool) or context < 0:
+        raise ValueError(f"context must be a whole number of slices, 0 or more; got {context!r}")
+    channels = 2 * context + 1
+    if image_format == "png" and channels not in (1, 3):
+        raise ValueError(f"context={context} gives {channels} channels; PNG holds 1 or 3: use TIFF")
+    if image_format == "jpeg" and channels not in (1, 3):
+        raise ValueError(f"context={context} gives {channels} channels; JPEG holds 1 or 3: use TIFF")
+    return BuildOptions(
+        output_path=os.fspath(output_path),
+        views=check_views(view),
+        orientation=check_choice("orientation", orientation, ORIENTATIONS),
+        spacing=check_spacing(spacing),
+        target_size=check_target_size(target_size),
+        pad_value=check_pad_value(pad_value),
+        window=window,
+        bits=int(bits),  # type: ignore[call-overload]
+        image_format=image_format,
+        compression=compression,  # type: ignore[arg-type]
+        labels=tuple(dict.fromkeys(chosen)),
+        components=check_flag("components", components),
+        select=check_select(select),
+        context=context,
+        resume=check_flag("resume", resume),
+    )
+
+
+def check_select(select: object) -> str | tuple[object, ...]:
+    """Select "all", "labelled", ("labelled", k) with k >= 0, or (start, stop, step) with step >= 1.
+
+    >>> check_select(("labelled", 2)), check_select((10, 50, 5))
+    (('labelled', 2), (10, 50, 5))
+    """
+    if select in ("all", "labelled"):
+        return select  # type: ignore[return-value]
+    if isinstance(select, Sequence) and not isinstance(select, str):
+        items = tuple(select)
+        whole = all(isinstance(v, int) and not isinstance(v, bool) for v in items[1:])
+        if len(items) == 2 and items[0] == "labelled" and whole and items[1] >= 0:  # type: ignore[operator]
+            return items
+        if len(items) == 3 and whole and isinstance(items[0], int) and items[2] >= 1:  # type: ignore[operator]
+            return items
+    raise ValueError(
+        "select must be 'all', 'labelled', ('labelled', k) with k >= 0, or (start, stop, step) with "
+        f"step >= 1; got {select!r}"
+    )

@@ -19,6 +19,8 @@ class Outcome:
     value_map: str | None = None
     #: The smallest and largest finite real value of the file, when asked for (the report).
     value_range: tuple[float, float] | None = None
+    #: The label values a mask holds, when asked for (the training-set builder's classes).
+    labels: tuple[int, ...] | None = None
     #: A one-line remark on a file done, logged as it is (``incomplete case_1.nii.gz: ...``).
     note: str | None = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from ..errors import VolumeError
@@ -68,10 +68,12 @@ def run_dataset(
     what: str,
     describe: Describe | None = None,
     refuse: Refuse | None = None,
+    unrun: Sequence[Outcome] = (),
 ) -> RunResult:
     """Run ``job(path, options)`` over the dataset; write statistics, failures and manifests; summarise.
 
-    Raises before anything is written when the folder holds no input, two inputs share a prefix, a
+    ``unrun`` are outcomes of inputs the job never saw (a mask without its image), listed with the
+    rest. Raises before anything is written when the folder holds no input, two inputs share a prefix, a
     slice is larger than the target size, or ``refuse`` refuses a header.
     """
     started = time.monotonic()
@@ -87,7 +89,7 @@ def run_dataset(
         )
     finally:
         POOL.clear()  # the buffers reused between volumes are not kept after the run
-    result = RunResult(options.views, tuple(outcomes), what=what)
+    result = RunResult(options.views, (*outcomes, *unrun), what=what)
     if run.save_stats:
         write_statistics(result, options.output_path)
     if run.save_failures:

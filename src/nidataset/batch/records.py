@@ -32,7 +32,11 @@ def completed(
     extension: str = "tif",
 ) -> tuple[tuple[int, ...], dict[str, object]] | None:
     """(slice counts per view, the details recorded with them) when a previous run completed this
-    volume with these options, else None."""
+    volume with these options, else None.
+
+    A record whose details list its ``files`` (relative paths: outputs that are not one file per
+    slice, as the training-set builder writes) is complete when they all exist.
+    """
     counts = []
     details: dict[str, object] = {}
     try:
@@ -48,10 +52,15 @@ def completed(
         if record.get("source") != source or record.get("options") != output_key:
             return None
         count = int(record.get("slices", -1))
-        if count < 0 or not _slices_exist(output_path, prefix, view, count, saving_mode, extension):
+        details = record.get("details", {})
+        files = details.get("files") if isinstance(details, dict) else None
+        if isinstance(files, list):
+            present = all(os.path.isfile(os.path.join(output_path, name)) for name in files)
+        else:
+            present = _slices_exist(output_path, prefix, view, count, saving_mode, extension)
+        if count < 0 or not present:
             return None
         counts.append(count)
-        details = record.get("details", {})
     return tuple(counts), details
 
 

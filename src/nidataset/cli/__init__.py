@@ -1,10 +1,10 @@
 """The ``nidataset`` command: parse arguments, call the Python API, return an exit code.
 
-argparse (standard library) rather than click or typer: five sub-commands and a few dozen options do
+argparse (standard library) rather than click or typer: six sub-commands and a few dozen options do
 not need another dependency, and ``main(argv) -> int`` stays directly testable, as in nibabel. Each
-command is one module (:mod:`.slices`, :mod:`.annotations`, :mod:`.preview`, :mod:`.reassemble`,
-:mod:`.demo`) with ``add`` and ``run``; what they share is in :mod:`.common`. The API is imported only
-when a command runs.
+command is one module (:mod:`.slices`, :mod:`.annotations`, :mod:`.build`, :mod:`.preview`,
+:mod:`.reassemble`, :mod:`.demo`) with ``add`` and ``run``; what they share is in :mod:`.common`. The
+API is imported only when a command runs.
 
 Exit codes: 0 every file done; 1 some files skipped (the summary says how many and where the failure
 list is); 2 usage or contract error (nothing written); 3 the output location failed (disk full, no
@@ -15,12 +15,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import annotations, demo, preview, reassemble, slices
+from . import annotations, build, demo, preview, reassemble, slices
 from .common import EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_USAGE, UsageError
 
 COMMANDS = {
     "slices": slices,
     "annotations": annotations,
+    "build": build,
     "preview": preview,
     "reassemble": reassemble,
     "demo": demo,

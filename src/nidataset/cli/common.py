@@ -70,7 +70,7 @@ def add_dataset_options(command: argparse.ArgumentParser) -> None:
     )
     command.add_argument(
         "--spacing",
-        type=_spacing,
+        type=spacing_argument,
         metavar="MM",
         help="resample slices in-plane to square pixels: 'isotropic' or millimetres (default: none)",
     )
@@ -89,7 +89,7 @@ def add_dataset_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--quiet", action="store_true", help="print only errors")
 
 
-def _spacing(text: str) -> str | float:
+def spacing_argument(text: str) -> str | float:
     if text == "isotropic":
         return text
     try:

@@ -9,7 +9,7 @@ a problem of the volume rolls back what it wrote (:mod:`nidataset.batch.failures
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
@@ -17,16 +17,16 @@ from ..batch.failures import attempt
 from ..batch.flow import fitting_frames
 from ..batch.memory import BUDGET, POOL
 from ..batch.records import completed, forget, remember
-from ..dtypes import ValuePlan, check_values, output_slice, plan_values, real_values
+from ..dtypes import ValuePlan, real_values
 from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder
 from ..io.images import write_image
-from ..io.volumes import Header, VolumeReader, read_header
+from ..io.volumes import VolumeReader, read_header
 from ..manifest import frame_rows
 from ..naming import index_width, output_folder, own_folders, prefix_of, relative_folder, slice_filename
 from ..options import SliceOptions
 from ..results import Outcome
-from ..windows import Window, auto_window, window_for
+from .pixels import Pixels, pixels_for, stack_dtype, value_plan
 
 #: Axial streaming reads this many bytes of voxels at a time: large reads, a few MB per worker.
 SLAB_BYTES = 4 << 20
@@ -73,75 +73,6 @@ def _with_details(outcome: Outcome, details: dict[str, object]) -> Outcome:
     )
 
 
-@dataclass(frozen=True)
-class Pixels:
-    """How the stored voxels of one volume become the pixels written: the dtype policy's plan, or a
-    window on the real values; resampling and padding come from each view's frame."""
-
-    plan: ValuePlan
-    window: Window | None
-    pad_value: float
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.plan.output if self.window is None else self.window.dtype
-
-    @property
-    def value_map(self) -> str:
-        return "identity" if self.window is None else self.window.description
-
-    @property
-    def stack_dtype(self) -> np.dtype:
-        return _stack_dtype(self.plan, self.window is not None)
-
-    def check(self, block: np.ndarray) -> None:
-        """Refuse values the dtype policy cannot write (a window takes any value)."""
-        if self.window is None:
-            check_values(block, self.plan)
-
-    def image(self, stored: np.ndarray, frame: SliceFrame) -> np.ndarray:
-        """One slice of the stack as written."""
-        if self.window is None:
-            return frame.pad(frame.resample(output_slice(stored, self.plan)), self.pad_value)
-        real = frame.resample(real_values(stored, self.plan), np.dtype(np.float64))
-        pad = self.window.apply(np.array([self.pad_value]))[0]
-        return frame.pad(self.window.apply(real), pad)
-
-
-def _stack_dtype(plan: ValuePlan, windowed: bool) -> np.dtype:
-    """The slice-major copy's dtype: a window maps the stored values themselves, never a rounding."""
-    return plan.stored if windowed else plan.stack_dtype
-
-
-def _plan(header: Header, options: SliceOptions) -> ValuePlan:
-    """The dtype policy's plan for a volume (from its header alone)."""
-    pad = options.pad_value if options.target_size is not None else None
-    return plan_values(header.dtype, header.slope, header.inter, pad, options.dtype)
-
-
-def _pixels(plan: ValuePlan, options: SliceOptions, volume: np.ndarray | None = None) -> Pixels:
-    """The pixels of a volume; ``window="auto"`` needs its voxels (``volume``)."""
-    window = None if options.window is None else window_for(options.window, options.bits)
-    if options.window == "auto":
-        assert volume is not None
-        window = auto_window(volume, options.bits, plan.slope, plan.inter)
-    return Pixels(plan, window, options.pad_value)
-
-
-def refuse_format(header: Header, options: SliceOptions) -> tuple[str, str] | None:
-    """PNG holds uint8 and uint16 only: a volume whose values would be another dtype is refused."""
-    if options.image_format != "png" or options.window is not None:
-        return None
-    dtype = _plan(header, options).output
-    if dtype in (np.dtype(np.uint8), np.dtype(np.uint16)):
-        return None
-    return (
-        f"its values would be {dtype.name}",
-        "image_format='png' holds uint8 or uint16 pixels: pass window= (8 or 16 bits), "
-        "or keep image_format='tiff', which holds the values as they are",
-    )
-
-
 def _write_views(
     reader: VolumeReader,
     options: SliceOptions,
@@ -151,21 +82,21 @@ def _write_views(
 ) -> tuple[int, ...]:
     header = reader.header
     frames = fitting_frames(header, options)
-    plan = _plan(header, options)
+    plan = value_plan(header, options)
     whole = options.window == "auto" or options.save_preview  # both need every voxel first
     if len(frames) == 1 and frames[0].axis == 2 and not whole:
-        pixels = _pixels(plan, options)
+        pixels = pixels_for(plan, options)
         return (_stream(reader, frames[0], pixels, options, prefix, written, learnt),)
     # The volume as read, plus one view's slice-major copy at a time, in buffers the pool reuses.
-    stack_dtype = _stack_dtype(plan, options.window is not None)
-    stack_bytes = header.nbytes // header.dtype.itemsize * stack_dtype.itemsize
+    copy_dtype = stack_dtype(plan, options.window is not None)
+    stack_bytes = header.nbytes // header.dtype.itemsize * copy_dtype.itemsize
     with (
         BUDGET.reserve(header.nbytes + stack_bytes, f"shape {header.shape}"),
         POOL.lend(header.nbytes) as raw,
         POOL.lend(stack_bytes) as spare,
     ):
         volume = reader.volume(into=raw)
-        pixels = _pixels(plan, options, volume)
+        pixels = pixels_for(plan, options, volume)
         if options.window == "auto":
             learnt["value_map"] = pixels.value_map
         if options.measure_range:
@@ -186,8 +117,8 @@ def _write_views(
             )
         counts = []
         for frame in frames:
-            out = spare.view(stack_dtype).reshape(frame.stack_shape)
-            stack = frame.stack(volume, stack_dtype, out=out)
+            out = spare.view(copy_dtype).reshape(frame.stack_shape)
+            stack = frame.stack(volume, copy_dtype, out=out)
             counts.append(_write_slices(stack, 0, frame, pixels, options, prefix, written))
     return tuple(counts)
 
@@ -201,7 +132,7 @@ def manifest_rows(path: str, outcome: Outcome, options: SliceOptions) -> list[li
             outcome.value_map or "",
         )
     else:
-        pixels = _pixels(_plan(header, options), options)
+        pixels = pixels_for(value_plan(header, options), options)
         dtype, value_map = pixels.dtype.name, pixels.value_map
     prefix = prefix_of(outcome.name)
     tables = []

@@ -1,0 +1,90 @@
+"""Training label formats (SPEC Part 2): YOLO lines and COCO annotations of one slice's objects.
+
+Pure numpy. From inclusive pixel indices rows r0..r1 and cols c0..c1 of an object in an H x W image:
+COCO ``bbox = [c0, r0, c1 - c0 + 1, r1 - r0 + 1]`` (pixel edges), ``area`` the object's pixel count,
+``segmentation`` its run-length encoding (uncompressed RLE, column-major, as pycocotools reads it);
+YOLO ``class (c0 + c1 + 1) / (2W) (r0 + r1 + 1) / (2H) (c1 - c0 + 1) / W (r1 - r0 + 1) / H`` with
+6 decimals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SliceObject:
+    """One object on one slice image: its label value, inclusive extent, and pixels."""
+
+    label: int
+    rows: tuple[int, int]
+    cols: tuple[int, int]
+    mask: np.ndarray  # bool, the image's shape
+
+    @property
+    def area(self) -> int:
+        return int(np.count_nonzero(self.mask))
+
+
+def slice_objects(ids: np.ndarray, labels: dict[int, int]) -> list[SliceObject]:
+    """The objects of one slice image of object ids (0 outside objects), in id order.
+
+    >>> ids = np.array([[0, 2, 2], [1, 0, 2]], dtype=np.uint8)
+    >>> [(o.label, o.rows, o.cols, o.area) for o in slice_objects(ids, {1: 5, 2: 7})]
+    [(5, (1, 1), (0, 0), 1), (7, (0, 1), (1, 2), 3)]
+    """
+    from .objects import plane_boxes
+
+    found = []
+    for object_id, r0, r1, c0, c1 in plane_boxes(ids):
+        found.append(SliceObject(labels[object_id], (r0, r1), (c0, c1), ids == object_id))
+    return found
+
+
+def yolo_line(item: SliceObject, class_id: int, shape: tuple[int, int]) -> str:
+    """One YOLO label line.
+
+    >>> yolo_line(SliceObject(1, (1, 1), (0, 0), np.zeros((2, 3), bool)), 0, (2, 3))
+    '0 0.166667 0.750000 0.333333 0.500000'
+    """
+    (r0, r1), (c0, c1), (height, width) = item.rows, item.cols, shape
+    values = (
+        (c0 + c1 + 1) / (2 * width),
+        (r0 + r1 + 1) / (2 * height),
+        (c1 - c0 + 1) / width,
+        (r1 - r0 + 1) / height,
+    )
+    return f"{class_id} " + " ".join(f"{v:.6f}" for v in values)
+
+
+def coco_annotation(item: SliceObject, category_id: int) -> dict[str, object]:
+    """A COCO annotation without its ids: bbox, area, iscrowd 0, category, RLE segmentation.
+
+    >>> coco_annotation(SliceObject(1, (0, 1), (1, 1), np.array([[0, 1], [0, 1]], bool)), 1)["segmentation"]
+    {'size': [2, 2], 'counts': [2, 2]}
+    """
+    (r0, r1), (c0, c1) = item.rows, item.cols
+    return {
+        "category_id": category_id,
+        "bbox": [c0, r0, c1 - c0 + 1, r1 - r0 + 1],
+        "area": item.area,
+        "iscrowd": 0,
+        "segmentation": rle(item.mask),
+    }
+
+
+def rle(mask: np.ndarray) -> dict[str, object]:
+    """Uncompressed COCO run-length encoding: runs of 0 then 1, alternately, in column-major order.
+
+    >>> rle(np.array([[1, 0], [1, 1]], bool))
+    {'size': [2, 2], 'counts': [0, 2, 1, 1]}
+    """
+    flat = np.asarray(mask, dtype=bool).ravel(order="F")
+    changes = np.flatnonzero(np.diff(flat.astype(np.int8))) + 1
+    edges = np.concatenate(([0], changes, [flat.size]))
+    counts = np.diff(edges).tolist()
+    if flat.size and flat[0]:
+        counts = [0, *counts]
+    return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": [int(c) for c in counts]}

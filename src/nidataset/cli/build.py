@@ -1,0 +1,124 @@
+"""``nidataset build``: image volumes and their masks to a training-ready 2D dataset."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from . import common
+from .slices import window_argument
+
+EXAMPLES = """examples:
+  nidataset build scans/ masks/ data/ --window soft_tissue --format png --select labelled --split .7 .15 .15
+  nidataset build scans/ masks/ dataset/ --view axial,coronal --orientation radiological --labels masks,coco
+"""
+
+
+def add(commands: Any) -> None:
+    parser = common.add_command(
+        commands,
+        "build",
+        "build a 2D training set (images, masks, YOLO, COCO) from volumes and masks",
+        EXAMPLES,
+    )
+    parser.add_argument("images_folder", metavar="IMAGES", help="folder of .nii.gz / .nii images")
+    parser.add_argument("masks_folder", metavar="MASKS", help="folder of their label masks")
+    parser.add_argument("output_path", metavar="OUTPUT", help="root of the dataset")
+    parser.add_argument("--view", action="append", metavar="VIEW", help="as for slices (default: axial)")
+    parser.add_argument(
+        "--orientation",
+        choices=["stored", "radiological", "neurological"],
+        default="stored",
+        help="as for slices",
+    )
+    parser.add_argument("--spacing", type=common.spacing_argument, metavar="MM", help="as for slices")
+    parser.add_argument(
+        "--target-size", type=int, nargs=2, metavar=("H", "W"), help="pad to H rows, W columns"
+    )
+    parser.add_argument("--pad-value", type=float, default=0.0, help="value of the padding pixels")
+    parser.add_argument("--window", type=window_argument, metavar="NAME|C,W", help="as for slices")
+    parser.add_argument("--bits", type=int, choices=[8, 16], default=8, help="depth of a window's output")
+    parser.add_argument("--format", dest="image_format", choices=["tiff", "png", "jpeg"], default="tiff")
+    parser.add_argument("--compression", choices=["zlib", "zstd", "lzw"], help="lossless TIFF compression")
+    parser.add_argument(
+        "--labels",
+        default="masks,yolo,coco",
+        help="comma-separated: masks, yolo, coco, csv (default: masks,yolo,coco)",
+    )
+    parser.add_argument("--components", action="store_true", help="one object per connected component")
+    parser.add_argument(
+        "--select",
+        default="all",
+        metavar="all|labelled|labelled:K|START:STOP:STEP",
+        help="which slices: all, those holding an object, within K of one, or a range",
+    )
+    parser.add_argument(
+        "--split",
+        nargs="+",
+        metavar="F",
+        help="TRAIN VAL TEST fractions, or a mapping file (default: no split)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="the split's shuffle seed")
+    parser.add_argument("--context", type=int, default=0, help="neighbouring slices on each side as channels")
+    parser.add_argument("--workers", type=int, help="pairs processed at once (default: all cores)")
+    parser.add_argument("--resume", action="store_true", help="skip pairs an earlier run completed")
+    common.add_report_option(parser)
+    parser.add_argument("--quiet", action="store_true", help="print only errors")
+
+
+def select_argument(text: str) -> object:
+    """``all``, ``labelled``, ``labelled:K`` or ``START:STOP:STEP``."""
+    if text in ("all", "labelled"):
+        return text
+    parts = text.split(":")
+    try:
+        if parts[0] == "labelled" and len(parts) == 2:
+            return ("labelled", int(parts[1]))
+        if len(parts) == 3:
+            return tuple(int(p) for p in parts)
+    except ValueError:
+        pass
+    raise ValueError(f"--select: all, labelled, labelled:K or START:STOP:STEP; not {text!r}")
+
+
+def split_argument(values: list[str] | None) -> object:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    try:
+        return tuple(float(v) for v in values)
+    except ValueError:
+        raise ValueError(f"--split: three fractions or one mapping file; not {' '.join(values)!r}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..training import build_dataset
+
+    result = build_dataset(
+        args.images_folder,
+        args.masks_folder,
+        args.output_path,
+        view=common.views(args.view),
+        orientation=args.orientation,
+        spacing=args.spacing,
+        target_size=args.target_size,
+        pad_value=args.pad_value,
+        window=args.window,
+        bits=args.bits,
+        image_format=args.image_format,
+        compression=args.compression,
+        labels=[name.strip() for name in args.labels.split(",") if name.strip()],
+        components=args.components,
+        select=select_argument(args.select),
+        split=split_argument(args.split),
+        seed=args.seed,
+        context=args.context,
+        workers=args.workers,
+        progress=common.display(args),
+        resume=args.resume,
+        save_report=args.report,
+    )
+    code = common.report(result, args.output_path, args.quiet)
+    common.report_line(result, args.output_path, args.quiet)
+    return code

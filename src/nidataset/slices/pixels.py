@@ -1,0 +1,109 @@
+"""Pixel values: how the stored voxels of one volume become the pixels of its images.
+
+Shared by the slice job and the training-set builder: the dtype policy's plan (:mod:`nidataset.dtypes`)
+or a window on the real values (:mod:`nidataset.windows`); resampling and padding come from each
+view's :class:`~nidataset.geometry.frame.SliceFrame`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ..dtypes import ValuePlan, check_values, output_slice, plan_values, real_values
+from ..geometry.frame import SliceFrame
+from ..io.volumes import Header
+from ..windows import Window, auto_window, window_for
+
+
+class PixelOptions(Protocol):
+    """The options pixel values depend on."""
+
+    @property
+    def target_size(self) -> tuple[int, int] | None: ...
+
+    @property
+    def pad_value(self) -> float: ...
+
+    @property
+    def dtype(self) -> str: ...
+
+    @property
+    def window(self) -> str | tuple[float, float] | None: ...
+
+    @property
+    def bits(self) -> int: ...
+
+    @property
+    def image_format(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Pixels:
+    """How the stored voxels of one volume become the pixels written: the dtype policy's plan, or a
+    window on the real values; resampling and padding come from each view's frame."""
+
+    plan: ValuePlan
+    window: Window | None
+    pad_value: float
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.plan.output if self.window is None else self.window.dtype
+
+    @property
+    def value_map(self) -> str:
+        return "identity" if self.window is None else self.window.description
+
+    @property
+    def stack_dtype(self) -> np.dtype:
+        return stack_dtype(self.plan, self.window is not None)
+
+    def check(self, block: np.ndarray) -> None:
+        """Refuse values the dtype policy cannot write (a window takes any value)."""
+        if self.window is None:
+            check_values(block, self.plan)
+
+    def image(self, stored: np.ndarray, frame: SliceFrame) -> np.ndarray:
+        """One slice of the stack as written."""
+        if self.window is None:
+            return frame.pad(frame.resample(output_slice(stored, self.plan)), self.pad_value)
+        real = frame.resample(real_values(stored, self.plan), np.dtype(np.float64))
+        pad = self.window.apply(np.array([self.pad_value]))[0]
+        return frame.pad(self.window.apply(real), pad)
+
+
+def stack_dtype(plan: ValuePlan, windowed: bool) -> np.dtype:
+    """The slice-major copy's dtype: a window maps the stored values themselves, never a rounding."""
+    return plan.stored if windowed else plan.stack_dtype
+
+
+def value_plan(header: Header, options: PixelOptions) -> ValuePlan:
+    """The dtype policy's plan for a volume (from its header alone)."""
+    pad = options.pad_value if options.target_size is not None else None
+    return plan_values(header.dtype, header.slope, header.inter, pad, options.dtype)
+
+
+def pixels_for(plan: ValuePlan, options: PixelOptions, volume: np.ndarray | None = None) -> Pixels:
+    """The pixels of a volume; ``window="auto"`` needs its voxels (``volume``)."""
+    window = None if options.window is None else window_for(options.window, options.bits)
+    if options.window == "auto":
+        assert volume is not None
+        window = auto_window(volume, options.bits, plan.slope, plan.inter)
+    return Pixels(plan, window, options.pad_value)
+
+
+def refuse_format(header: Header, options: PixelOptions) -> tuple[str, str] | None:
+    """PNG holds uint8 and uint16 only: a volume whose values would be another dtype is refused."""
+    if options.image_format != "png" or options.window is not None:
+        return None
+    dtype = value_plan(header, options).output
+    if dtype in (np.dtype(np.uint8), np.dtype(np.uint16)):
+        return None
+    return (
+        f"its values would be {dtype.name}",
+        "image_format='png' holds uint8 or uint16 pixels: pass window= (8 or 16 bits), "
+        "or keep image_format='tiff', which holds the values as they are",
+    )
