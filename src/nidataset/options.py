@@ -131,6 +131,11 @@ class AnnotationOptions:
     images_folder: str | None = None  # previews of these images with the masks' outlines
 
     @property
+    def output_key(self) -> str:
+        """What shapes one view's outputs (NaN-safe), for the records: not the views asked together."""
+        return repr(sorted((k, v) for k, v in self.__dict__.items() if k not in ("output_path", "views")))
+
+    @property
     def interpolation(self) -> str:
         """Labels are resampled by nearest neighbour: an interpolated label is another label."""
         return "nearest"
@@ -536,7 +541,7 @@ class BuildOptions:
     @property
     def output_key(self) -> str:
         """Everything that changes the outputs of one pair (NaN-safe), for resume."""
-        fields = [(k, v) for k, v in self.__dict__.items() if k not in ("output_path", "resume")]
+        fields = [(k, v) for k, v in self.__dict__.items() if k not in ("output_path", "resume", "views")]
         return repr(fields)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from ..batch.failures import attempt
 from ..batch.flow import fitting_frames
 from ..batch.memory import BUDGET
+from ..batch.records import begin, forget, identity_of, remember
 from ..errors import VolumeError
 from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder, remove_files
@@ -23,7 +24,7 @@ from ..io.tables import write_csv
 from ..io.volumes import VolumeReader, find_volume, read_header
 from ..manifest import frame_rows
 from ..naming import index_width, output_folder, own_folders, prefix_of, relative_folder, slice_filename
-from ..options import AnnotationOptions
+from ..options import FLAT, AnnotationOptions
 from ..results import Outcome
 from .formats import Number, columns, measures
 from .objects import Objects, check_label_dtype, integer_labels, number_objects, plane_boxes
@@ -42,17 +43,47 @@ def annotate_file(path: str, options: AnnotationOptions) -> tuple[Outcome, list[
     prefix = prefix_of(os.path.basename(path))
     indices: list[tuple[int, ...]] = []  # per view, the slices that got a CSV
     notes: list[str] = []
+    records = options.saving_mode != FLAT  # dataset runs: a rerun removes what the last one wrote
+    output, views = options.output_path, options.views
 
     def work(written: list[str]) -> tuple[int, ...]:
-        return (_annotate(path, options, prefix, written, indices, notes),) * len(options.views)
+        if records:
+            remove_files(begin(output, views, prefix, KIND))
+        identity = identity_of(path)
+        count = _annotate(path, options, prefix, written, indices, notes)
+        if identity is None or identity_of(path) != identity:
+            raise VolumeError("the file changed while it was read (size, time or inode); run again")
+        if records:
+            files = [_own(written, prefix, view, options) for view in views]
+            remember(
+                identity, output, views, prefix, options.output_key, files, [count] * len(views), kind=KIND
+            )
+        return (count,) * len(views)
 
-    folders = own_folders(options.output_path, prefix, options.views, options.saving_mode)
+    folders = own_folders(output, prefix, views, options.saving_mode)
     outcome, written = attempt(path, work, own_folders=folders, what="mask")
     if outcome.skipped:
+        if records:
+            forget(output, views, prefix, KIND)
         return outcome, written
     note = notes[0] if notes else None
     kept = None if options.extraction_mode == "volume" else tuple(indices)
     return replace(outcome, indices=kept, note=note), written
+
+
+#: Annotation runs keep their records apart from the slices' (the two may share an output folder).
+KIND = "annotations"
+
+
+def _own(written: list[str], prefix: str, view: str, options: AnnotationOptions) -> list[str]:
+    """The files of one view: slice CSVs and previews, and the volume-mode CSV in the view's folder."""
+    folder = output_folder(options.output_path, prefix, view, options.saving_mode)
+    return [
+        p
+        for p in written
+        if os.path.basename(p).startswith(f"{prefix}_{view}_")
+        or (os.path.basename(p) == f"{prefix}.csv" and os.path.dirname(p) == folder)
+    ]
 
 
 def manifest_rows(path: str, outcome: Outcome, options: AnnotationOptions) -> list[list[list[object]]]:

@@ -1,9 +1,17 @@
-"""Completion records: which volumes a previous run finished, so that ``resume=True`` skips them.
+"""Records of each input's outputs: what ``resume`` may trust, and what a rerun must remove first.
 
-One small JSON file per volume and view, ``<output>/.nidataset/<view>/<prefix>.json``, written after
-every slice of the volume is in place. It records the input's size and modification time and the
-options that shape the output bytes; a volume counts as complete only when its record matches all of
-them and every slice file it lists exists. The folder is hidden, so it is never read back as input.
+One small JSON file per input and view, ``<output>/.nidataset/<view>/<prefix>.json`` (other kinds of
+run under ``.nidataset/<kind>/``). It lists the files the input's last run wrote, with their byte
+sizes, the input's identity (size, modification time, inode) and the options that shape the outputs.
+
+- ``resume`` trusts a record that says the run completed, whose input and options match, and whose
+  files all exist with their recorded sizes (a truncated or emptied file is redone).
+- Before an input is written again, and when it is skipped, the files its earlier run listed are
+  removed (:func:`begin`): a rerun leaves the tree a fresh run would, whatever the earlier run's slice
+  count, index width or format. The record is kept, marked incomplete, until the new outputs are all
+  in place, so an interrupted rerun still knows what to remove.
+
+The folder is hidden, so it is never read back as input.
 """
 
 from __future__ import annotations
@@ -13,95 +21,119 @@ import os
 from collections.abc import Sequence
 
 from ..io.atomic import make_folder, remove_files, write_text
-from ..naming import index_width, output_folder, slice_filename
 
 FOLDER = ".nidataset"
 
 
-def record_path(output_path: str, view: str, prefix: str) -> str:
-    return os.path.join(output_path, FOLDER, view, f"{prefix}.json")
+def record_path(output_path: str, view: str, prefix: str, kind: str = "slices") -> str:
+    parts = [view] if kind == "slices" else [kind, view]
+    return os.path.join(output_path, FOLDER, *parts, f"{prefix}.json")
 
 
 def completed(
-    input_path: str,
+    identity: Sequence[int] | None,
     output_path: str,
     views: Sequence[str],
     prefix: str,
     output_key: str,
-    saving_mode: str,
-    extension: str = "tif",
+    kind: str = "slices",
 ) -> tuple[tuple[int, ...], dict[str, object]] | None:
-    """(slice counts per view, the details recorded with them) when a previous run completed this
-    volume with these options, else None.
-
-    A record whose details list its ``files`` (relative paths: outputs that are not one file per
-    slice, as the training-set builder writes) is complete when they all exist.
-    """
+    """(counts per view, the details recorded with them) when a previous run completed this input
+    with these options and its files are all there, else None."""
     counts = []
     details: dict[str, object] = {}
-    try:
-        source = _source(input_path)
-    except OSError:
-        return None
     for view in views:
-        try:
-            with open(record_path(output_path, view, prefix), encoding="utf-8") as handle:
-                record = json.load(handle)
-        except (OSError, ValueError):
+        record = _read(record_path(output_path, view, prefix, kind))
+        if (
+            record is None
+            or record.get("complete") is False
+            or identity is None
+            or record.get("source") != list(identity)
+            or record.get("options") != output_key
+            or not _files_intact(output_path, record)
+        ):
             return None
-        if record.get("source") != source or record.get("options") != output_key:
-            return None
-        count = int(record.get("slices", -1))
-        details = record.get("details", {})
-        files = details.get("files") if isinstance(details, dict) else None
-        if isinstance(files, list):
-            present = all(os.path.isfile(os.path.join(output_path, name)) for name in files)
-        else:
-            present = _slices_exist(output_path, prefix, view, count, saving_mode, extension)
-        if count < 0 or not present:
-            return None
-        counts.append(count)
+        counts.append(int(record.get("count", -1)))  # type: ignore[call-overload]
+        details = record.get("details", {})  # type: ignore[assignment]
     return tuple(counts), details
 
 
-def forget(output_path: str, views: Sequence[str], prefix: str) -> None:
-    """Remove a volume's records before it is rewritten: until it completes again, it is not complete."""
-    remove_files(record_path(output_path, view, prefix) for view in views)
+def begin(output_path: str, views: Sequence[str], prefix: str, kind: str = "slices") -> list[str]:
+    """Mark this input's records incomplete and return every file they list (to be removed first)."""
+    earlier: list[str] = []
+    for view in views:
+        path = record_path(output_path, view, prefix, kind)
+        record = _read(path)
+        if record is None:
+            continue
+        earlier += [os.path.join(output_path, name) for name in record.get("files", [])]  # type: ignore[attr-defined]
+        if record.get("complete") is not False:
+            write_text(path, json.dumps({**record, "complete": False}))
+    return earlier
 
 
 def remember(
-    input_path: str,
+    identity: Sequence[int],
     output_path: str,
     views: Sequence[str],
     prefix: str,
     output_key: str,
+    files: Sequence[Sequence[str]],
     counts: Sequence[int],
     details: dict[str, object] | None = None,
+    kind: str = "slices",
 ) -> None:
-    """Record that every slice of this volume is written (called last, after the slices).
-
-    ``details`` are what was learnt from the voxels and a resumed run must repeat without reading
-    them again (the window chosen for this volume alone, its value range), kept only when given.
-    """
-    source = _source(input_path)
-    for view, count in zip(views, counts, strict=True):
-        path = record_path(output_path, view, prefix)
-        make_folder(os.path.dirname(path))
-        record: dict[str, object] = {"source": source, "options": output_key, "slices": count}
+    """Record that every output of this input is in place (called last): per view, its files (paths),
+    their sizes and count; ``details`` are what was learnt from the voxels and a resumed run repeats
+    (the auto window, the value range)."""
+    for view, paths, count in zip(views, files, counts, strict=True):
+        names = [os.path.relpath(p, output_path).replace(os.sep, "/") for p in paths]
+        record: dict[str, object] = {
+            "source": list(identity),
+            "options": output_key,
+            "complete": True,
+            "count": count,
+            "files": names,
+            "sizes": [os.path.getsize(p) for p in paths],
+        }
         if details:
             record["details"] = details
+        path = record_path(output_path, view, prefix, kind)
+        make_folder(os.path.dirname(path))
         write_text(path, json.dumps(record))
 
 
-def _source(input_path: str) -> list[int]:
-    info = os.stat(input_path)
-    return [info.st_size, info.st_mtime_ns]
+def forget(output_path: str, views: Sequence[str], prefix: str, kind: str = "slices") -> None:
+    """Remove this input's records (its outputs are gone)."""
+    remove_files(record_path(output_path, view, prefix, kind) for view in views)
 
 
-def _slices_exist(
-    output_path: str, prefix: str, view: str, count: int, saving_mode: str, extension: str
-) -> bool:
-    folder = output_folder(output_path, prefix, view, saving_mode)
-    width = index_width(count)
-    names = (slice_filename(prefix, view, i, width, extension) for i in range(count))
-    return all(os.path.isfile(os.path.join(folder, name)) for name in names)
+def identity_of(path: str) -> tuple[int, int, int] | None:
+    """(size, modification time in ns, inode) of a file, or None when it cannot be read."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime_ns, info.st_ino
+
+
+def _read(path: str) -> dict[str, object] | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            record = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _files_intact(output_path: str, record: dict[str, object]) -> bool:
+    files, sizes = record.get("files"), record.get("sizes")
+    if not isinstance(files, list) or not isinstance(sizes, list) or len(files) != len(sizes):
+        return False
+    for name, size in zip(files, sizes, strict=True):
+        try:
+            if os.path.getsize(os.path.join(output_path, name)) != size:
+                return False
+        except OSError:
+            return False
+    return True

@@ -16,10 +16,11 @@ import numpy as np
 from ..batch.failures import attempt
 from ..batch.flow import fitting_frames
 from ..batch.memory import BUDGET, POOL
-from ..batch.records import completed, forget, remember
+from ..batch.records import begin, completed, forget, identity_of, remember
 from ..dtypes import ValuePlan, real_values
+from ..errors import VolumeError
 from ..geometry.frame import SliceFrame
-from ..io.atomic import make_folder
+from ..io.atomic import make_folder, remove_files
 from ..io.images import write_image
 from ..io.volumes import VolumeReader, read_header
 from ..manifest import frame_rows
@@ -41,27 +42,43 @@ def extract_volume_files(path: str, options: SliceOptions) -> tuple[Outcome, lis
     """:func:`extract_volume`, and the paths it wrote in order (none when skipped or reused)."""
     name = os.path.basename(path)
     prefix = prefix_of(name)
-    if options.resume:
-        key, extension = options.output_key, options.extension
-        done = completed(
-            path, options.output_path, options.views, prefix, key, options.saving_mode, extension
-        )
+    identity = identity_of(path)  # before reading: a file replaced meanwhile is caught after
+    records = options.keeps_records
+    if options.resume and records:
+        done = completed(identity, options.output_path, options.views, prefix, options.output_key)
         if done is not None:
             return _with_details(Outcome(name, done[0], reused=True), done[1]), []
     learnt: dict[str, object] = {}  # from the voxels: the auto window, the value range
 
     def work(written: list[str]) -> tuple[int, ...]:
-        if options.keeps_records:
-            forget(options.output_path, options.views, prefix)
+        if records:
+            remove_files(begin(options.output_path, options.views, prefix))  # the earlier run's outputs
         with VolumeReader(path) as reader:
             counts = _write_views(reader, options, prefix, written, learnt)
-        if options.keeps_records:
-            remember(path, options.output_path, options.views, prefix, options.output_key, counts, learnt)
+        unchanged(path, identity)
+        if records:
+            assert identity is not None  # unchanged() refused a file it could not stat
+            files = by_view(written, prefix, options.views)
+            key = options.output_key
+            remember(identity, options.output_path, options.views, prefix, key, files, counts, learnt)
         return counts
 
     folders = own_folders(options.output_path, prefix, options.views, options.saving_mode)
     outcome, written = attempt(path, work, own_folders=folders)
+    if outcome.skipped and records:
+        forget(options.output_path, options.views, prefix)  # its outputs are gone: nothing to trust
     return (outcome if outcome.skipped else _with_details(outcome, learnt)), written
+
+
+def unchanged(path: str, identity: tuple[int, int, int] | None) -> None:
+    """Raise VolumeError if ``path`` is not the file it was when its reading began."""
+    if identity is None or identity_of(path) != identity:
+        raise VolumeError("the file changed while it was read (size, time or inode); run again")
+
+
+def by_view(written: list[str], prefix: str, views: tuple[str, ...]) -> list[list[str]]:
+    """The files written for each view: their names start with ``<prefix>_<view>_``."""
+    return [[p for p in written if os.path.basename(p).startswith(f"{prefix}_{view}_")] for view in views]
 
 
 def _with_details(outcome: Outcome, details: dict[str, object]) -> Outcome:

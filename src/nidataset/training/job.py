@@ -21,10 +21,10 @@ from ..annotations.objects import Objects, check_label_dtype, integer_labels, nu
 from ..batch.failures import attempt
 from ..batch.flow import fitting_frames
 from ..batch.memory import BUDGET
-from ..batch.records import FOLDER, completed, forget, remember
+from ..batch.records import FOLDER, begin, completed, forget, identity_of, remember
 from ..errors import VolumeError
 from ..geometry.frame import SliceFrame
-from ..io.atomic import make_folder, write_text
+from ..io.atomic import make_folder, remove_files, write_text
 from ..io.images import write_image
 from ..io.tables import write_csv
 from ..io.volumes import Header, VolumeReader, read_header
@@ -32,6 +32,7 @@ from ..manifest import frame_rows
 from ..naming import index_width, prefix_of, slice_filename
 from ..options import BuildOptions
 from ..results import Outcome
+from ..slices.job import by_view
 from ..slices.pixels import Pixels, pixels_for, value_plan
 
 #: How far a mask's affine may differ from its image's (each entry, in millimetres) and still pair.
@@ -62,23 +63,39 @@ def build_pair(path: str, options: BuildOptions) -> Outcome:
         return Outcome(name, reason=dict(options.unpaired).get(name, "no mask"))
     mask_path = dict(options.masks)[name]
     split = dict(options.splits).get(name)
-    key = options.output_key
+    key, output = options.output_key, options.output_path
+    identity = _pair_identity(path, mask_path)
     if options.resume:
-        done = completed(path, options.output_path, options.views, prefix, key, options.saving_mode)
+        done = completed(identity, output, options.views, prefix, key, KIND)
         if done is not None:
             return Outcome(name, done[0], reused=True, indices=_indices(done[1]))
     picked: list[tuple[int, ...]] = []
 
     def work(written: list[str]) -> tuple[int, ...]:
-        forget(options.output_path, options.views, prefix)
+        remove_files(begin(output, options.views, prefix, KIND))  # the earlier run's outputs
         counts = _build(path, mask_path, split, options, prefix, written, picked)
-        files = [os.path.relpath(p, options.output_path).replace(os.sep, "/") for p in written]
-        details = {"files": files, "indices": [list(i) for i in picked]}
-        remember(path, options.output_path, options.views, prefix, key, counts, details)
+        if _pair_identity(path, mask_path) != identity or identity is None:
+            raise VolumeError("the image or its mask changed while they were read; run again")
+        files = by_view(written, prefix, options.views)
+        files[0] += [p for p in written if p.endswith(".json")]  # the COCO fragment spans the views
+        details: dict[str, object] = {"indices": [list(i) for i in picked]}
+        remember(identity, output, options.views, prefix, key, files, counts, details, KIND)
         return counts
 
     outcome, _ = attempt(path, work, what="image and its mask")
-    return outcome if outcome.skipped else replace(outcome, indices=tuple(picked))
+    if outcome.skipped:
+        forget(output, options.views, prefix, KIND)
+        return outcome
+    return replace(outcome, indices=tuple(picked))
+
+
+#: The builder's records live apart from the slice functions' in the same output folder.
+KIND = "build"
+
+
+def _pair_identity(image: str, mask: str) -> tuple[int, ...] | None:
+    first, second = identity_of(image), identity_of(mask)
+    return None if first is None or second is None else (*first, *second)
 
 
 def _indices(details: dict[str, object]) -> tuple[tuple[int, ...], ...]:
