@@ -21,7 +21,7 @@ from ..errors import VolumeError
 from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder, remove_files
 from ..io.tables import write_csv
-from ..io.volumes import VolumeReader, find_volume, read_header
+from ..io.volumes import Header, VolumeReader, find_volume, read_header
 from ..manifest import frame_rows
 from ..naming import index_width, output_folder, own_folders, prefix_of, relative_folder, slice_filename
 from ..options import FLAT, AnnotationOptions
@@ -111,15 +111,17 @@ def _annotate(
     indices: list[tuple[int, ...]],
     notes: list[str],
 ) -> int:
-    with VolumeReader(path) as reader:
-        header = reader.header
+    reader = VolumeReader(path)
+    header = reader.header
+    image_bytes = _image_bytes(options, prefix)  # reserved with the mask: one reservation at a time
+    with reader, BUDGET.reserve(_held(header) + image_bytes, f"mask of shape {header.shape}"):
         frames = fitting_frames(header, options)
         check_label_dtype(header.dtype)  # before reading all of an RGB or complex file
         labels = integer_labels(reader.volume(), header.slope, header.inter)
-    if options.images_folder is not None:
-        _overlay_previews(path, labels, options, prefix, written, notes)
-    objects = number_objects(labels, components=options.components)
-    del labels  # often the same array as objects.ids; else no longer needed
+        if options.images_folder is not None:
+            _overlay_previews(path, labels, options, prefix, written, notes)
+        objects = number_objects(labels, components=options.components)
+        del labels  # often the same array as objects.ids; else no longer needed
     for frame in frames:
         folder = output_folder(options.output_path, prefix, frame.view, options.saving_mode)
         make_folder(folder)
@@ -129,6 +131,25 @@ def _annotate(
             rows = _write_slice_csvs(objects, frame, options.data_mode, folder, prefix, written)
             indices.append(tuple(sorted(rows)))
     return len(objects.items)
+
+
+def _image_bytes(options: AnnotationOptions, prefix: str) -> int:
+    """The voxels of the image its previews are drawn on (0 without one, or when it is unreadable)."""
+    if options.images_folder is None:
+        return 0
+    image_path = find_volume(options.images_folder, prefix)
+    try:
+        return 0 if image_path is None else read_header(image_path).nbytes
+    except VolumeError:
+        return 0
+
+
+def _held(header: Header) -> int:
+    """What reading and numbering a mask holds at most: the stored voxels, their real values when
+    scaled or float (float64) and the integer labels (int64), and the object ids (up to 4 bytes)."""
+    voxels = header.nbytes // header.dtype.itemsize
+    scaled = header.slope is not None or header.dtype.kind == "f"
+    return header.nbytes + voxels * ((8 + 8) if scaled else 0) + voxels * 4
 
 
 def _overlay_previews(
@@ -149,8 +170,7 @@ def _overlay_previews(
         notes.append(f"{name}: no image with its prefix in {options.images_folder}; no preview")
         return
     try:
-        reader = VolumeReader(image_path)
-        with reader, BUDGET.reserve(reader.header.nbytes, f"shape {reader.header.shape}"):
+        with VolumeReader(image_path) as reader:  # its memory is in the mask's reservation
             if reader.header.shape != labels.shape:
                 raise VolumeError(f"its shape {reader.header.shape} is not the mask's {labels.shape}")
             image = reader.volume()

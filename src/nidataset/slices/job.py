@@ -181,9 +181,28 @@ def _stream(
     learnt: dict[str, object],
 ) -> int:
     """Slices across the last stored axis are contiguous in the file: read a slab at a time, so
-    memory stays a few MB (the axial view of most volumes)."""
-    x, y, _ = reader.header.shape
-    per_slab = max(1, SLAB_BYTES // (x * y * reader.header.dtype.itemsize))
+    memory stays a few MB (the axial view of most volumes).
+
+    A slab is held about four times (the read, the decompressor's buffer, the slice-major copy, the
+    image being written): that is reserved, so that one huge slice cannot overcommit with others."""
+    x, y, z = reader.header.shape
+    plane_bytes = x * y * reader.header.dtype.itemsize
+    per_slab = max(1, min(z, SLAB_BYTES // plane_bytes))
+    held = 4 * per_slab * x * y * max(reader.header.dtype.itemsize, pixels.stack_dtype.itemsize, 4)
+    with BUDGET.reserve(held, f"slices of {x}x{y}"):
+        return _stream_slabs(reader, frame, pixels, options, prefix, written, learnt, per_slab)
+
+
+def _stream_slabs(
+    reader: VolumeReader,
+    frame: SliceFrame,
+    pixels: Pixels,
+    options: SliceOptions,
+    prefix: str,
+    written: list[str],
+    learnt: dict[str, object],
+    per_slab: int,
+) -> int:
     done = 0
     for slab in reader.slabs(per_slab):
         pixels.check(slab)
