@@ -98,6 +98,35 @@ def frame_rows(
     return rows
 
 
+def volume_rows(
+    frames: Sequence[SliceFrame],
+    affine: np.ndarray | None,
+    *,
+    source: str,
+    folders: Sequence[str],
+    indices: Sequence[Iterable[int]],
+    extension: str,
+    dtype: str,
+    value_map: str = "identity",
+) -> list[list[list[object]]]:
+    """The rows of one input's files, per view: ``<folder>/<prefix>_<view>_<index>.<extension>``
+    for the slice ``indices`` of each view's frame (``folders`` relative to the output root)."""
+    from .naming import index_width, prefix_of, slice_filename
+
+    prefix = prefix_of(source)
+    tables = []
+    for frame, folder, chosen in zip(frames, folders, indices, strict=True):
+        width = index_width(frame.count)
+        chosen = list(chosen)
+        names = [slice_filename(prefix, frame.view, i, width, extension) for i in chosen]
+        paths = [f"{folder}/{name}" if folder else name for name in names]
+        rows = frame_rows(
+            frame, affine, source=source, paths=paths, indices=chosen, dtype=dtype, value_map=value_map
+        )
+        tables.append(rows)
+    return tables
+
+
 def _number(value: object) -> int | float:
     """An integer when the value is whole and was integral, else the shortest float that round-trips."""
     if isinstance(value, np.integer):

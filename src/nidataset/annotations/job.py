@@ -22,7 +22,7 @@ from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder, remove_files
 from ..io.tables import write_csv
 from ..io.volumes import Header, VolumeReader, find_volume, read_header
-from ..manifest import frame_rows
+from ..manifest import volume_rows
 from ..naming import index_width, output_folder, own_folders, prefix_of, relative_folder, slice_filename
 from ..options import FLAT, AnnotationOptions
 from ..results import Outcome
@@ -92,15 +92,17 @@ def manifest_rows(path: str, outcome: Outcome, options: AnnotationOptions) -> li
     ``dtype`` is left empty (a CSV has none); ``interpolation`` is ``nearest`` when resampled.
     """
     header = read_header(path)
+    frames = fitting_frames(header, options)
     prefix = prefix_of(outcome.name)
-    tables = []
-    for frame, indices in zip(fitting_frames(header, options), outcome.indices or (), strict=True):
-        folder, width = relative_folder(prefix, frame.view, options.saving_mode), index_width(frame.count)
-        paths = [f"{folder}/{slice_filename(prefix, frame.view, i, width, 'csv')}" for i in indices]
-        tables.append(
-            frame_rows(frame, header.affine, source=outcome.name, paths=paths, indices=indices, dtype="")
-        )
-    return tables
+    return volume_rows(
+        frames,
+        header.affine,
+        source=outcome.name,
+        folders=[relative_folder(prefix, frame.view, options.saving_mode) for frame in frames],
+        indices=outcome.indices or (),
+        extension="csv",
+        dtype="",
+    )
 
 
 def _annotate(

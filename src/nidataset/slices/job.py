@@ -23,11 +23,11 @@ from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder, remove_files
 from ..io.images import write_image
 from ..io.volumes import VolumeReader, read_header
-from ..manifest import frame_rows
+from ..manifest import volume_rows
 from ..naming import index_width, output_folder, own_folders, prefix_of, relative_folder, slice_filename
 from ..options import SliceOptions
 from ..results import Outcome
-from .pixels import Pixels, pixels_for, stack_dtype, value_plan
+from .pixels import Pixels, pixels_for, recorded_values, stack_dtype, value_plan
 
 #: Axial streaming reads this many bytes of voxels at a time: large reads, a few MB per worker.
 SLAB_BYTES = 4 << 20
@@ -143,32 +143,19 @@ def _write_views(
 def manifest_rows(path: str, outcome: Outcome, options: SliceOptions) -> list[list[list[object]]]:
     """The manifest rows of one volume done, per view: all from its header, no voxel is read."""
     header = read_header(path)
-    if options.window == "auto":
-        dtype, value_map = (
-            np.dtype(np.uint8 if options.bits == 8 else np.uint16).name,
-            outcome.value_map or "",
-        )
-    else:
-        pixels = pixels_for(value_plan(header, options), options)
-        dtype, value_map = pixels.dtype.name, pixels.value_map
+    dtype, value_map = recorded_values(header, options, outcome.value_map)
+    frames = fitting_frames(header, options)
     prefix = prefix_of(outcome.name)
-    tables = []
-    for frame in fitting_frames(header, options):
-        folder, width = relative_folder(prefix, frame.view, options.saving_mode), index_width(frame.count)
-        indices = range(frame.count)
-        names = (slice_filename(prefix, frame.view, i, width, options.extension) for i in indices)
-        paths = [f"{folder}/{name}" for name in names]
-        rows = frame_rows(
-            frame,
-            header.affine,
-            source=outcome.name,
-            paths=paths,
-            indices=indices,
-            dtype=dtype,
-            value_map=value_map,
-        )
-        tables.append(rows)
-    return tables
+    return volume_rows(
+        frames,
+        header.affine,
+        source=outcome.name,
+        folders=[relative_folder(prefix, frame.view, options.saving_mode) for frame in frames],
+        indices=[range(frame.count) for frame in frames],
+        extension=options.extension,
+        dtype=dtype,
+        value_map=value_map,
+    )
 
 
 def _stream(

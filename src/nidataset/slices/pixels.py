@@ -107,3 +107,12 @@ def refuse_format(header: Header, options: PixelOptions) -> tuple[str, str] | No
         "image_format='png' holds uint8 or uint16 pixels: pass window= (8 or 16 bits), "
         "or keep image_format='tiff', which holds the values as they are",
     )
+
+
+def recorded_values(header: Header, options: PixelOptions, chosen: str | None) -> tuple[str, str]:
+    """(dtype, value_map) the manifest records for a volume's images, from its header; ``chosen``
+    is the window an auto window chose for it (kept in its outcome)."""
+    if options.window == "auto":
+        return ("uint8" if options.bits == 8 else "uint16"), chosen or ""
+    pixels = pixels_for(value_plan(header, options), options)
+    return pixels.dtype.name, pixels.value_map

@@ -28,12 +28,12 @@ from ..io.atomic import make_folder, remove_files, write_text
 from ..io.images import write_image
 from ..io.tables import write_csv
 from ..io.volumes import Header, VolumeReader, read_header
-from ..manifest import frame_rows
+from ..manifest import volume_rows
 from ..naming import index_width, prefix_of, slice_filename
 from ..options import BuildOptions
 from ..results import Outcome
 from ..slices.job import by_view
-from ..slices.pixels import Pixels, pixels_for, value_plan
+from ..slices.pixels import Pixels, pixels_for, recorded_values, value_plan
 
 #: How far a mask's affine may differ from its image's (each entry, in millimetres) and still pair.
 AFFINE_TOLERANCE = 1e-3
@@ -68,17 +68,19 @@ def build_pair(path: str, options: BuildOptions) -> Outcome:
     if options.resume:
         done = completed(identity, output, options.views, prefix, key, KIND)
         if done is not None:
-            return Outcome(name, done[0], reused=True, indices=_indices(done[1]))
+            value_map = done[1].get("value_map")
+            return Outcome(name, done[0], reused=True, indices=_indices(done[1]), value_map=str(value_map))
     picked: list[tuple[int, ...]] = []
+    chosen: list[str] = []  # the window an auto window chose for this image
 
     def work(written: list[str]) -> tuple[int, ...]:
         remove_files(begin(output, options.views, prefix, KIND))  # the earlier run's outputs
-        counts = _build(path, mask_path, split, options, prefix, written, picked)
+        counts = _build(path, mask_path, split, options, prefix, written, picked, chosen)
         if _pair_identity(path, mask_path) != identity or identity is None:
             raise VolumeError("the image or its mask changed while they were read; run again")
         files = by_view(written, prefix, options.views)
         files[0] += [p for p in written if p.endswith(".json")]  # the COCO fragment spans the views
-        details: dict[str, object] = {"indices": [list(i) for i in picked]}
+        details: dict[str, object] = {"indices": [list(i) for i in picked], "value_map": chosen[0]}
         remember(identity, output, options.views, prefix, key, files, counts, details, KIND)
         return counts
 
@@ -86,7 +88,7 @@ def build_pair(path: str, options: BuildOptions) -> Outcome:
     if outcome.skipped:
         forget(output, options.views, prefix, KIND)
         return outcome
-    return replace(outcome, indices=tuple(picked))
+    return replace(outcome, indices=tuple(picked), value_map=chosen[0])
 
 
 #: The builder's records live apart from the slice functions' in the same output folder.
@@ -133,6 +135,7 @@ def _build(
     prefix: str,
     written: list[str],
     picked: list[tuple[int, ...]],
+    chosen: list[str],
 ) -> tuple[int, ...]:
     mask_header, labels = _read_labels(mask_path)
     reader = VolumeReader(path)
@@ -143,6 +146,7 @@ def _build(
     with reader, BUDGET.reserve(2 * header.nbytes, f"shape {header.shape}"):
         volume = reader.volume()
         pixels = pixels_for(plan, options, volume)
+        chosen.append(pixels.value_map)
         pixels.check(volume)
         objects = number_objects(labels, components=options.components)
         fragment: list[dict[str, object]] = []
@@ -295,26 +299,17 @@ class _SliceWriter:
 def manifest_rows(path: str, outcome: Outcome, options: BuildOptions) -> list[list[list[object]]]:
     """The manifest rows of a pair's images, per view, from its header and the slices it kept."""
     header = read_header(path)
-    pixels = pixels_for(value_plan(header, options), options) if options.window != "auto" else None
-    dtype = pixels.dtype.name if pixels else ("uint8" if options.bits == 8 else "uint16")
-    value_map = pixels.value_map if pixels else outcome.value_map or ""
+    dtype, value_map = recorded_values(header, options, outcome.value_map)
     split = dict(options.splits).get(outcome.name)
     folder = "/".join(["images", *([split] if split else [])])
-    prefix = prefix_of(outcome.name)
-    tables = []
-    for frame, indices in zip(fitting_frames(header, options), outcome.indices or (), strict=True):
-        width = index_width(frame.count)
-        paths = [
-            f"{folder}/{slice_filename(prefix, frame.view, i, width, options.extension)}" for i in indices
-        ]
-        rows = frame_rows(
-            frame,
-            header.affine,
-            source=outcome.name,
-            paths=paths,
-            indices=indices,
-            dtype=dtype,
-            value_map=value_map,
-        )
-        tables.append(rows)
-    return tables
+    frames = fitting_frames(header, options)
+    return volume_rows(
+        frames,
+        header.affine,
+        source=outcome.name,
+        folders=[folder] * len(frames),
+        indices=outcome.indices or (),
+        extension=options.extension,
+        dtype=dtype,
+        value_map=value_map,
+    )
