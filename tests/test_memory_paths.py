@@ -25,7 +25,7 @@ def test_streaming_one_huge_slice_is_refused_not_attempted(tmp_path, little_memo
     result = extract_slices_dataset(str(folder), str(tmp_path / "out"), view="axial", progress=False)
     assert [o.name for o in result.done] == ["small.nii.gz"]
     (skipped,) = result.skipped
-    assert skipped.reason.startswith("too large: slices of 2048x2048 needs")
+    assert skipped.reason.startswith("too large: shape (2048, 2048, 2) needs")
 
 
 def test_a_scaled_mask_reserves_its_real_values_and_labels(tmp_path, little_memory):

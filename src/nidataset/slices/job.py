@@ -176,7 +176,7 @@ def _stream(
     plane_bytes = x * y * reader.header.dtype.itemsize
     per_slab = max(1, min(z, SLAB_BYTES // plane_bytes))
     held = 4 * per_slab * x * y * max(reader.header.dtype.itemsize, pixels.stack_dtype.itemsize, 4)
-    with BUDGET.reserve(held, f"slices of {x}x{y}"):
+    with BUDGET.reserve(held, f"shape {reader.header.shape}"):
         return _stream_slabs(reader, frame, pixels, options, prefix, written, learnt, per_slab)
 
 
