@@ -179,3 +179,16 @@ def test_the_command_line_takes_a_window(tmp_path):
     np.testing.assert_array_equal(read_tiff(first), expected(real[:, :, 0], 40, 80, 8))
     first = sorted(Path(tmp_path / "b" / "v" / "axial").glob("*.tif"))[0]
     np.testing.assert_array_equal(read_tiff(first), expected(real[:, :, 0], 40, 80, 16))
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int16", "uint16", "bool", "int32", "float32"])
+def test_the_percentiles_of_auto_are_numpys(dtype):
+    from nidataset.windows import percentiles
+
+    rng = np.random.default_rng(5)
+    for size in (1, 2, 7, 1000, 33333):
+        values = rng.integers(-40000, 40000, size) if dtype != "bool" else rng.integers(0, 2, size)
+        values = values.astype(dtype)
+        qs = (0.0, 0.5, 37.3, 99.5, 100.0)
+        numbers = values.astype(np.uint8) if dtype == "bool" else values  # numpy has no bool percentile
+        assert percentiles(values, qs) == pytest.approx(np.percentile(numbers, qs).tolist(), abs=1e-9)

@@ -129,7 +129,7 @@ def _write_views(
                 prefix,
                 options.views,
                 orientation=options.orientation,
-                window=options.window,
+                window=pixels.window or options.window,
                 written=written,
             )
         counts = []

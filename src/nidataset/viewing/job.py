@@ -22,6 +22,7 @@ from ..io.volumes import Header, VolumeReader, find_volume
 from ..naming import PREVIEWS, prefix_of, preview_filename
 from ..options import PreviewOptions
 from ..results import Outcome
+from ..windows import Window
 from .preview import preview_frames, preview_window, render
 
 
@@ -33,7 +34,7 @@ def write_previews(
     views: Sequence[str],
     *,
     orientation: str = "stored",
-    window: str | tuple[float, float] | None = None,
+    window: str | tuple[float, float] | Window | None = None,
     labels: np.ndarray | None = None,
     written: list[str],
 ) -> None:

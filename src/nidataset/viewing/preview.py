@@ -27,6 +27,7 @@ TILE = 192
 CAPTION = 16  # pixels under each tile for its caption
 GAP = 4
 BACKGROUND = (48, 48, 48)  # between tiles: a black tile edge stays visible
+CAPTION_GREY = 220
 #: Label colours, cycled: distinct on a grey image (Okabe-Ito, colour-blind safe).
 COLOURS: tuple[tuple[int, int, int], ...] = (
     (230, 159, 0),
@@ -51,11 +52,15 @@ def preview_frames(
 
 
 def preview_window(
-    volume: np.ndarray, window: str | tuple[float, float] | None, slope: float | None, inter: float
+    volume: np.ndarray, window: str | tuple[float, float] | Window | None, slope: float | None, inter: float
 ) -> Window:
-    """One 8-bit window for the whole volume: the one asked for, else ``"auto"`` from its values."""
+    """One 8-bit window for the whole volume: the one asked for (or chosen for the slices), else
+    ``"auto"`` from every 16th voxel (every other voxel along X and Y, every 4th slice): a display
+    window needs the percentiles roughly, and the whole volume would cost more than the preview."""
+    if isinstance(window, Window):
+        return Window(window.center, window.width, 8)
     if window is None or window == "auto":
-        return auto_window(volume, 8, slope, inter)
+        return auto_window(volume[::2, ::2, ::4], 8, slope, inter)
     fixed = window_for(window, 8)
     assert fixed is not None
     return fixed
@@ -105,7 +110,8 @@ def render(
     grid_cols = min(COLUMNS, len(indices))
     grid_rows = -(-len(indices) // grid_cols)
     size = (grid_cols * (cols + GAP) + GAP, grid_rows * (rows + CAPTION + GAP) + GAP)
-    canvas = Image.new("RGB", size, BACKGROUND)
+    mode = "L" if labels is None else "RGB"  # grey unless outlines are drawn: a third of the bytes
+    canvas = Image.new(mode, size, BACKGROUND if mode == "RGB" else BACKGROUND[0])
     draw = ImageDraw.Draw(canvas)
     sliced = frame.slices(volume)
     outlined = None if labels is None else frame.slices(labels)
@@ -116,7 +122,11 @@ def render(
         left = GAP + (position % grid_cols) * (cols + GAP)
         top = GAP + (position // grid_cols) * (rows + CAPTION + GAP)
         canvas.paste(tile, (left, top))
-        draw.text((left + 2, top + rows + 2), f"{frame.view} {index}", fill=(220, 220, 220))
+        draw.text(
+            (left + 2, top + rows + 2),
+            f"{frame.view} {index}",
+            fill=CAPTION_GREY if mode == "L" else (CAPTION_GREY,) * 3,
+        )
     return _png(canvas)
 
 
@@ -136,7 +146,7 @@ def _tile(
     grey = window.apply(frame.resample(values, np.dtype(np.float64)))
     if grey.dtype != np.uint8:
         grey = (grey >> 8).astype(np.uint8)
-    return Image.fromarray(grey).convert("RGB").resize((size[1], size[0]), Image.Resampling.BILINEAR)
+    return Image.fromarray(grey).resize((size[1], size[0]), Image.Resampling.BILINEAR)
 
 
 def _outline(tile: Image, labels: np.ndarray, size: tuple[int, int]) -> Image:
@@ -152,7 +162,7 @@ def _outline(tile: Image, labels: np.ndarray, size: tuple[int, int]) -> Image:
     border[:, :-1] |= ids[:, :-1] != ids[:, 1:]
     border[:, 1:] |= ids[:, 1:] != ids[:, :-1]
     border &= ids > 0
-    pixels = np.array(tile)
+    pixels = np.array(tile.convert("RGB"))
     for label in np.unique(ids[border]):
         pixels[border & (ids == label)] = label_colour(int(label))
     return Image.fromarray(pixels)
@@ -167,5 +177,5 @@ def _png(image: Image) -> bytes:
     import io
 
     buffer = io.BytesIO()
-    image.save(buffer, "PNG", compress_level=6)
+    image.save(buffer, "PNG", compress_level=1)  # 3x faster than 6 on a preview, for 15% more bytes
     return buffer.getvalue()
