@@ -62,7 +62,8 @@ if kind == "slices":
     nid.extract_slices_dataset(images, out, "axial", progress=False, **kwargs)
 elif kind == "build":
     nid.build_dataset(images, masks, out, view="axial", window="soft_tissue", image_format="png",
-                      labels=("masks", "yolo", "coco"), save_report=False, save_manifest=False, progress=False)
+                      labels=("masks", "yolo", "coco"), save_report=False, save_manifest=False,
+                      progress=False)
 else:
     {by_hand}
 print(json.dumps(time.perf_counter() - start))
@@ -82,7 +83,8 @@ BY_HAND = """
     for path in glob.glob(out + "/tif/axial/*.tif"):
         values = tifffile.imread(path).astype(np.float64)
         pixels = np.clip(np.floor((values - 49.5) / 349 * 255 + 127.5 + 0.5), 0, 255).astype(np.uint8)
-        Image.fromarray(pixels).save(out + "/images/" + os.path.basename(path)[:-4] + ".png", compress_level=1)
+        name = os.path.basename(path)[:-4]
+        Image.fromarray(pixels).save(out + "/images/" + name + ".png", compress_level=1)
     for path in glob.glob(out + "/csv/axial/*.csv"):
         rows = [line.split(",") for line in open(path).read().split()[1:]]
         with open(out + "/labels/" + os.path.basename(path)[:-4] + ".txt", "w") as handle:
@@ -184,18 +186,21 @@ def report(
     written = {name: runs_[0][2] for name, runs_ in samples.items()}
     load = {name: statistics.median(s[3] for s in runs_) for name, runs_ in samples.items()}
     lines = [
-        f"# Output options, {dataset.describe()}, axial, all cores; medians of {runs} run(s) ({took:.0f} s in all)",
+        f"# Output options, {dataset.describe()}, axial, all cores; medians of {runs} run(s) "
+        f"({took:.0f} s in all)",
         *measure.machine_lines(),
         "",
-        "| contender | median s | slices/s | bytes on disk per slice | x TIFF time | peak RSS MB | others' load |",
+        "| contender | median s | slices/s | bytes on disk per slice | x TIFF time | peak RSS MB "
+        "| others' load |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     base = median["format tiff"]
     for name in samples:
         if name.startswith("format "):
             lines.append(
-                f"| {name[7:]} | {median[name]:.2f} | {slices / median[name]:,.0f} | {written[name] / slices:,.0f} | "
-                f"{median[name] / base:.2f}x | {peak[name] / 1e6:.0f} | {load[name]:.2f} |"
+                f"| {name[7:]} | {median[name]:.2f} | {slices / median[name]:,.0f} "
+                f"| {written[name] / slices:,.0f} | {median[name] / base:.2f}x | {peak[name] / 1e6:.0f} "
+                f"| {load[name]:.2f} |"
             )
     share = (median["previews+report"] - base) / median["previews+report"]
     lines += [
@@ -212,7 +217,8 @@ def report(
         )
     ratio = median["seed calls + loop"] / median["build_dataset"]
     lines.append(
-        f"\nbuild_dataset is {ratio:.2f}x as fast as the seed's calls and a conversion loop (which write no COCO)."
+        f"\nbuild_dataset is {ratio:.2f}x as fast as the seed's calls and a conversion loop "
+        "(which write no COCO)."
     )
     return lines
 
