@@ -10,13 +10,14 @@ NIFTI_SUFFIXES: tuple[str, ...] = (".nii.gz", ".nii")
 
 
 def prefix_of(filename: str) -> str:
-    """The file name without its NIfTI suffix: the prefix of every output name.
+    """The file name without its NIfTI suffix, in any case: the prefix of every output name.
 
-    >>> prefix_of("case_001.nii.gz"), prefix_of("case_001.nii")
-    ('case_001', 'case_001')
+    >>> prefix_of("case_001.nii.gz"), prefix_of("case_001.nii"), prefix_of("Case_001.NII.GZ")
+    ('case_001', 'case_001', 'Case_001')
     """
+    lowered = filename.lower()
     for suffix in NIFTI_SUFFIXES:
-        if filename.endswith(suffix) and len(filename) > len(suffix):
+        if lowered.endswith(suffix) and len(filename) > len(suffix):
             return filename[: -len(suffix)]
     return filename
 
@@ -30,6 +31,28 @@ def is_input_name(filename: str) -> bool:
     (True, False, False)
     """
     return not filename.startswith(".") and prefix_of(filename) != filename
+
+
+def printable(name: str) -> str:
+    """``name`` on one line: control characters and line separators as backslash escapes.
+
+    A file name may hold a newline; a one-line report must not be split by it.
+
+    >>> printable("a\\nb.nii"), printable("café.nii")
+    ('a\\\\nb.nii', 'café.nii')
+    """
+    if name.isprintable():
+        return name
+    return "".join(char if char.isprintable() or char == " " else _escaped(char) for char in name)
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8, as os.fsdecode keeps it
+        return f"\\x{code - 0xDC00:02x}"
+    if char in "\n\r\t":
+        return repr(char)[1:-1]
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def index_width(count: int) -> int:

@@ -288,6 +288,8 @@ def run_options(
 
     if workers is not None and not _is_positive_int(workers):
         raise ValueError(f"workers must be None (all cores) or a positive integer; got {workers!r}")
+    if workers is not None:
+        _check_worker_limit(int(workers))  # type: ignore[call-overload]
     if executor is not None and not (isinstance(executor, Executor) or hasattr(executor, "submit")):
         raise ValueError(f"executor must be a concurrent.futures.Executor; got {type(executor).__name__}")
     if not isinstance(progress, bool | Progress):
@@ -301,6 +303,22 @@ def run_options(
         save_manifest=check_flag("save_manifest", save_manifest),
         save_report=check_flag("save_report", save_report),
     )
+
+
+def _check_worker_limit(workers: int) -> None:
+    """Refuse more workers than the open-file limit allows (each holds a few files), or than 1024."""
+    from .batch.runner import FILES_PER_WORKER, MOST_WORKERS, max_workers, open_file_limit
+
+    most = max_workers()
+    if workers <= most:
+        return
+    limit = open_file_limit()
+    if most < MOST_WORKERS and limit is not None:
+        raise ValueError(
+            f"workers must be at most {most} with this process's open-file limit of {limit} (ulimit -n; "
+            f"each worker holds up to {FILES_PER_WORKER} files open); got {workers}"
+        )
+    raise ValueError(f"workers must be at most {MOST_WORKERS}; got {workers}")
 
 
 def _saving_mode(saving_mode: object, single: bool) -> str:

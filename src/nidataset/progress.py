@@ -7,16 +7,24 @@ own handlers receive them too). With progress on, a
 terminal gets one tqdm bar over files (done / total, outputs written, their rate, the ETA, the last
 file); a log (stderr not a terminal) gets a plain line at most every few seconds and at the end, so
 batch logs stay readable. The summary line closes the run unless the caller prints its own.
+
+The display is best effort: when stderr is closed or its reader went away (``2>&-``, a pipe into
+``head`` that exited), it goes quiet, and the run, its failure list and its result stay the same.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
+import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any, TextIO
 
+from .naming import printable
 from .results import Outcome
 
 
@@ -46,21 +54,26 @@ class Progress:
         self._started = self._last_line = time.monotonic()
         self._lines = _LogLines(self)
         logging.getLogger("nidataset").addHandler(self._lines)
-        if self.enabled and _stream().isatty():
+        stream = _stream()
+        if self.enabled and stream is not None and _isatty(stream):
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, unit=" files", file=_stream(), dynamic_ncols=True)
+            with shown(self):
+                self._bar = tqdm(total=total, unit=" files", file=stream, dynamic_ncols=True)
 
     def advance(self, outcome: Outcome) -> None:
         self._done += 1
         self._outputs += sum(outcome.counts)
         if self._bar is not None:
-            self._bar.set_postfix_str(f"{self._outputs} {self._what} ({self._rate():.0f}/s), {outcome.name}")
-            self._bar.update(1)
+            with shown(self):
+                self._bar.set_postfix_str(
+                    f"{self._outputs} {self._what} ({self._rate():.0f}/s), {printable(outcome.name)}"
+                )
+                self._bar.update(1)
         elif self.enabled and (
             self._done == self._total or time.monotonic() - self._last_line >= self.interval
         ):
-            self.write(self._line(outcome.name))
+            self.write(self._line(printable(outcome.name)))
             self._last_line = time.monotonic()
 
     def close(self) -> None:
@@ -68,8 +81,9 @@ class Progress:
             logging.getLogger("nidataset").removeHandler(self._lines)
             self._lines = None
         if self._bar is not None:
-            self._bar.close()
-            self._bar = None
+            bar, self._bar = self._bar, None
+            with shown(self):
+                bar.close()
 
     def finish(self, summary: str) -> None:
         """Print the run's summary line, if this display shows one."""
@@ -89,11 +103,21 @@ class Progress:
         )
 
     def write(self, line: str) -> None:
-        """Print a line on stderr without breaking the bar."""
+        """Print a line on stderr without breaking the bar; nothing when stderr cannot take it."""
+        stream = _stream()
+        if stream is None:
+            return
+        with shown(self):
+            if self._bar is not None:
+                self._bar.write(line, file=stream)
+            else:
+                print(line, file=stream, flush=True)
+
+    def quiet(self) -> None:
+        """Show nothing more: stderr is gone (the bar is dropped without writing to it)."""
         if self._bar is not None:
-            self._bar.write(line, file=_stream())
-        else:
-            print(line, file=_stream(), flush=True)
+            self._bar.disable = True  # so that closing it later writes nothing
+        self.enabled, self.summary, self._bar = False, False, None
 
 
 class _LogLines(logging.Handler):
@@ -114,5 +138,40 @@ def as_progress(progress: bool | Progress) -> Progress:
     return progress if isinstance(progress, Progress) else Progress(bool(progress))
 
 
-def _stream() -> TextIO:
-    return sys.stderr  # looked up each time, so that redirections and test captures apply
+@contextlib.contextmanager
+def shown(display: Progress | None = None, stream: TextIO | None = None) -> Iterator[None]:
+    """Run a write to ``stream`` (default stderr); if it is closed or its reader is gone, drop the
+    write silently and quieten ``display``: what a run shows must never change what it does."""
+    try:
+        yield
+    except (BrokenPipeError, ValueError, OSError) as error:
+        closed = isinstance(error, ValueError) and "closed file" in str(error)
+        if not closed and getattr(error, "errno", None) not in (errno.EPIPE, errno.EBADF, errno.EIO):
+            raise
+        if display is not None:
+            display.quiet()
+        _to_null(stream or sys.stderr)
+
+
+def _to_null(stream: TextIO | None) -> None:
+    """Point a standard stream whose reader is gone at /dev/null, so that what its buffer still holds
+    does not fail again when Python flushes it at exit (which would turn exit code 0 into 120)."""
+    if stream is None or not any(stream is standard for standard in (sys.__stdout__, sys.__stderr__)):
+        return
+    with contextlib.suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, stream.fileno())
+        finally:
+            os.close(null)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (ValueError, OSError):
+        return False
+
+
+def _stream() -> TextIO | None:
+    return sys.stderr  # looked up each time, so that redirections and test captures apply; None when closed

@@ -26,6 +26,7 @@ from ..naming import (
 from ..options import RunOptions
 from ..progress import as_progress
 from ..results import Outcome, RunResult
+from .lock import take_lock
 from .memory import POOL
 from .runner import run_files
 
@@ -81,25 +82,29 @@ def run_dataset(
     check_all_fit(paths, options)
     if refuse is not None:
         check_all_headers(paths, options, refuse)
-    make_folder(options.output_path)
-    display = as_progress(run.progress)
+    lock = take_lock(options.output_path)  # one run per output folder: ValueError if another holds it
     try:
-        outcomes = run_files(
-            job, paths, options, workers=run.workers, executor=run.executor, progress=display, what=what
-        )
+        make_folder(options.output_path)
+        display = as_progress(run.progress)
+        try:
+            outcomes = run_files(
+                job, paths, options, workers=run.workers, executor=run.executor, progress=display, what=what
+            )
+        finally:
+            POOL.clear()  # the buffers reused between volumes are not kept after the run
+        result = RunResult(options.views, (*outcomes, *unrun), what=what)
+        if run.save_stats:
+            write_statistics(result, options.output_path)
+        if run.save_failures:
+            skipped = [(o.name, o.reason or "") for o in result.skipped]
+            write_failures_csv(os.path.join(options.output_path, failures_filename(what)), skipped)
+        if run.save_manifest and describe is not None:
+            write_manifests(result, nii_folder, options, describe)
+        if run.save_report:
+            write_report(result, nii_folder, options, time.monotonic() - started)
+        display.finish(result.summary())
     finally:
-        POOL.clear()  # the buffers reused between volumes are not kept after the run
-    result = RunResult(options.views, (*outcomes, *unrun), what=what)
-    if run.save_stats:
-        write_statistics(result, options.output_path)
-    if run.save_failures:
-        skipped = [(o.name, o.reason or "") for o in result.skipped]
-        write_failures_csv(os.path.join(options.output_path, failures_filename(what)), skipped)
-    if run.save_manifest and describe is not None:
-        write_manifests(result, nii_folder, options, describe)
-    if run.save_report:
-        write_report(result, nii_folder, options, time.monotonic() - started)
-    display.finish(result.summary())
+        lock.release()
     return result
 
 

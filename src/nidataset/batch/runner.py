@@ -15,6 +15,8 @@ from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecu
 from typing import TypeVar
 
 from ..errors import OutputError
+from ..io.atomic import DESCRIPTOR_ERRORS
+from ..naming import printable
 from ..progress import Progress, as_progress
 from ..results import Outcome
 from .failures import crashed, guarded
@@ -26,12 +28,39 @@ Options = TypeVar("Options")
 Job = Callable[[str, Options], Outcome]
 
 
+#: The most workers a run takes, whatever the machine.
+MOST_WORKERS = 1024
+#: Open files one worker may hold at once (its input, a temporary, a library's own), and those the
+#: process holds besides its workers: what :func:`max_workers` divides the open-file limit by.
+FILES_PER_WORKER, FILES_KEPT = 4, 32
+
+
 def default_workers() -> int:
-    """All the cores this process may use."""
+    """All the cores this process may use, as far as its open-file limit allows."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - macOS, Windows
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    return min(cores, max_workers())
+
+
+def max_workers() -> int:
+    """The most workers this process's open-file limit (``ulimit -n``) allows, at most 1024."""
+    limit = open_file_limit()
+    if limit is None:
+        return MOST_WORKERS
+    return max(1, min(MOST_WORKERS, (limit - FILES_KEPT) // FILES_PER_WORKER))
+
+
+def open_file_limit() -> int | None:
+    """The soft RLIMIT_NOFILE, or None when unlimited or unknown."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):  # pragma: no cover - Windows
+        return None
+    return None if soft == resource.RLIM_INFINITY else int(soft)
 
 
 def run_files(
@@ -57,10 +86,10 @@ def run_files(
     try:
         for index, outcome in _outcomes(job, paths, options, workers, executor):
             outcomes[index] = outcome
-            if outcome.skipped:
-                log.warning("skipped %s: %s", outcome.name, outcome.reason)
+            if outcome.skipped:  # one line, whatever the name holds
+                log.warning("skipped %s: %s", printable(outcome.name), printable(outcome.reason or ""))
             elif outcome.note:
-                log.warning("%s", outcome.note)
+                log.warning("%s", printable(outcome.note))
             display.advance(outcome)
     finally:
         display.close()
@@ -72,7 +101,12 @@ def _outcomes(
 ) -> Iterator[tuple[int, Outcome]]:
     if executor is None and (len(paths) == 1 or (workers or default_workers()) == 1):
         for index, path in enumerate(paths):
-            yield index, guarded(job, path, options)
+            try:
+                yield index, guarded(job, path, options)
+            except OutputError as error:
+                if error.errno not in DESCRIPTOR_ERRORS:
+                    raise
+                yield index, guarded(job, path, options)  # once more; a second time stops the run
         return
     if executor is not None:
         yield from _pool_outcomes(job, paths, options, executor)
@@ -84,9 +118,14 @@ def _outcomes(
 def _pool_outcomes(
     job: Job[Options], paths: Sequence[str], options: Options, pool: Executor
 ) -> Iterator[tuple[int, Outcome]]:
-    """Outcomes as the pool finishes them; files whose worker process died are re-run in isolation."""
+    """Outcomes as the pool finishes them; files whose worker process died are re-run in isolation.
+
+    A file that ran out of file descriptors (EMFILE, ENFILE) is not that file's problem: it is run
+    again, alone, once the pool has drained; running out again stops the run.
+    """
     futures: dict[Future[Outcome], int] = {}
     orphans: list[tuple[int, str]] = []
+    retries: list[int] = []
     try:
         for index, path in enumerate(paths):
             try:
@@ -95,7 +134,13 @@ def _pool_outcomes(
                 orphans.append((index, path))
         for future in as_completed(futures):
             index = futures[future]
-            outcome = _result(future, paths[index])
+            try:
+                outcome = _result(future, paths[index])
+            except OutputError as error:
+                if error.errno not in DESCRIPTOR_ERRORS:
+                    raise
+                retries.append(index)
+                continue
             if outcome is None:
                 orphans.append((index, paths[index]))
             else:
@@ -103,6 +148,15 @@ def _pool_outcomes(
     finally:
         for future in futures:
             future.cancel()
+    for index in retries:
+        try:
+            outcome = _result(pool.submit(job, paths[index], options), paths[index])
+        except BrokenExecutor:
+            outcome = None
+        if outcome is None:
+            orphans.append((index, paths[index]))
+        else:
+            yield index, outcome
     yield from rerun_isolated(job, sorted(orphans), options)
 
 

@@ -15,7 +15,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import annotations, build, demo, preview, reassemble, slices
+from . import annotations, build, common, demo, preview, reassemble, slices
 from .common import EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_USAGE, UsageError
 
 COMMANDS = {
@@ -39,20 +39,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
+    """Run the command line ``argv`` (default ``sys.argv[1:]``) and return the exit code.
+
+    SIGTERM is handled as Ctrl-C (exit code 143 instead of 130). Messages are best effort: a closed
+    stdout or stderr, or a reader that went away, never changes the run or its exit code.
+    """
+    common.open_standard_descriptors()
     args = build_parser().parse_args(argv)
     try:
-        return int(COMMANDS[args.command].run(args))
+        with common.terminate_as_interrupt():
+            code = int(COMMANDS[args.command].run(args))
     except (ValueError, FileNotFoundError, UsageError) as error:
-        print(f"nidataset: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        common.say(f"nidataset: error: {error}", error=True)
+        code = EXIT_USAGE
     except OSError as error:  # OutputError: the output location failed
-        print(f"nidataset: error: {error}", file=sys.stderr)
-        return EXIT_OUTPUT
-    except KeyboardInterrupt:
+        common.say(f"nidataset: error: {error}", error=True)
+        code = EXIT_OUTPUT
+    except KeyboardInterrupt as interrupt:
+        terminated = isinstance(interrupt, common.Terminated)
         again = "with --resume to finish" if hasattr(args, "resume") else "again"
-        print(f"nidataset: interrupted; run the same command {again}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        common.say(
+            f"nidataset: {'terminated' if terminated else 'interrupted'}; run the same command {again}",
+            error=True,
+        )
+        code = common.EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+    common.flush_stdout()
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

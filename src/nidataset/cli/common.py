@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
+import signal
+import sys
+import threading
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from typing import Any
 
 EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, EXIT_OUTPUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_TERMINATED = 143  # SIGTERM: 128 + 15, as a shell reports a process the signal ended
 DASK_CONNECT_SECONDS = 10  # Dask retries a refused connection until this timeout
+#: The whole connection, handshake included: Dask sets no deadline on the handshake, so a server that
+#: accepts TCP but is not a scheduler (a dashboard, any HTTP server) would hang it forever
+#: (dask/distributed#8071).
+DASK_DEADLINE_SECONDS = 30
 
 
 class UsageError(Exception):
@@ -30,13 +39,26 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
 def add_command(commands: Any, name: str, purpose: str, examples: str) -> argparse.ArgumentParser:
     """A sub-command whose help shows its purpose, every default and its examples."""
-    return commands.add_parser(
+    parser = commands.add_parser(
         name,
         help=purpose,
         description=purpose[0].upper() + purpose[1:] + ".",
         epilog=examples,
         formatter_class=_Formatter,
     )
+    parser.register("type", float, number_argument)  # every float option of the command
+    return parser
+
+
+def number_argument(text: str) -> float:
+    """A number option: ``inf`` and ``nan`` as written, but not a finite number too large for a float.
+
+    ``float("1e400")`` is infinity: a value nobody wrote.
+    """
+    value = float(text)
+    if math.isinf(value) and "inf" not in text.lower():
+        raise argparse.ArgumentTypeError(f"{text!r} is too large for a number (at most about 1.8e308)")
+    return value
 
 
 def add_dataset_options(command: argparse.ArgumentParser) -> None:
@@ -111,7 +133,65 @@ def report_line(result: Any, output_path: str, quiet: bool) -> None:
     """Where the report is, when one was written."""
     path = os.path.join(output_path, "report.html")
     if not quiet and os.path.isfile(path):
-        print(f"report: {path}")
+        say(f"report: {path}")
+
+
+def say(line: str, *, error: bool = False) -> None:
+    """Print a line on stdout (stderr for an ``error``); nothing when that stream is closed or its
+    reader is gone (``2>&-``, ``| head``): what a command shows never changes what it does."""
+    from ..progress import shown
+
+    stream = sys.stderr if error else sys.stdout
+    if stream is not None:
+        with shown(stream=stream):
+            print(line, file=stream, flush=error)
+
+
+def flush_stdout() -> None:
+    """Flush stdout now, while a reader that went away can still be handled (see :func:`say`)."""
+    from ..progress import shown
+
+    if sys.stdout is not None:
+        with shown(stream=sys.stdout):
+            sys.stdout.flush()
+
+
+def open_standard_descriptors() -> None:
+    """Open /dev/null on each of descriptors 0, 1, 2 the process was started without (``2>&-``).
+
+    Otherwise the next file the run opens takes that number, and whatever writes to "stderr" (a
+    library, a child process) writes into that file: possibly a slice.
+    """
+    for descriptor in (0, 1, 2):
+        try:
+            os.fstat(descriptor)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)  # the lowest free number: this one
+            if null != descriptor:
+                os.dup2(null, descriptor)
+                os.close(null)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: the volumes under way finish or roll back (exit code 143)."""
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """While the block runs, SIGTERM raises :class:`Terminated` in the main thread, as Ctrl-C raises
+    KeyboardInterrupt; the previous handler is restored afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def views(values: list[str] | None) -> list[str]:
@@ -129,9 +209,9 @@ def display(args: argparse.Namespace) -> Any:
 def report(result: Any, output_path: str, quiet: bool) -> int:
     """The summary on stdout; exit 1 when some files were skipped."""
     if not quiet:
-        print(result.summary())
+        say(result.summary())
         if result.skipped:
-            print(f"skipped files and reasons: {os.path.join(output_path, f'{result.what}_failed.csv')}")
+            say(f"skipped files and reasons: {os.path.join(output_path, f'{result.what}_failed.csv')}")
     return EXIT_SKIPPED if result.skipped else EXIT_OK
 
 
@@ -145,9 +225,35 @@ def executor(address: str | None) -> Iterator[Executor | None]:
         from dask.distributed import Client
     except ImportError:
         raise UsageError("--dask-scheduler needs Dask: pip install 'nidataset[dask]'") from None
-    try:
-        client = Client(address, timeout=DASK_CONNECT_SECONDS)
-    except OSError as error:
-        raise UsageError(f"cannot reach the Dask scheduler at {address}: {error}") from None
-    with client:
+    with _connect(Client, address) as client:
         yield client.get_executor()
+
+
+def _connect(client: Any, address: str) -> Any:
+    """``client(address)`` within :data:`DASK_DEADLINE_SECONDS`; any failure is a one-line UsageError.
+
+    The connection runs in a daemon thread: one that never returns is left behind, and the process
+    can still exit.
+    """
+    outcome: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            outcome["client"] = client(address, timeout=DASK_CONNECT_SECONDS)
+        except BaseException as error:  # reported below, on the calling thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=connect, name="nidataset-dask-connect", daemon=True)
+    thread.start()
+    thread.join(DASK_DEADLINE_SECONDS)
+    if thread.is_alive():
+        raise UsageError(
+            f"no Dask scheduler answered at {address} within {DASK_DEADLINE_SECONDS} s: what accepts "
+            "connections there does not speak Dask (the dashboard's port, another server?)"
+        )
+    if "error" in outcome:
+        error = outcome["error"]
+        text = str(error).strip()
+        detail = text.splitlines()[0] if text else "not a Dask scheduler address, such as tcp://host:8786"
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: {detail}")
+    return outcome["client"]

@@ -16,7 +16,9 @@ EXAMPLES = """examples:
 
 def add(commands: Any) -> None:
     parser = common.add_command(commands, "demo", "write a small phantom CT dataset and extract it", EXAMPLES)
-    parser.add_argument("output", metavar="OUTPUT", help="folder to create the demo in")
+    parser.add_argument(
+        "output", metavar="OUTPUT", help="folder to create the demo in: new, empty, or an earlier demo's"
+    )
     parser.add_argument("--quiet", action="store_true", help="print only errors")
 
 
@@ -26,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     result = run_demo(args.output, progress=common.display(args))
     code = common.report(result, os.path.join(args.output, "slices"), args.quiet)
     if not args.quiet:
-        print(f"volumes: {os.path.join(args.output, 'volumes')}")
-        print(f"slices and statistics: {os.path.join(args.output, 'slices')}")
-        print(f"report (open it in a browser): {os.path.join(args.output, 'slices', 'report.html')}")
+        common.say(f"volumes: {os.path.join(args.output, 'volumes')}")
+        common.say(f"slices and statistics: {os.path.join(args.output, 'slices')}")
+        common.say(f"report (open it in a browser): {os.path.join(args.output, 'slices', 'report.html')}")
     return code

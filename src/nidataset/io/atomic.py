@@ -1,9 +1,13 @@
 """How every output file is put in place, and whose problem a failure is.
 
 Every file is written under a hidden temporary name in its final folder, then renamed, so an
-interrupted run never leaves a truncated file under a final name. Errors are sorted by whose problem
-they are: a name the file system refuses belongs to one volume (skip it); anything else (disk full,
-quota, permission, read-only) is the output location's problem and stops the run.
+interrupted run never leaves a truncated file under a final name. Each temporary is created new
+(``O_CREAT | O_EXCL``, never through a symbolic link) under a name unique to its writer, so two
+writers of one file never write into, truncate or roll back each other's temporary. Errors are sorted
+by whose problem they are: a name the file system refuses, or something else in the way of a path
+(a plain file where a folder goes), belongs to one volume (skip it); running out of file descriptors
+is the process's problem, never a file's; anything else (disk full, quota, permission, read-only) is
+the output location's problem and stops the run.
 """
 
 from __future__ import annotations
@@ -12,46 +16,126 @@ import contextlib
 import errno
 import hashlib
 import os
+import re
+import secrets
+import threading
 from collections.abc import Callable, Iterable
 
 from ..errors import OutputError, VolumeError
 
-_ONE_VOLUME_ERRORS = {errno.ENAMETOOLONG}
+_ONE_VOLUME_ERRORS = {errno.ENAMETOOLONG, errno.ENOTDIR, errno.EEXIST, errno.EISDIR}
+#: Too many open files: never a file's reason (see :func:`sorted_error`).
+DESCRIPTOR_ERRORS = {errno.EMFILE, errno.ENFILE}
+#: Create a new file only: never an existing one, never through a symbolic link.
+_CREATE_NEW = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_EXCL
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+_TEMPORARY = re.compile(r"\..+\.[0-9a-f]{12}\.partial(\.[A-Za-z0-9.]+)?")
+#: Descriptors of the temporaries being written, per thread, for :func:`open_temporary`.
+_offered = threading.local()
 
 
 def write_atomic(path: str, write: Callable[[str], object], suffix: str = "") -> None:
-    """Run ``write(temporary)``, then rename; ``suffix`` keeps an extension a writer needs."""
+    """Run ``write(temporary)``, then rename; ``suffix`` keeps an extension a writer needs.
+
+    The temporary is created (empty) before ``write`` runs; ``write`` takes its descriptor with
+    :func:`open_temporary`, or reopens it by name (it is this writer's alone).
+    """
     folder, name = os.path.split(path)
-    temporary = os.path.join(folder, temporary_name(name, suffix))
+    temporary = None
     try:
-        write(temporary)
+        # named before it exists, so that an interruption at any point rolls it back
+        temporary = os.path.join(folder, temporary_name(name, suffix))
+        temporary, descriptor = create_temporary(folder, name, suffix, first=temporary)
+        offered = _offered.__dict__.setdefault("descriptors", {})
+        offered[temporary] = descriptor
+        try:
+            write(temporary)
+        finally:
+            left = offered.pop(temporary, None)  # None when write took it
+            if left is not None:
+                os.close(left)
         os.replace(temporary, path)
     except BaseException as error:
-        remove_files([temporary])
+        if temporary is not None:
+            remove_files([temporary])
         if isinstance(error, OSError) and not isinstance(error, OutputError):
             raise sorted_error(error, path) from None
         raise
+
+
+def open_temporary(temporary: str) -> int:
+    """A descriptor open for writing ``temporary``; the caller closes it.
+
+    Inside :func:`write_atomic`, the descriptor the temporary was created with; otherwise a new file
+    created exclusively (an existing file is never truncated, a symbolic link never followed).
+    """
+    descriptor = _offered.__dict__.get("descriptors", {}).pop(temporary, None)
+    return os.open(temporary, _CREATE_NEW, 0o666) if descriptor is None else descriptor
+
+
+def create_temporary(
+    folder: str, name: str, suffix: str = "", *, first: str | None = None
+) -> tuple[str, int]:
+    """Create a new, empty temporary file for ``name`` in ``folder``; its path and open descriptor.
+
+    ``first`` is the path to try first (one :func:`temporary_name` gave).
+    """
+    for attempt in range(100):  # a name taken is practically impossible (48 random bits): try another
+        temporary = first if attempt == 0 and first else os.path.join(folder, temporary_name(name, suffix))
+        try:
+            return temporary, os.open(temporary, _CREATE_NEW, 0o666)
+        except FileExistsError:
+            continue
+    raise OutputError(errno.EEXIST, f"cannot create a temporary file in {folder!r}: every name tried exists")
 
 
 def write_text(path: str, text: str) -> None:
     """Write a small UTF-8 text file, atomically."""
 
     def write(temporary: str) -> None:
-        with open(temporary, "w", encoding="utf-8") as handle:
+        with open(open_temporary(temporary), "w", encoding="utf-8") as handle:
             handle.write(text)
 
     write_atomic(path, write)
 
 
 def temporary_name(name: str, suffix: str = "") -> str:
-    """``.<name>.partial<suffix>``; a fixed-length digest of ``name`` when that would be too long.
+    """``.<name>.<12 random hex digits>.partial<suffix>``: hidden, and unique to one writer.
 
-    The temporary name must not be refused where the final name fits (255 bytes on most systems).
+    The temporary name must not be refused where the final name fits (255 bytes on most systems):
+    a long ``name`` is replaced by its fixed-length digest.
+
+    >>> import re
+    >>> bool(re.fullmatch(r"\\.a\\.tif\\.[0-9a-f]{12}\\.partial", temporary_name("a.tif")))
+    True
     """
-    temporary = f".{name}.partial{suffix}"
+    token = secrets.token_hex(6)
+    temporary = f".{name}.{token}.partial{suffix}"
     if len(os.fsencode(temporary)) <= 255:
         return temporary
-    return f".{hashlib.sha1(os.fsencode(name)).hexdigest()}.partial{suffix}"
+    return f".{hashlib.sha1(os.fsencode(name)).hexdigest()}.{token}.partial{suffix}"
+
+
+def is_temporary_name(name: str) -> bool:
+    """Whether ``name`` is one :func:`temporary_name` makes (left behind only by a writer that died).
+
+    >>> is_temporary_name(temporary_name("a.nii.gz", ".nii.gz")), is_temporary_name(".a.partial")
+    (True, False)
+    """
+    return _TEMPORARY.fullmatch(name) is not None
+
+
+def remove_temporaries(folder: str) -> None:
+    """Remove every temporary under ``folder``: call it only while no writer can be at work there."""
+    for root, folders, files in os.walk(folder):
+        remove_files(os.path.join(root, name) for name in files if is_temporary_name(name))
+        folders[:] = [name for name in folders if not os.path.islink(os.path.join(root, name))]
 
 
 def remove_files(paths: Iterable[str]) -> None:
@@ -69,15 +153,37 @@ def remove_empty_folders(paths: Iterable[str]) -> None:
 
 
 def make_folder(path: str) -> None:
-    """Create a folder and its parents, sorting a failure like a write failure."""
+    """Create a folder and its parents, sorting a failure like a write failure.
+
+    A file in the way (ENOTDIR, EEXIST) is the problem of the volume whose folder this is.
+    """
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as error:
+        if error.errno in (errno.ENOTDIR, errno.EEXIST):
+            shown = os.path.join(*_last_parts(path, 2))
+            message = f"cannot create the folder {shown!r}: {error.strerror} (a file is in the way)"
+            raise VolumeError(message) from None
         raise sorted_error(error, path) from None
 
 
+def _last_parts(path: str, count: int) -> list[str]:
+    parts = [part for part in os.path.normpath(path).split(os.sep) if part]
+    return parts[-count:] or [path]
+
+
 def sorted_error(error: OSError, path: str) -> Exception:
-    """A VolumeError when only this one output's name is refused, else an OutputError."""
+    """A VolumeError when only this one output's path is refused, else an OutputError.
+
+    A name too long, or a file or folder in the way of the path (ENOTDIR, EEXIST, EISDIR), belongs to
+    the volume writing it. Too many open files (EMFILE, ENFILE) is an OutputError whatever the file:
+    the runner retries such a file once the others are done (see :mod:`nidataset.batch.runner`).
+    """
     if error.errno in _ONE_VOLUME_ERRORS:
         return VolumeError(f"cannot write {os.path.basename(path)!r}: {error.strerror}")
+    if error.errno in DESCRIPTOR_ERRORS:
+        return OutputError(
+            error.errno,
+            f"cannot write {path!r}: {error.strerror}; use fewer workers or raise the limit (ulimit -n)",
+        )
     return OutputError(error.errno or 0, f"cannot write {path!r}: {error.strerror or error}")

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .atomic import write_atomic
+from .atomic import open_temporary, write_atomic
 
 
 def write_tiff(path: str, image: np.ndarray) -> None:
@@ -69,8 +69,12 @@ def encode(image: np.ndarray, image_format: str, compression: str | None = None)
 
 
 def write_parts(path: str, parts: Sequence[bytes | memoryview]) -> None:
-    """Create ``path`` holding ``parts`` one after the other, with as few system calls as possible."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
+    """Fill the new file ``path`` with ``parts`` one after the other, with as few system calls as possible.
+
+    ``path`` is a temporary :func:`~nidataset.io.atomic.write_atomic` created (its descriptor is
+    reused), or a file that does not exist yet: an existing file is never truncated.
+    """
+    descriptor = open_temporary(path)
     try:
         done = os.writev(descriptor, parts) if hasattr(os, "writev") else 0
         if done < sum(len(part) for part in parts):  # a short write, or no writev (Windows)

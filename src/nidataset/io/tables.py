@@ -6,7 +6,7 @@ import csv
 import os
 from collections.abc import Iterable, Sequence
 
-from .atomic import write_atomic
+from .atomic import open_temporary, write_atomic
 
 
 def write_counts_csv(path: str, counts: Sequence[tuple[str, int]], what: str) -> None:
@@ -33,7 +33,7 @@ def write_csv(path: str, rows: Iterable[Sequence[object]]) -> None:
     """Write rows as a UTF-8 CSV file, atomically."""
 
     def write(temporary: str) -> None:
-        with open(temporary, "w", newline="", encoding="utf-8") as handle:
+        with open(open_temporary(temporary), "w", newline="", encoding="utf-8") as handle:
             csv.writer(handle).writerows(rows)
 
     write_atomic(path, write)

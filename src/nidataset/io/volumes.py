@@ -13,6 +13,7 @@ import io
 import os
 import stat
 import types
+import unicodedata
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,8 +22,9 @@ from typing import BinaryIO
 import nibabel as nib
 import numpy as np
 
-from ..errors import VolumeError
+from ..errors import OutputError, VolumeError
 from ..naming import is_input_name, prefix_of
+from .atomic import DESCRIPTOR_ERRORS
 
 _gzip_module: types.ModuleType
 try:  # isal decompresses about 3x faster than zlib and releases the GIL while doing it
@@ -36,18 +38,23 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _HEADERS = {348: nib.Nifti1Header, 540: nib.Nifti2Header}
 _CIFTI_INTENTS = range(3000, 3100)  # NIFTI_INTENT_CONNECTIVITY_*: CIFTI-2 matrices, not volumes
 _CHUNK = 1 << 22  # bytes per read: large enough for speed, small enough not to double memory
+_GZIP_REASONS = ("truncated", "corrupt gzip")  # what junk after a gzip stream is first taken for
 
 
 def list_volumes(folder: str) -> list[str]:
     """Paths of the dataset's inputs: NIfTI names directly inside ``folder``, sorted by name.
 
     Raises FileNotFoundError when the folder is missing or holds no NIfTI file, and ValueError when
-    two inputs share a prefix (``a.nii`` and ``a.nii.gz`` would write the same slices).
+    it cannot be listed or two inputs share a prefix (``a.nii`` and ``a.nii.gz`` would write the same
+    slices), also when their prefixes differ only in case or Unicode normalisation.
     """
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"nii_folder {folder!r} does not exist or is not a folder")
-    with os.scandir(folder) as entries:
-        names = sorted(e.name for e in entries if is_input_name(e.name) and not _is_dir(e))
+    try:
+        with os.scandir(folder) as entries:
+            names = sorted(e.name for e in entries if is_input_name(e.name) and not _is_dir(e))
+    except OSError as error:
+        raise ValueError(f"nii_folder {folder!r} cannot be listed: {error.strerror or error}") from None
     if not names:
         raise FileNotFoundError(f"nii_folder {folder!r} holds no .nii.gz or .nii file")
     _check_unique_prefixes(names)
@@ -55,12 +62,22 @@ def list_volumes(folder: str) -> list[str]:
 
 
 def find_volume(folder: str, prefix: str) -> str | None:
-    """The input of ``folder`` whose prefix is ``prefix`` (``.nii.gz`` before ``.nii``), or None."""
+    """The input of ``folder`` whose prefix is ``prefix`` (``.nii.gz`` before ``.nii``), or None.
+
+    The suffix's case does not matter (``case.NII.GZ``); the prefix's does.
+    """
     for suffix in (".nii.gz", ".nii"):
         path = os.path.join(folder, prefix + suffix)
         if os.path.isfile(path):
             return path
-    return None
+    try:  # rarely reached: only for an upper-case suffix, or no such input
+        with os.scandir(folder) as entries:
+            found = sorted(e.name for e in entries if is_input_name(e.name) and prefix_of(e.name) == prefix)
+    except OSError:
+        return None
+    found.sort(key=lambda name: not name.lower().endswith(".gz"))
+    paths = [os.path.join(folder, name) for name in found]
+    return next((path for path in paths if os.path.isfile(path)), None)
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
@@ -71,15 +88,39 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
 
 
 def _check_unique_prefixes(names: list[str]) -> None:
+    """Two inputs whose outputs would share names, here or on a case-insensitive disk, are refused.
+
+    Datasets move between file systems: macOS, Windows, exFAT and most SMB shares fold case, and
+    macOS normalises Unicode, so ``Case01`` and ``case01`` (or an ``é`` composed and decomposed)
+    would overwrite each other's slices there.
+    """
     seen: dict[str, str] = {}
     for name in names:
         prefix = prefix_of(name)
-        if prefix in seen:
+        key = portable_key(prefix)
+        if key not in seen:
+            seen[key] = name
+            continue
+        other = prefix_of(seen[key])
+        if other == prefix:
             raise ValueError(
-                f"{seen[prefix]!r} and {name!r} have the same prefix {prefix!r} and would write the "
+                f"{seen[key]!r} and {name!r} have the same prefix {prefix!r} and would write the "
                 "same slices; remove or rename one of them"
             )
-        seen[prefix] = name
+        raise ValueError(
+            f"{seen[key]!r} and {name!r} have prefixes {other!r} and {prefix!r} that differ only in case "
+            "or Unicode normalisation: on a case-insensitive disk (macOS, Windows, exFAT, SMB) they "
+            "would write the same slices; rename one of them"
+        )
+
+
+def portable_key(prefix: str) -> str:
+    """``prefix`` as a case-insensitive, normalising file system compares names.
+
+    >>> portable_key("Case01") == portable_key("case01"), portable_key("e\u0301") == portable_key("\u00e9")
+    (True, True)
+    """
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", prefix).casefold())
 
 
 @dataclass(frozen=True)
@@ -118,7 +159,7 @@ class VolumeReader:
         self._stream = _open_stream(path)
         self._at_voxels = False  # the stream is moved to vox_offset on the first read, not before
         try:
-            self.header = _translated(_parse_header, self._stream)
+            self.header = self._reading(_parse_header, self._stream)
             _check_file_size(self._stream, self.header)
         except BaseException:
             self.close()
@@ -137,7 +178,7 @@ class VolumeReader:
         skip = self.header.offset - self._stream.tell()
         if skip < 0:
             raise VolumeError(f"vox_offset {self.header.offset} points inside the header")
-        _translated(_skip, self._stream, skip, "the voxel data")
+        self._reading(_skip, self._stream, skip, "the voxel data")
         self._at_voxels = True
 
     def read(self, voxels: int, into: np.ndarray | None = None) -> np.ndarray:
@@ -151,7 +192,7 @@ class VolumeReader:
             raise VolumeError(
                 f"too large: shape {self.header.shape} needs {size / 2**30:.3g} GiB of memory to read"
             ) from None
-        _translated(_read_into, self._stream, buffer.data, self.header.nbytes)
+        self._reading(_read_into, self._stream, buffer.data, self.header.nbytes)
         return buffer.view(self.header.dtype)
 
     def volume(self, into: np.ndarray | None = None) -> np.ndarray:
@@ -174,7 +215,19 @@ class VolumeReader:
 
     def finish(self) -> None:
         """Read to the end of the stream, so that a gzip CRC or length mismatch is caught."""
-        _translated(_skip, self._stream, None, "")
+        self._reading(_skip, self._stream, None, "")
+
+    def _reading(self, function, *args):  # type: ignore[no-untyped-def]
+        """:func:`_translated`, telling junk after a gzip stream from a truncated or corrupt one."""
+        try:
+            return _translated(function, *args)
+        except VolumeError as error:
+            if isinstance(self._stream, io.BufferedReader) or not str(error).startswith(_GZIP_REASONS):
+                raise
+            reason = _after_gzip_end(self.path, getattr(self, "header", None))
+            if reason is None:
+                raise
+            raise VolumeError(reason) from None
 
 
 def read_header(path: str) -> Header:
@@ -206,6 +259,8 @@ def _open_stream(path: str) -> BinaryIO:
     except FileNotFoundError:
         raise VolumeError("file not found (or a broken symbolic link)") from None
     except OSError as error:
+        if error.errno in DESCRIPTOR_ERRORS:  # the process's problem, never the file's
+            raise OutputError(error.errno, f"cannot open {path!r}: {error.strerror}") from None
         raise VolumeError(f"cannot be opened: {error.strerror or error}") from None
     if raw.read(2) != _GZIP_MAGIC:
         raw.seek(0)
@@ -315,6 +370,62 @@ def _translated(function, *args):  # type: ignore[no-untyped-def]
         raise VolumeError(f"corrupt gzip data ({error})") from None
     except OSError as error:
         raise VolumeError(f"read error: {error.strerror or error}") from None
+
+
+def _after_gzip_end(path: str, header: Header | None) -> str | None:
+    """The reason when bytes that are not another gzip member follow the last complete one, else None.
+
+    Decompressors report such bytes as a truncated or corrupt next member; only on this error path is
+    the file decompressed once more, into nothing, to tell them apart. ``header`` is the volume's
+    (None: parsed from the decompressed bytes). Zero bytes after the last member are padding, as gzip
+    allows.
+    """
+    found = _complete_members(path)
+    if found is None:
+        return None
+    total, junk, head = found
+    if header is None:
+        try:
+            header = _parse_header(io.BytesIO(head))
+        except VolumeError:
+            return None
+    needed = header.offset + header.nbytes
+    if total < needed:
+        return f"truncated: the header declares {needed} bytes, the gzip stream holds {total}, then {junk}"
+    return f"junk after the end of the gzip stream ({junk})"
+
+
+def _complete_members(path: str) -> tuple[int, str, bytes] | None:
+    """The bytes the complete gzip members of ``path`` hold, a description of the junk after them, and
+    their first 540 bytes; None when nothing but zeros follows them, or a member is truncated or
+    corrupt."""
+    end = total = 0  # the end of the last complete member, and the bytes all members hold
+    head = b""
+    with open(path, "rb") as raw:
+        while True:
+            raw.seek(end)
+            if raw.read(2) != _GZIP_MAGIC:
+                break
+            raw.seek(end)
+            member = zlib.decompressobj(wbits=31)
+            while not member.eof:
+                chunk = raw.read(_CHUNK)
+                if not chunk:
+                    return None  # a member that really is truncated
+                try:
+                    while chunk:
+                        data = member.decompress(chunk, _CHUNK)
+                        head += data[: max(0, 540 - len(head))]
+                        total += len(data)
+                        chunk = member.unconsumed_tail
+                except zlib.error:
+                    return None  # a member that really is corrupt
+            end = raw.tell() - len(member.unused_data)
+        raw.seek(end)
+        rest = raw.read()
+    if end == 0 or not rest.rstrip(b"\0"):
+        return None
+    return total, f"{len(rest)} bytes that are not gzip data", head
 
 
 def _gzip_problem(message: str) -> str:
