@@ -6,7 +6,6 @@ import argparse
 from typing import Any
 
 from . import common
-from .slices import window_argument
 
 EXAMPLES = """examples:
   nidataset build scans/ masks/ data/ --window soft_tissue --format png --select labelled --split .7 .15 .15
@@ -25,21 +24,8 @@ def add(commands: Any) -> None:
     parser.add_argument("masks_folder", metavar="MASKS", help="folder of their label masks")
     parser.add_argument("output_path", metavar="OUTPUT", help="root of the dataset")
     parser.add_argument("--view", action="append", metavar="VIEW", help="as for slices (default: axial)")
-    parser.add_argument(
-        "--orientation",
-        choices=["stored", "radiological", "neurological"],
-        default="stored",
-        help="as for slices",
-    )
-    parser.add_argument("--spacing", type=common.spacing_argument, metavar="MM", help="as for slices")
-    parser.add_argument(
-        "--target-size", type=int, nargs=2, metavar=("H", "W"), help="pad to H rows, W columns"
-    )
-    parser.add_argument("--pad-value", type=float, default=0.0, help="value of the padding pixels")
-    parser.add_argument("--window", type=window_argument, metavar="NAME|C,W", help="as for slices")
-    parser.add_argument("--bits", type=int, choices=[8, 16], default=8, help="depth of a window's output")
-    parser.add_argument("--format", dest="image_format", choices=["tiff", "png", "jpeg"], default="tiff")
-    parser.add_argument("--compression", choices=["zlib", "zstd", "lzw"], help="lossless TIFF compression")
+    common.add_geometry_options(parser)
+    common.add_value_options(parser)
     parser.add_argument(
         "--labels",
         default="masks,yolo,coco",

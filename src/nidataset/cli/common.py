@@ -77,6 +77,24 @@ def add_dataset_options(command: argparse.ArgumentParser) -> None:
         default="case",
         help="case: OUTPUT/<prefix>/<view>/, view: OUTPUT/<view>/",
     )
+    add_geometry_options(command)
+    command.add_argument("--save-stats", action="store_true", help="write OUTPUT/<view>_*_stats.csv")
+    command.add_argument(
+        "--save-manifest", action="store_true", help="write OUTPUT/<view>_manifest.csv, a row per slice file"
+    )
+    add_report_option(command)
+    command.add_argument("--workers", type=int, help="files processed at once (default: all cores)")
+    command.add_argument(
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        help="run on the Dask cluster at ADDRESS (needs nidataset[dask]; the paths must be visible "
+        "to its workers) (default: local threads)",
+    )
+    command.add_argument("--quiet", action="store_true", help="print only errors")
+
+
+def add_geometry_options(command: argparse.ArgumentParser) -> None:
+    """Where pixels come from: padding, orientation, square pixels (slices, annotations, build)."""
     command.add_argument(
         "--target-size",
         type=int,
@@ -96,19 +114,36 @@ def add_dataset_options(command: argparse.ArgumentParser) -> None:
         metavar="MM",
         help="resample slices in-plane to square pixels: 'isotropic' or millimetres (default: none)",
     )
-    command.add_argument("--save-stats", action="store_true", help="write OUTPUT/<view>_*_stats.csv")
+
+
+def add_value_options(command: argparse.ArgumentParser) -> None:
+    """What pixels hold and how they are stored (the image-writing commands: slices, build)."""
+    command.add_argument("--pad-value", type=float, default=0.0, help="value of the padding pixels")
     command.add_argument(
-        "--save-manifest", action="store_true", help="write OUTPUT/<view>_manifest.csv, a row per slice file"
+        "--window",
+        type=window_argument,
+        metavar="NAME|C,W",
+        help="window the values to 8 or 16 bits: a preset (brain, subdural, stroke, bone, soft_tissue, "
+        "lung, liver, mediastinum), auto, or CENTER,WIDTH (default: values untouched)",
     )
-    add_report_option(command)
-    command.add_argument("--workers", type=int, help="files processed at once (default: all cores)")
+    command.add_argument("--bits", type=int, choices=[8, 16], default=8, help="depth of a window's output")
     command.add_argument(
-        "--dask-scheduler",
-        metavar="ADDRESS",
-        help="run on the Dask cluster at ADDRESS (needs nidataset[dask]; the paths must be visible "
-        "to its workers) (default: local threads)",
+        "--format", dest="image_format", choices=["tiff", "png", "jpeg"], default="tiff", help="image format"
     )
-    command.add_argument("--quiet", action="store_true", help="print only errors")
+    command.add_argument(
+        "--compression", choices=["zlib", "zstd", "lzw"], help="lossless TIFF compression (default: none)"
+    )
+
+
+def window_argument(text: str) -> str | tuple[float, float]:
+    """A preset or auto as given (checked by the API), or ``CENTER,WIDTH`` as two numbers."""
+    if "," not in text:
+        return text
+    try:
+        center, width = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a preset, auto, or CENTER,WIDTH; not {text!r}") from None
+    return center, width
 
 
 def spacing_argument(text: str) -> str | float:

@@ -39,7 +39,6 @@ def add(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..viewing import preview_dataset
-    from .slices import window_argument
 
     result = preview_dataset(
         args.images_folder,
@@ -47,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         args.masks_folder,
         view=common.views(args.view),
         orientation=args.orientation,
-        window=None if args.window is None else window_argument(args.window),
+        window=None if args.window is None else common.window_argument(args.window),
         workers=args.workers,
         progress=common.display(args),
         save_report=args.report,

@@ -18,7 +18,7 @@ def add(commands: Any) -> None:
         commands, "slices", "extract the 2D TIFF slices of every volume in a folder", EXAMPLES
     )
     common.add_dataset_options(parser)
-    parser.add_argument("--pad-value", type=float, default=0.0, help="value of the padding pixels")
+    common.add_value_options(parser)
     parser.add_argument(
         "--float32", action="store_true", help="write every slice as float32, as nidataset 0.9.1 does"
     )
@@ -29,36 +29,11 @@ def add(commands: Any) -> None:
         help="how --spacing computes pixels: linear, or nearest for label masks",
     )
     parser.add_argument(
-        "--window",
-        type=window_argument,
-        metavar="NAME|C,W",
-        help="window the values to 8 or 16 bits: a preset (brain, subdural, stroke, bone, soft_tissue, "
-        "lung, liver, mediastinum), auto, or CENTER,WIDTH (default: values untouched)",
-    )
-    parser.add_argument("--bits", type=int, choices=[8, 16], default=8, help="depth of a window's output")
-    parser.add_argument(
-        "--format", dest="image_format", choices=["tiff", "png", "jpeg"], default="tiff", help="image format"
-    )
-    parser.add_argument(
-        "--compression", choices=["zlib", "zstd", "lzw"], help="lossless TIFF compression (default: none)"
-    )
-    parser.add_argument(
         "--preview",
         action="store_true",
         help="write OUTPUT/previews/<prefix>_<view>_preview.png: a grid of each volume's slices",
     )
     parser.add_argument("--resume", action="store_true", help="skip volumes an earlier run completed")
-
-
-def window_argument(text: str) -> str | tuple[float, float]:
-    """A preset or auto as given (checked by the API), or ``CENTER,WIDTH`` as two numbers."""
-    if "," not in text:
-        return text
-    try:
-        center, width = (float(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a preset, auto, or CENTER,WIDTH; not {text!r}") from None
-    return center, width
 
 
 def run(args: argparse.Namespace) -> int:
