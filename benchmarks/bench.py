@@ -5,7 +5,7 @@ One command, from the repository root, with the development venv::
     python benchmarks/bench.py [--runs 3] [--views axial coronal sagittal] [--quick]
                                [--reference-python PATH] [--skip-reference] [--scratch DIR]
                                [--wait-budget SECONDS] [--output-markdown PATH] [--profile]
-                               [--baseline REV]
+                               [--baseline REV] [--options [OPTION ...]]
 
 It builds (once, cached in ``~/.cache/nidataset-bench/``) a CT dataset of 8 volumes 512x512x160 and an
 MRI-like one of 8 volumes 176x256x256, int16 ``.nii.gz``, then runs, interleaved run by run, each
@@ -15,6 +15,12 @@ contender in its own fresh interpreter on every dataset and view:
 * ``ours-1`` / ``ours-all``: this checkout's ``src``, ``workers=1`` / all cores, no progress bar;
 * ``base-1`` / ``base-all`` (with ``--baseline REV``): the same job as ``ours-1`` / ``ours-all`` on
   REV's ``src`` (``git archive REV src``), to check that a change made no view slower by over 3%;
+* ``ours-radiological`` / ``ours-isotropic`` / ``ours-manifest`` (with ``--options``, all three, or
+  ``--options radiological manifest``...): ``ours-all`` with one opt-in option, ``orientation=
+  "radiological"``, ``spacing="isotropic"`` or ``save_manifest=True``, on the CT dataset only (the MRI
+  one is stored RAS at 1 mm: nothing to reorient nor resample); a section "Options against the default
+  path" sets each against ``ours-all`` of the same run, dataset and view, and checks the goals of issue
+  10 (radiological within 5%, manifest within 3%). The base contenders never get an option.
 * ``floor`` / ``floor-1``: the physical floor of the job with all cores / one thread: decompression
   with the same decompressor as ours (``isal.igzip`` when importable), and one raw file per slice with
   as many bytes as our TIFF's pixels; no transpose for coronal and sagittal.
@@ -34,6 +40,7 @@ meanwhile do not mix two versions in one table (the base children run one of REV
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import shutil
@@ -74,6 +81,15 @@ class Contender:
     mode: str
     workers: int | None = None
     src: str = "src"
+    option: str | None = None  # a key of report.OPTIONS: its keyword arguments go to extract_slices_dataset
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return dict(report.OPTIONS[self.option]) if self.option else {}
+
+    def runs_on(self, spec: DatasetSpec) -> bool:
+        """The option contenders run on the CT dataset only, the others on every dataset."""
+        return self.option is None or spec.kind == report.OPTION_KIND
 
 
 BASE_SRC = "base/src"  # the snapshot of the baseline's src, in the scratch folder
@@ -113,7 +129,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="also run base-1 and base-all: ours-1 and ours-all on REV's src (git archive), and check that "
         f"ours is within {report.BASELINE_TOLERANCE:.0%} of them on every dataset and view",
     )
+    parser.add_argument(
+        "--options",
+        nargs="*",
+        choices=tuple(report.OPTIONS),
+        metavar="OPTION",
+        help="also run ours-all with one opt-in option each, on the CT dataset: "
+        + ", ".join(f"{o} ({report.option_text(o)})" for o in report.OPTIONS)
+        + "; with no name, all of them",
+    )
     args = parser.parse_args(argv)
+    if args.options is not None:  # in OPTIONS' order, each once; --options alone: all
+        args.options = [o for o in report.OPTIONS if o in args.options or not args.options]
     args.runs = args.runs or (1 if args.quick else 3)
     if args.wait_budget is None:
         args.wait_budget = 5.0 if args.quick else 240.0
@@ -134,11 +161,15 @@ def contenders(args: argparse.Namespace) -> list[Contender]:
     chosen = [
         Contender(report.OURS_1, sys.executable, "ours", 1),
         Contender(report.OURS_ALL, sys.executable, "ours", None),
+        *(
+            Contender(report.option_name(o), sys.executable, "ours", None, option=o)
+            for o in args.options or ()
+        ),
         Contender(report.FLOOR, sys.executable, "floor", cores),
         Contender(report.FLOOR_1, sys.executable, "floor", 1),
     ]
     if args.baseline_commit:
-        chosen[2:2] = [
+        chosen[2 + len(args.options or ()) : 2 + len(args.options or ())] = [
             Contender(report.BASE_1, sys.executable, "ours", 1, BASE_SRC),
             Contender(report.BASE_ALL, sys.executable, "ours", None, BASE_SRC),
         ]
@@ -149,26 +180,59 @@ def contenders(args: argparse.Namespace) -> list[Contender]:
 
 
 # --------------------------------------------------------------------------------------------- running
-def run_one(contender: Contender, folder: Path, view: str, expected: int, scratch: Path) -> Sample:
-    """Run one contender once on ``folder``; check what it wrote, delete it, return its figures."""
+def run_one(contender: Contender, dataset: DatasetSpec, view: str, scratch: Path) -> Sample:
+    """Run one contender once on ``dataset``; check what it wrote, delete it, return its figures."""
     output = scratch / "out"
-    spec = {
+    spec: dict[str, Any] = {
         "mode": contender.mode,
-        "nii_folder": str(folder),
+        "nii_folder": str(dataset.folder),
         "output_path": str(output),
         "view": view,
         "workers": contender.workers,
     }
+    if contender.option:
+        if contender.src != "src":  # a baseline's src may lack the option's keywords
+            raise RuntimeError(f"{contender.name}: options are for this checkout's src only")
+        spec["options"] = contender.kwargs
     result, child = run_child(contender, spec, scratch)
+    shape: tuple[int, ...] = ()
     try:
+        expected = dataset.slices(view)
         written = count_files(output)
         if written != expected:
             raise RuntimeError(
-                f"{contender.name} wrote {written} slices of {folder.name} {view}, not {expected}"
+                f"{contender.name} wrote {written} slices of {dataset.name} {view}, not {expected}"
             )
+        if contender.option:
+            shape = check_option_output(contender, dataset, view, output)
     finally:
         shutil.rmtree(output, ignore_errors=True)
-    return Sample(result["seconds"], child.peak_bytes, child.other_load)
+    return Sample(result["seconds"], child.peak_bytes, child.other_load, shape)
+
+
+def check_option_output(
+    contender: Contender, dataset: DatasetSpec, view: str, output: Path
+) -> tuple[int, ...]:
+    """The option took effect: a slice of the size it implies (resampled for isotropic), and for the
+    manifest a ``<view>_manifest.csv`` of one row per slice. The shape of that slice, rows x columns."""
+    import tifffile
+
+    first = next(output.rglob("*.tif"))
+    with tifffile.TiffFile(first) as tif:
+        shape = tif.pages[0].shape  # type: ignore[union-attr]
+    wanted = report.slice_pixels(dataset, view, contender.option)
+    if sorted(shape[:2]) != sorted(wanted):
+        raise RuntimeError(f"{contender.name} wrote {first.name} of {shape}, not {wanted}")
+    if contender.kwargs.get("save_manifest"):
+        manifest, rows = output / f"{view}_manifest.csv", -1
+        if manifest.is_file():
+            with open(manifest, newline="") as handle:
+                rows = sum(1 for _ in csv.reader(handle)) - 1
+        if rows != dataset.slices(view):
+            raise RuntimeError(
+                f"{contender.name}: {manifest.name} lists {rows} slices, not {dataset.slices(view)}"
+            )
+    return tuple(shape[:2])
 
 
 def run_child(
@@ -226,8 +290,9 @@ def run_all(
     for run in range(args.runs):
         label = f"run {run + 1}/{args.runs}"
         for dataset in data:
+            here = [c for c in chosen if c.runs_on(dataset.spec)]
             for view in args.views:
-                for contender in rotated(chosen, run):
+                for contender in rotated(here, run):
                     session.sample(label, contender, dataset, view)
         if tall is not None:
             session.sample(label, ours_1, tall, "axial")
@@ -265,7 +330,7 @@ class Session:
 
     def attempt(self, contender: Contender, dataset: Dataset, view: str) -> Sample:
         self.gate.wait()
-        return run_one(contender, dataset.folder, view, dataset.spec.slices(view), self.scratch)
+        return run_one(contender, dataset.spec, view, self.scratch)
 
 
 def rotated(chosen: list[Contender], run: int) -> list[Contender]:
@@ -314,6 +379,8 @@ def render(
     baseline = bool(args.baseline_commit)
     base_rows: list[tuple[str, ...]] = []
     checks: list[Target] = []
+    option_rows: list[tuple[str, ...]] = []
+    option_checks: list[Target] = []
     for dataset in data:
         for view in args.views:
             summaries = {
@@ -330,11 +397,16 @@ def render(
             if baseline:
                 base_rows.append(report.baseline_row(dataset.spec, view, summaries))
                 checks += report.baseline_checks(dataset.spec, view, summaries)
+            if args.options:
+                option_rows += report.option_rows(dataset.spec, view, summaries, args.options)
+                option_checks += report.option_checks(dataset.spec, view, summaries)
     if tall is not None:
         targets.append(
             report.memory_target(tall.spec, Summary(tuple(samples[(tall.spec.name, "axial", report.OURS_1)])))
         )
     parts.append(render_targets(targets, args.quick, markdown))
+    if args.options:
+        parts.append(render_options(args, option_rows, option_checks, markdown))
     if baseline:
         parts.append(render_baseline(args, base_rows, checks, markdown))
     busiest = max(Summary(tuple(found)).other_load for found in samples.values())
@@ -367,6 +439,31 @@ def render_baseline(
     return f"{title}\n{table}\n" + "\n".join(f"  {t.line()}" for t in [*checks, verdict])
 
 
+def render_options(
+    args: argparse.Namespace, rows: list[tuple[str, ...]], checks: list[Target], markdown: bool
+) -> str:
+    """The option contenders against ours-all (same run, dataset and view) and the reference, then one
+    line per goal."""
+    goals = ", ".join(f"{name} within {tolerance:.0%}" for name, tolerance in report.OPTION_GOALS.items())
+    title = (
+        f"Options against the default path ({report.OURS_ALL}, same run, dataset and view; goals: {goals}"
+        f" of its median time; x reference: the reference's time over the option's)"
+        + (" (quick run on small data: indicative only)" if args.quick else "")
+    )
+    lines = [*checks]
+    if checks:
+        met = sum(c.met for c in checks)
+        lines.append(
+            Target("every option within its goal", f"{met} of {len(checks)} checks", met == len(checks))
+        )
+    if markdown:
+        table = report.markdown_table(rows, report.OPTION_HEADERS)
+        items = "\n".join(f"- **{t.line()[:4]}** {t.line()[6:]}" for t in lines)
+        return f"#### {title}\n\n{table}" + (f"\n\n{items}" if items else "")
+    table = report.text_table(rows, report.OPTION_HEADERS)
+    return f"{title}\n{table}" + "".join(f"\n  {t.line()}" for t in lines)
+
+
 def render_header(lines: list[str], markdown: bool) -> str:
     if markdown:
         return "\n".join(f"- {line}" for line in lines)
@@ -396,11 +493,19 @@ def header_lines(
             f"baseline: {args.baseline} = {commit}; snapshot of its src/ {base_digest}"
             f" (git archive), run by {report.BASE_1} and {report.BASE_ALL}{same}"
         ]
+    described = (
+        f"{report.option_name(o)} = {report.OURS_ALL} with {report.option_text(o)}"
+        for o in args.options or ()
+    )
+    options = (
+        [f"options: {', '.join(described)}; on the {report.OPTION_KIND} dataset only"] if args.options else []
+    )
     return [
         *measure.machine_lines(),
         f"{measure.checkout_line(REPO)}; snapshot of src/ {digest}, run by every child"
         + (f" but {report.BASE_1} and {report.BASE_ALL}" if base else ""),
         *base,
+        *options,
         f"command: python benchmarks/bench.py {' '.join(sys.argv[1:])}".rstrip(),
         f"runs: {args.runs}, interleaved; medians of the times, maximum of the peak memories; a run marked *"
         f" was disturbed (other processes took over {report.BUSY_LOAD} cores): medians leave those out"
@@ -443,12 +548,23 @@ def closing_lines(scratch: Path, commit: str, waited: float, redone: int) -> lis
 
 
 # ------------------------------------------------------------------------------------------------ main
+def build_missing(specs: Sequence[DatasetSpec]) -> None:
+    """Build the datasets not in the cache in a child process: building here would raise this process's
+    high-water mark of memory (gigabytes for the tall volume), which every child, started by vfork and
+    exec, inherits in the ``ru_maxrss`` that its peak memory is measured by."""
+    missing = [spec.name for spec in specs if not (spec.folder / "manifest.json").is_file()]
+    if missing:
+        subprocess.run([sys.executable, str(HERE / "datasets.py"), *missing], check=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
     specs: Sequence[DatasetSpec] = datasets.quick_specs() if args.quick else datasets.full_specs()[:2]
+    tall_spec = None if args.quick else datasets.full_specs()[2]
+    build_missing([*specs, *([tall_spec] if tall_spec else [])])
     data = [datasets.ensure(spec) for spec in specs]
-    tall = None if args.quick else datasets.ensure(datasets.full_specs()[2])
+    tall = None if tall_spec is None else datasets.ensure(tall_spec)
     warm_cache([*data, *([tall] if tall else [])])
     with tempfile.TemporaryDirectory(prefix="nidataset-bench-", dir=args.scratch) as temporary:
         scratch, commit = Path(temporary), measure.commit_of(REPO)

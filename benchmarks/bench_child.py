@@ -4,8 +4,10 @@
 
 SPEC is a JSON object: ``mode`` ("reference", "ours", "floor" or "idle"), ``nii_folder``,
 ``output_path``, ``view``, and per mode ``workers`` (ours, floor), ``src`` (ours: a snapshot of this
-checkout's ``src`` folder, or of a baseline revision's, put first on the path) and ``profile`` (ours:
-run under cProfile). The child times only the work itself and writes ``{"seconds": ..., ...}`` to
+checkout's ``src`` folder, or of a baseline revision's, put first on the path), ``options`` (ours,
+optional: more keyword arguments of ``extract_slices_dataset``, such as ``orientation``; ``bench.py``
+gives them only to this checkout's snapshot, never to a baseline's, which may lack them) and ``profile``
+(ours: run under cProfile). The child times only the work itself and writes ``{"seconds": ..., ...}`` to
 RESULT.
 
 Ours is imported through the public API only (``nidataset.slices.extract_slices_dataset`` and the
@@ -66,10 +68,13 @@ def run_reference(spec: dict[str, Any]) -> dict[str, Any]:
 
 def run_ours(spec: dict[str, Any]) -> dict[str, Any]:
     """The extract_slices_dataset of the ``src`` snapshot (this checkout's or a baseline's), without progress
-    bar; through the public API only, so that any layout of the package works."""
+    bar, with the spec's ``options`` as more keyword arguments; through the public API only, so that any
+    layout of the package works."""
     sys.path.insert(0, spec["src"])
     import nidataset
     from nidataset.slices import extract_slices_dataset
+
+    options = spec.get("options") or {}
 
     def call() -> object:
         return extract_slices_dataset(
@@ -78,6 +83,7 @@ def run_ours(spec: dict[str, Any]) -> dict[str, Any]:
             view=spec["view"],
             workers=spec["workers"],
             progress=False,
+            **options,
         )
 
     if spec.get("profile"):

@@ -1,14 +1,16 @@
 """The benchmark's synthetic datasets: deterministic, built once, cached.
 
 Each dataset is a folder of int16 ``.nii.gz`` volumes written by nibabel at its default compression
-level, in ``<cache>/<name>-v1/`` (see :func:`reference_env.cache_folder`). A ``manifest.json`` written
-last marks a complete build; a folder without it is rebuilt from scratch. Bump :data:`VERSION` when the
-generators change.
+level, in ``<cache>/<name>-v<version>/`` (see :func:`reference_env.cache_folder`). A ``manifest.json``
+written last marks a complete build; a folder without it is rebuilt from scratch. Bump a kind's entry of
+:data:`VERSIONS` when its generator or affine changes.
 
 * ``ct``: CT-like torsos (:func:`nidataset.phantoms.ct_phantom`), Hounsfield units, noise tuned for a
-  gzip ratio of about 2.4x.
-* ``mri``: T1-like heads acquired sagittally, (X, Y, Z) = (176, 256, 256): scalp, skull, CSF, grey and
-  white matter, a smooth bias field, Gaussian noise inside the head and Rician-like noise outside.
+  gzip ratio of about 2.4x; voxels of 0.7 x 0.7 x 2.5 mm in an LPS affine, as DICOM converters write
+  routine CT (so that ``spacing="isotropic"`` has coronal and sagittal slices to resample, 3.6x).
+* ``mri``: T1-like heads acquired sagittally, (X, Y, Z) = (176, 256, 256), 1 mm isotropic: scalp,
+  skull, CSF, grey and white matter, a smooth bias field, Gaussian noise inside the head and Rician-like
+  noise outside.
 """
 
 from __future__ import annotations
@@ -32,7 +34,11 @@ from reference_env import cache_folder  # noqa: E402
 
 from nidataset.phantoms import ct_affine, ct_phantom  # noqa: E402
 
-VERSION = 2  # 2: the demo phantom became asymmetric (markers right and anterior)
+#: Per kind. 2: the demo phantom became asymmetric (markers right and anterior); ct 3: voxels of
+#: 0.7 x 0.7 x 2.5 mm (were 0.7 x 0.7 x 1.25), the voxels themselves unchanged.
+VERSIONS = {"ct": 3, "mri": 2}
+#: Voxel sizes (mm) of each kind's affine.
+SPACINGS = {"ct": (0.7, 0.7, 2.5), "mri": (1.0, 1.0, 1.0)}
 #: Noise of the CT phantom (HU): 5 gives a gzip ratio of about 2.4x at nibabel's default level.
 CT_NOISE = 5.0
 #: ct_phantom holds a few float64 copies of the volume: larger volumes are built in blocks of slices.
@@ -52,7 +58,12 @@ class DatasetSpec:
 
     @property
     def folder(self) -> Path:
-        return cache_folder() / f"{self.name}-v{VERSION}"
+        return cache_folder() / f"{self.name}-v{VERSIONS[self.kind]}"
+
+    @property
+    def spacing(self) -> tuple[float, float, float]:
+        """Voxel sizes in mm along X, Y and Z (the lengths of the affine's columns)."""
+        return SPACINGS[self.kind]
 
     @property
     def voxel_bytes(self) -> int:
@@ -65,7 +76,11 @@ class DatasetSpec:
 
     def describe(self) -> str:
         x, y, z = self.shape
-        return f"{self.name}: {self.count} x {x}x{y}x{z} int16 ({self.voxel_bytes / 1e6:.0f} MB of voxels)"
+        mm = "x".join(f"{s:g}" for s in self.spacing)
+        return (
+            f"{self.name}: {self.count} x {x}x{y}x{z} int16, {mm} mm voxels"
+            f" ({self.voxel_bytes / 1e6:.0f} MB of voxels)"
+        )
 
 
 @dataclass(frozen=True)
@@ -126,7 +141,9 @@ def make_volume(kind: str, shape: tuple[int, int, int], seed: int) -> np.ndarray
 
 
 def affine_of(kind: str) -> np.ndarray:
-    return ct_affine((0.7, 0.7, 1.25)) if kind == "ct" else np.diag([1.0, 1.0, 1.0, 1.0])
+    """CT: LPS (X and Y flipped) as DICOM converters write it; MRI: the identity. Columns of SPACINGS."""
+    spacing = SPACINGS[kind]
+    return ct_affine(spacing) if kind == "ct" else np.diag([*spacing, 1.0])
 
 
 def ct_volume(shape: tuple[int, int, int], seed: int) -> np.ndarray:
@@ -178,6 +195,7 @@ def quick_specs() -> tuple[DatasetSpec, DatasetSpec]:
     )
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python datasets.py [NAME ...]: build (if needed) the named datasets, or all
     for dataset_spec in full_specs() + quick_specs():
-        print(ensure(dataset_spec).describe(), "in", os.fspath(dataset_spec.folder))
+        if len(sys.argv) == 1 or dataset_spec.name in sys.argv[1:]:
+            print(ensure(dataset_spec).describe(), "in", os.fspath(dataset_spec.folder))

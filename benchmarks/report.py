@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from datasets import DatasetSpec
 
@@ -12,6 +14,34 @@ REFERENCE, OURS_1, OURS_ALL, FLOOR, FLOOR_1 = "reference", "ours-1", "ours-all",
 BASE_1, BASE_ALL = "base-1", "base-all"  # ours-1 and ours-all on the baseline's src (--baseline REV)
 BASE_OF = {OURS_ALL: BASE_ALL, OURS_1: BASE_1}
 BASELINE_TOLERANCE = 0.03  # ours' median time over base's median time, at most 1 + this
+#: The option contenders (``bench.py --options``): ours-all with one opt-in option, keyword arguments of
+#: extract_slices_dataset, run on the CT dataset only; named ``ours-<option>``.
+OPTIONS: dict[str, dict[str, Any]] = {
+    "radiological": {"orientation": "radiological"},
+    "isotropic": {"spacing": "isotropic"},
+    "manifest": {"save_manifest": True},
+}
+OPTION_KIND = "ct"  # the kind of dataset the option contenders run on
+#: Goals of the options' cost (issue 10): median time over ours-all's, same run, dataset and view, at most
+#: 1 + this. The isotropic option resamples (more pixels to write): it has no goal, only its figures.
+OPTION_GOALS = {"ours-radiological": 0.05, "ours-manifest": 0.03}
+OPTION_HEADERS = (
+    "dataset",
+    "view",
+    "contender",
+    "option",
+    "slice rows x cols",
+    "median s",
+    "runs (s)",
+    "slices/s",
+    "MB/s voxels",
+    "peak RSS MB",
+    "ours-all s",
+    "x ours-all time",
+    "x reference",
+    "goal",
+    "others' load",
+)
 #: Throughput of ours-all over the reference's, per view (the issue's targets).
 SPEEDUP_TARGETS = {"axial": 8.0, "coronal": 6.0, "sagittal": 6.0}
 FLOOR_TARGET = 1.3  # axial ours-all time over floor time, at most
@@ -49,6 +79,7 @@ class Sample:
     seconds: float
     peak_bytes: int
     other_load: float = 0.0  # cores that other processes took meanwhile
+    shape: tuple[int, ...] = ()  # (rows, columns) of a slice written, when checked (option contenders)
 
     @property
     def disturbed(self) -> bool:
@@ -156,6 +187,94 @@ def baseline_checks(spec: DatasetSpec, view: str, summaries: dict[str, Summary])
             if max(ours.other_load, base.other_load) > BUSY_LOAD:
                 measured += "; every run of one side disturbed by other processes: not to be trusted"
             checks.append(Target(name, measured, ratio <= 1 + BASELINE_TOLERANCE))
+    return checks
+
+
+def option_name(option: str) -> str:
+    """The contender of an option of :data:`OPTIONS`: ``ours-<option>``."""
+    return f"ours-{option}"
+
+
+def option_text(option: str) -> str:
+    """The keyword arguments of an option, as passed: ``orientation='radiological'``."""
+    return ", ".join(f"{key}={value!r}" for key, value in OPTIONS[option].items())
+
+
+def slice_pixels(spec: DatasetSpec, view: str, option: str | None = None) -> tuple[int, int]:
+    """Pixels along the two in-plane stored axes of one slice written by the default path, or by
+    ``option`` (in either order: an orientation may transpose the slice): the isotropic option resamples
+    each axis of n pixels of spacing s to the finer spacing s', ``round((n - 1) * s / s') + 1`` pixels
+    (the package's rule, recomputed here)."""
+    axes = {"axial": (0, 1), "coronal": (0, 2), "sagittal": (1, 2)}[view]
+    counts = [spec.shape[axis] for axis in axes]
+    if option != "isotropic":
+        return counts[0], counts[1]
+    spacings = [spec.spacing[axis] for axis in axes]
+    finer = min(spacings)
+    first, second = (math.floor((n - 1) * s / finer + 0.5) + 1 for n, s in zip(counts, spacings, strict=True))
+    return first, second
+
+
+def option_rows(
+    spec: DatasetSpec, view: str, summaries: dict[str, Summary], options: Sequence[str]
+) -> list[tuple[str, ...]]:
+    """One row per option that ran on this dataset and view: its figures, its time over ours-all's and
+    the reference's time over its own (throughput ratio), and its goal's verdict (* when every run of
+    one side was disturbed by other processes)."""
+    ours, reference = summaries.get(OURS_ALL), summaries.get(REFERENCE)
+    default = math.prod(slice_pixels(spec, view))
+    rows: list[tuple[str, ...]] = []
+    for option in options:
+        name = option_name(option)
+        summary = summaries.get(name)
+        if summary is None:
+            continue
+        seconds = summary.seconds
+        size = summary.samples[0].shape or slice_pixels(spec, view, option)  # rows x columns as written
+        more = math.prod(size) / default
+        pixels = f"{size[0]}x{size[1]}" + (f" ({more:.2f}x)" if more != 1 else "")
+        goal, tolerance = "-", OPTION_GOALS.get(name)
+        if ours and tolerance is not None:
+            met = seconds / ours.seconds <= 1 + tolerance
+            disturbed = max(summary.other_load, ours.other_load) > BUSY_LOAD
+            goal = f"<= {1 + tolerance:g}x: {'yes' if met else 'NO'}{'*' if disturbed else ''}"
+        rows.append(
+            (
+                spec.name,
+                view,
+                name,
+                option_text(option),
+                pixels,
+                f"{seconds:.3f}",
+                "/".join(f"{s.seconds:.2f}{'*' if s.disturbed else ''}" for s in summary.samples),
+                f"{spec.slices(view) / seconds:,.0f}",
+                f"{spec.voxel_bytes / 1e6 / seconds:,.0f}",
+                f"{summary.peak_bytes / 1e6:,.0f}",
+                f"{ours.seconds:.3f}" if ours else "-",
+                f"{seconds / ours.seconds:.3f}x" if ours else "-",
+                f"{reference.seconds / seconds:.1f}x" if reference else "-",
+                goal,
+                f"{summary.other_load:.2f}",
+            )
+        )
+    return rows
+
+
+def option_checks(spec: DatasetSpec, view: str, summaries: dict[str, Summary]) -> list[Target]:
+    """The options' goals: the option's median time within its tolerance of ours-all's (same run,
+    dataset and view)."""
+    ours = summaries.get(OURS_ALL)
+    checks = []
+    for name, tolerance in OPTION_GOALS.items():
+        option = summaries.get(name)
+        if ours is None or option is None:
+            continue
+        ratio = option.seconds / ours.seconds
+        title = f"{spec.name} {view}: {name} within {tolerance:.0%} of {OURS_ALL}"
+        measured = f"{ratio:.3f}x ({option.seconds:.3f} s / {ours.seconds:.3f} s, medians)"
+        if max(ours.other_load, option.other_load) > BUSY_LOAD:
+            measured += "; every run of one side disturbed by other processes: not to be trusted"
+        checks.append(Target(title, measured, ratio <= 1 + tolerance))
     return checks
 
 
