@@ -65,37 +65,50 @@ def frame_rows(
 
     Without a usable affine (a damaged header), the affine and pix2world columns are left empty.
     """
-    rows: list[list[object]] = []
+    chosen = list(indices)
     top, left = frame.offsets
     height, width = frame.image_shape
-    flat_affine: list[object] = [] if affine is None else [_number(v) for v in np.asarray(affine)[:3].ravel()]
-    for path, index in zip(paths, indices, strict=True):
-        vox = frame.pix2vox(index)
-        world: list[object] = [] if affine is None else [_number(v) for v in pix2world(vox, affine).ravel()]
-        stored_index = frame.slice_index(index)  # the mapping is its own inverse
-        rows.append(
-            [
-                path,
-                source,
-                frame.view,
-                frame.orientation,
-                index,
-                frame.axis,
-                stored_index,
-                height,
-                width,
-                top,
-                left,
-                *frame.shape,
-                *(flat_affine or [""] * 12),
-                *(_number(v) for v in vox.ravel()),
-                *(world or [""] * 9),
-                frame.interpolation,
-                value_map,
-                dtype,
-            ]
+    head: list[object] = [frame.view, frame.orientation]
+    size: list[object] = [height, width, top, left, *frame.shape]
+    tail: list[object] = [frame.interpolation, value_map, dtype]
+    # pix2vox moves with the slice index only in its translation: every row's matrix at once, and
+    # every pix2world in one product (4,000 rows took 0.1 s one by one, 4% of a coronal run).
+    first, step = frame.pix2vox(0), frame.pix2vox(1) - frame.pix2vox(0)
+    stack = first[None] + np.asarray(chosen, dtype=first.dtype).reshape(-1, 1, 1) * step[None]
+    voxels = _rows(stack)
+    flat_affine: list[object]
+    worlds: list[list[object]]
+    if affine is None:
+        flat_affine, worlds = [""] * 12, [[""] * 9] * len(chosen)
+    else:
+        affine = np.asarray(affine, dtype=np.float64)
+        flat_affine = _rows(affine[None, :3])[0]
+        lifted = np.concatenate(
+            [stack.astype(np.float64), np.tile([0.0, 0.0, 1.0], (len(chosen), 1, 1))], axis=1
         )
-    return rows
+        worlds = _rows((affine @ lifted)[:, :3])
+    return [
+        [
+            path,
+            source,
+            *head,
+            index,
+            frame.axis,
+            frame.slice_index(index),
+            *size,
+            *flat_affine,
+            *vox,
+            *world,
+            *tail,
+        ]
+        for path, index, vox, world in zip(paths, chosen, voxels, worlds, strict=True)
+    ]
+
+
+def _rows(matrices: np.ndarray) -> list[list[object]]:
+    """Each matrix of a stack as a flat row of Python numbers: integers stay integers, -0.0 is 0.0."""
+    flat = matrices.reshape(len(matrices), -1)
+    return (flat if flat.dtype.kind in "iu" else flat + 0.0).tolist()  # type: ignore[no-any-return]
 
 
 def volume_rows(
@@ -125,11 +138,3 @@ def volume_rows(
         )
         tables.append(rows)
     return tables
-
-
-def _number(value: object) -> int | float:
-    """An integer when the value is whole and was integral, else the shortest float that round-trips."""
-    if isinstance(value, np.integer):
-        return int(value)
-    number = float(value)  # type: ignore[arg-type]
-    return 0.0 if number == 0 else number  # no "-0.0" in the table
