@@ -4,8 +4,9 @@ After the kill, every file under a final name is whole (byte for byte what an un
 writes): staging folders, unnamed files and hidden temporaries may hold a half-written slice, nothing
 else may. Then ``resume`` completes the tree to exactly the uninterrupted run's, records included.
 
-A kill lands either inside the k-th write (of a slice, a shard's member or a record; the child writes
-half its bytes, then kills itself), for random k, or at a random time of the run from outside.
+A kill lands inside the k-th write (of a slice, a shard's member or a record; the child writes half
+its bytes, then kills itself), for random k; at the k-th record write, for a random k (after a view is
+in place, before its record says so); or at a random time of the run, from outside.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +47,9 @@ CHILD = textwrap.dedent("""
     spec = json.loads(sys.argv[1])
     calls = [0]
 
-    def dying() -> bool:
+    def dying(record=False) -> bool:
+        if spec["records_only"] and not record:
+            return False
         calls[0] += 1
         return calls[0] == spec["kill_at"]
 
@@ -67,7 +71,7 @@ CHILD = textwrap.dedent("""
         return real_all(descriptor, parts)
 
     def write_text(path, text):
-        if dying():
+        if dying(record=True):
             os.kill(os.getpid(), signal.SIGKILL)
         return real_text(path, text)
 
@@ -104,16 +108,19 @@ def visible(folder: Path) -> dict[str, bytes]:
     }
 
 
-def counted_reference(inputs: Path, out: Path, options: dict[str, object], monkeypatch) -> tuple[int, float]:  # type: ignore[no-untyped-def]
-    """Run uninterrupted into ``out``; return the number of writes the child counts, and the time."""
+def counted_reference(  # type: ignore[no-untyped-def]
+    inputs: Path, out: Path, options: dict[str, object], monkeypatch
+) -> tuple[Counter[str], float]:
+    """Run uninterrupted into ``out``; return the writes the child counts (all, records), and the time."""
     from nidataset.batch import records
     from nidataset.io import images, shards
 
-    calls = [0]
+    calls: Counter[str] = Counter()
 
     def counting(real):  # type: ignore[no-untyped-def]
         def wrapper(*args):  # type: ignore[no-untyped-def]
-            calls[0] += 1
+            calls["all"] += 1
+            calls["records"] += real.__name__ == "write_text"
             return real(*args)
 
         return wrapper
@@ -124,13 +131,19 @@ def counted_reference(inputs: Path, out: Path, options: dict[str, object], monke
     extract_slices_dataset(str(inputs), str(out), workers=1, progress=False, **options)  # type: ignore[arg-type]
     seconds = time.monotonic() - start
     monkeypatch.undo()
-    return calls[0], seconds
+    return calls, seconds
 
 
 def run_child(
-    inputs: Path, out: Path, options: dict[str, object], kill_at: int | None, after: float | None
+    inputs: Path,
+    out: Path,
+    options: dict[str, object],
+    kill_at: int | None,
+    after: float | None,
+    records_only: bool,
 ) -> int:
     spec = {"inputs": str(inputs), "out": str(out), "options": options, "kill_at": kill_at}
+    spec["records_only"] = records_only
     child = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(spec)], stderr=subprocess.PIPE)
     if after is not None:
         lock = out / ".nidataset" / "lock"
@@ -156,13 +169,18 @@ def test_kill_9_anywhere_leaves_nothing_truncated_and_resume_completes_the_same_
     writes, seconds = counted_reference(inputs, reference, options, monkeypatch)
     expected = all_files(reference)
     chooser = random.Random(f"{saving_mode}{container}{views}")
-    points: list[tuple[int | None, float | None]] = [(chooser.randint(1, writes), None) for _ in range(KILLS)]
-    points.append((None, chooser.uniform(0, seconds)))
-    for number, (kill_at, after) in enumerate(points):
+    points: list[tuple[int | None, float | None, bool]] = [
+        (chooser.randint(1, writes["all"]), None, False) for _ in range(KILLS)
+    ]
+    points += [
+        (chooser.randint(1, writes["records"]), None, True),
+        (None, chooser.uniform(0, seconds), False),
+    ]
+    for number, (kill_at, after, records_only) in enumerate(points):
         out = tmp_path / f"killed_{number}"
-        code = run_child(inputs, out, options, kill_at, after)
+        code = run_child(inputs, out, options, kill_at, after, records_only)
         if kill_at is not None:
-            assert code == -signal.SIGKILL, (kill_at, writes)
+            assert code == -signal.SIGKILL, (kill_at, records_only, writes)
         for name, data in visible(out).items():
             assert data == expected[name], f"{name} is not whole after a kill at write {kill_at} / {after} s"
         result = extract_slices_dataset(
