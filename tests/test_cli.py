@@ -300,6 +300,22 @@ def test_the_dask_scheduler_option_gives_what_a_local_run_gives(dask_cluster, ca
     assert dask == local and reports[0] == reports[1]  # the same but for the time taken
 
 
+def test_shards_written_on_a_dask_cluster_are_those_of_a_local_run(dask_cluster, cases, tmp_path):
+    from nidataset import extract_slices_dataset
+
+    _, client = dask_cluster
+    options = {
+        "view": ["axial", "coronal"],
+        "container": "webdataset",
+        "save_manifest": True,
+        "progress": False,
+    }
+    extract_slices_dataset(str(cases), str(tmp_path / "local"), workers=1, **options)
+    extract_slices_dataset(str(cases), str(tmp_path / "dask"), executor=client.get_executor(), **options)
+    assert files_under(tmp_path / "dask") == files_under(tmp_path / "local")
+    assert len([name for name in files_under(tmp_path / "dask") if name.endswith(".tar")]) == 6
+
+
 def test_an_unreachable_scheduler_is_a_usage_error(cases, tmp_path, capsys, monkeypatch):
     pytest.importorskip("dask.distributed")
     monkeypatch.setattr("nidataset.cli.common.DASK_CONNECT_SECONDS", 1)

@@ -35,6 +35,8 @@ Interpolation = Literal["linear", "nearest"]
 ImageFormat = Literal["tiff", "png", "jpeg"]
 Compression = Literal["zlib", "zstd", "lzw"]
 Bits = Literal[8, 16]
+#: "files": one file per slice; "webdataset": one tar shard per volume and view.
+Container = Literal["files", "webdataset"]
 #: None (values untouched), a preset name, (center, width), or "auto" (per volume).
 WindowSpec = str | tuple[float, float] | None
 #: None (one pixel per voxel), "isotropic", or square pixels of that many millimetres.
@@ -49,6 +51,7 @@ ORIENTATIONS: tuple[str, ...] = get_args(Orientation)
 INTERPOLATIONS: tuple[str, ...] = get_args(Interpolation)
 IMAGE_FORMATS: tuple[str, ...] = get_args(ImageFormat)
 COMPRESSIONS: tuple[str, ...] = get_args(Compression)
+CONTAINERS: tuple[str, ...] = get_args(Container)
 #: The file extension of each image format.
 EXTENSIONS: dict[str, str] = {"tiff": "tif", "png": "png", "jpeg": "jpg"}
 
@@ -79,10 +82,15 @@ class SliceOptions:
     compression: str | None = None
     save_preview: bool = False  # <output>/previews/<prefix>_<view>_preview.png
     measure_range: bool = False  # each volume's value range, for the report
+    container: str = "files"  # or "webdataset": <folder of the view's slices>/<prefix>.tar
 
     @property
     def extension(self) -> str:
         return EXTENSIONS[self.image_format]
+
+    @property
+    def sharded(self) -> bool:
+        return self.container == "webdataset"
 
     @property
     def output_key(self) -> str:
@@ -104,6 +112,7 @@ class SliceOptions:
                 ("compression", self.compression, None),
                 ("save_preview", self.save_preview, False),
                 ("measure_range", self.measure_range, False),
+                ("container", self.container, "files"),
             ]
             if value != default
         }
@@ -190,6 +199,7 @@ def slice_options(
     compression: object = None,
     save_preview: object = False,
     measure_range: bool = False,
+    container: object = "files",
     single: bool = False,
 ) -> SliceOptions:
     """Check the slice functions' options; ``single`` (one view, FLAT) is ``extract_slices``."""
@@ -213,7 +223,31 @@ def slice_options(
         compression=compression,  # type: ignore[arg-type]
         save_preview=check_flag("save_preview", save_preview),
         measure_range=measure_range,
+        container=check_choice("container", container, CONTAINERS),
     )
+
+
+def check_shard_prefixes(names: Sequence[str]) -> None:
+    """WebDataset takes a sample's key up to the first dot of a member's name: a prefix with a dot
+    would split one slice into a wrong key and field. ValueError naming such inputs.
+
+    >>> check_shard_prefixes(["case_001.nii.gz"])
+    >>> check_shard_prefixes(["case.v2.nii.gz"])
+    Traceback (most recent call last):
+    ...
+    ValueError: container='webdataset' needs input names without a dot before .nii.gz / .nii (webdataset \
+takes a sample's key up to the first dot of its file names); rename case.v2.nii.gz, or use container='files'
+    """
+    from .naming import prefix_of
+
+    dotted = [os.path.basename(name) for name in names if "." in prefix_of(os.path.basename(name))]
+    if dotted:
+        shown = ", ".join(dotted[:5]) + (f" and {len(dotted) - 5} more" if len(dotted) > 5 else "")
+        raise ValueError(
+            "container='webdataset' needs input names without a dot before .nii.gz / .nii (webdataset "
+            f"takes a sample's key up to the first dot of its file names); rename {shown}, "
+            "or use container='files'"
+        )
 
 
 def annotation_options(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ..io.atomic import make_folder, remove_files, write_text
 
@@ -82,10 +82,14 @@ def remember(
     counts: Sequence[int],
     details: dict[str, object] | None = None,
     kind: str = "slices",
+    *,
+    sizes: Mapping[str, int] | None = None,
 ) -> None:
     """Record that every output of this input is in place (called last): per view, its files (paths),
     their sizes and count; ``details`` are what was learnt from the voxels and a resumed run repeats
-    (the auto window, the value range)."""
+    (the auto window, the value range). ``sizes`` are the sizes of files known as written (others are
+    asked of the file system)."""
+    known = sizes or {}
     for view, paths, count in zip(views, files, counts, strict=True):
         names = [os.path.relpath(p, output_path).replace(os.sep, "/") for p in paths]
         record: dict[str, object] = {
@@ -94,7 +98,7 @@ def remember(
             "complete": True,
             "count": count,
             "files": names,
-            "sizes": [os.path.getsize(p) for p in paths],
+            "sizes": [known[p] if p in known else os.path.getsize(p) for p in paths],
         }
         if details:
             record["details"] = details

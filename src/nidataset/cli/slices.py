@@ -33,6 +33,13 @@ def add(commands: Any) -> None:
         action="store_true",
         help="write OUTPUT/previews/<prefix>_<view>_preview.png: a grid of each volume's slices",
     )
+    parser.add_argument(
+        "--container",
+        choices=["files", "webdataset"],
+        default="files",
+        help="files: one file per slice; webdataset: one tar shard per volume and view, "
+        "<prefix>.tar where its slices would go (default: files)",
+    )
     parser.add_argument("--resume", action="store_true", help="skip volumes an earlier run completed")
 
 
@@ -64,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
             save_manifest=args.save_manifest,
             save_preview=args.preview,
             save_report=args.report,
+            container=args.container,
         )
     code = common.report(result, args.output_path, args.quiet)
     common.report_line(result, args.output_path, args.quiet)

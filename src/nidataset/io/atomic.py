@@ -1,13 +1,17 @@
 """How every output file is put in place, and whose problem a failure is.
 
-Every file is written under a hidden temporary name in its final folder, then renamed, so an
-interrupted run never leaves a truncated file under a final name. Each temporary is created new
-(``O_CREAT | O_EXCL``, never through a symbolic link) under a name unique to its writer, so two
-writers of one file never write into, truncate or roll back each other's temporary. Errors are sorted
-by whose problem they are: a name the file system refuses, or something else in the way of a path
-(a plain file where a folder goes), belongs to one volume (skip it); running out of file descriptors
-is the process's problem, never a file's; anything else (disk full, quota, permission, read-only) is
-the output location's problem and stops the run.
+Every file is written where no reader can see it under its final name, then put in place whole, so an
+interrupted run never leaves a truncated file under a final name. Here: a hidden temporary name in the
+final folder, renamed (two namespace operations). Each temporary is created new (``O_CREAT |
+O_EXCL``, never through a symbolic link) under a name unique to its writer, so two writers of one file
+never write into, truncate or roll back each other's temporary. :mod:`nidataset.io.placement` does the
+same with one operation per file: unnamed files linked into place (Linux ``O_TMPFILE``), and hidden
+staging folders renamed into place whole.
+
+Errors are sorted by whose problem they are: a name the file system refuses, or something else in the
+way of a path (a plain file where a folder goes), belongs to one volume (skip it); running out of file
+descriptors is the process's problem, never a file's; anything else (disk full, quota, permission,
+read-only) is the output location's problem and stops the run.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import hashlib
 import os
 import re
 import secrets
+import shutil
 import threading
 from collections.abc import Callable, Iterable
 
@@ -132,10 +137,18 @@ def is_temporary_name(name: str) -> bool:
 
 
 def remove_temporaries(folder: str) -> None:
-    """Remove every temporary under ``folder``: call it only while no writer can be at work there."""
+    """Remove every temporary (files, and staging folders with their contents) under ``folder``: call
+    it only while no writer can be at work there."""
     for root, folders, files in os.walk(folder):
         remove_files(os.path.join(root, name) for name in files if is_temporary_name(name))
-        folders[:] = [name for name in folders if not os.path.islink(os.path.join(root, name))]
+        for name in folders:
+            if is_temporary_name(name) and not os.path.islink(os.path.join(root, name)):
+                shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+        folders[:] = [
+            name
+            for name in folders
+            if not is_temporary_name(name) and not os.path.islink(os.path.join(root, name))
+        ]
 
 
 def remove_files(paths: Iterable[str]) -> None:

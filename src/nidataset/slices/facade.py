@@ -14,10 +14,11 @@ from ..batch.flow import fitting_frames, run_dataset
 from ..batch.memory import POOL
 from ..errors import VolumeError
 from ..io.atomic import make_folder
-from ..io.volumes import read_header
+from ..io.volumes import list_volumes, read_header
 from ..options import (
     Bits,
     Compression,
+    Container,
     DtypeMode,
     ImageFormat,
     Interpolation,
@@ -26,6 +27,7 @@ from ..options import (
     Spacing,
     View,
     WindowSpec,
+    check_shard_prefixes,
     run_options,
     slice_options,
 )
@@ -195,6 +197,7 @@ def extract_slices_dataset(
     resume: bool = False,
     save_failures: bool = False,
     save_manifest: bool = False,
+    container: Container = "files",
 ) -> RunResult:
     """Extract the slices of every volume in ``nii_folder``; a file that cannot be read is skipped.
 
@@ -240,6 +243,12 @@ def extract_slices_dataset(
         ``resume``), in the order of the statistics, with its source, slice index, size, padding,
         the volume's shape and affine, and the matrices ``pix2vox`` (stored voxel
         ``[i, j, k] = pix2vox @ [row, col, 1]``) and ``pix2world`` (scanner millimetres).
+    container : {"files", "webdataset"}
+        ``"files"``: one file per slice. ``"webdataset"``: one tar shard per volume and view,
+        ``<prefix>.tar`` in the folder its slice files would be in (``<output>/<view>/<prefix>.tar``,
+        or ``<output>/<prefix>/<view>/<prefix>.tar`` in case mode), holding each slice's image, named
+        as its file would be, then ``<prefix>_<view>_<index>.json``, its manifest row. For millions of
+        slices, inode quotas and cluster file systems. Input names must hold no dot before the suffix.
 
     Returns
     -------
@@ -272,7 +281,10 @@ def extract_slices_dataset(
         compression=compression,
         save_preview=save_preview,
         measure_range=save_report is True,
+        container=container,
     )
+    if options.sharded:
+        check_shard_prefixes(list_volumes(nii_folder))
     run = run_options(
         workers,
         executor,

@@ -9,7 +9,9 @@ a problem of the volume rolls back what it wrote (:mod:`nidataset.batch.failures
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -21,9 +23,12 @@ from ..dtypes import ValuePlan, real_values
 from ..errors import VolumeError
 from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder, remove_files
-from ..io.images import write_image
-from ..io.volumes import VolumeReader, read_header
-from ..manifest import volume_rows
+from ..io.images import image_parts
+from ..io.placement import is_vacant
+from ..io.shards import TarShard, shard_filename
+from ..io.sinks import LinkedFiles, Sink, StagedFolder
+from ..io.volumes import Header, VolumeReader, read_header
+from ..manifest import COLUMNS, volume_rows
 from ..naming import index_width, output_folder, own_folders, prefix_of, relative_folder, slice_filename
 from ..options import SliceOptions
 from ..results import Outcome
@@ -53,14 +58,17 @@ def extract_volume_files(path: str, options: SliceOptions) -> tuple[Outcome, lis
     def work(written: list[str]) -> tuple[int, ...]:
         if records:
             remove_files(begin(options.output_path, options.views, prefix))  # the earlier run's outputs
+        sizes: dict[str, int] = {}  # of the slice files and shards, as written: no stat() each
         with VolumeReader(path) as reader:
-            counts = _write_views(reader, options, prefix, written, learnt)
+            counts = _write_views(reader, options, prefix, Placed(written, sizes), learnt)
         unchanged(path, identity)
         if records:
             assert identity is not None  # unchanged() refused a file it could not stat
             files = by_view(written, prefix, options.views)
             key = options.output_key
-            remember(identity, options.output_path, options.views, prefix, key, files, counts, learnt)
+            remember(
+                identity, options.output_path, options.views, prefix, key, files, counts, learnt, sizes=sizes
+            )
         return counts
 
     folders = own_folders(options.output_path, prefix, options.views, options.saving_mode)
@@ -77,8 +85,25 @@ def unchanged(path: str, identity: tuple[int, int, int] | None) -> None:
 
 
 def by_view(written: list[str], prefix: str, views: tuple[str, ...]) -> list[list[str]]:
-    """The files written for each view: their names start with ``<prefix>_<view>_``."""
-    return [[p for p in written if os.path.basename(p).startswith(f"{prefix}_{view}_")] for view in views]
+    """The files written for each view: their names start with ``<prefix>_<view>_``, or they are the
+    view's shard (``<view>/<prefix>.tar``)."""
+    return [[p for p in written if _of_view(p, prefix, view)] for view in views]
+
+
+def _of_view(path: str, prefix: str, view: str) -> bool:
+    folder, name = os.path.split(path)
+    return name.startswith(f"{prefix}_{view}_") or (
+        name == shard_filename(prefix) and os.path.basename(folder) == view
+    )
+
+
+@dataclass
+class Placed:
+    """What one volume put in place: every path (for a rollback) and the sizes of its slice files and
+    shards (for its records)."""
+
+    paths: list[str]
+    sizes: dict[str, int]
 
 
 def _with_details(outcome: Outcome, details: dict[str, object]) -> Outcome:
@@ -94,16 +119,18 @@ def _write_views(
     reader: VolumeReader,
     options: SliceOptions,
     prefix: str,
-    written: list[str],
+    placed: Placed,
     learnt: dict[str, object],
 ) -> tuple[int, ...]:
     header = reader.header
     frames = fitting_frames(header, options)
     plan = value_plan(header, options)
     whole = options.window == "auto" or options.save_preview  # both need every voxel first
+    source = os.path.basename(reader.path)
     if len(frames) == 1 and frames[0].axis == 2 and not whole:
         pixels = pixels_for(plan, options)
-        return (_stream(reader, frames[0], pixels, options, prefix, written, learnt),)
+        with _writing(header, source, frames[0], pixels, options, prefix, placed) as out:
+            return (_stream(reader, out, learnt),)
     # The volume as read, plus one view's slice-major copy at a time, in buffers the pool reuses.
     copy_dtype = stack_dtype(plan, options.window is not None)
     stack_bytes = header.nbytes // header.dtype.itemsize * copy_dtype.itemsize
@@ -130,13 +157,14 @@ def _write_views(
                 options.views,
                 orientation=options.orientation,
                 window=pixels.window or options.window,
-                written=written,
+                written=placed.paths,
             )
         counts = []
         for frame in frames:
-            out = spare.view(copy_dtype).reshape(frame.stack_shape)
-            stack = frame.stack(volume, copy_dtype, out=out)
-            counts.append(_write_slices(stack, 0, frame, pixels, options, prefix, written))
+            buffer = spare.view(copy_dtype).reshape(frame.stack_shape)
+            stack = frame.stack(volume, copy_dtype, out=buffer)
+            with _writing(header, source, frame, pixels, options, prefix, placed) as out:
+                counts.append(out.write(stack, 0))
     return tuple(counts)
 
 
@@ -150,7 +178,7 @@ def manifest_rows(path: str, outcome: Outcome, options: SliceOptions) -> list[li
         frames,
         header.affine,
         source=outcome.name,
-        folders=[relative_folder(prefix, frame.view, options.saving_mode) for frame in frames],
+        folders=[row_folder(prefix, frame.view, options) for frame in frames],
         indices=[range(frame.count) for frame in frames],
         extension=options.extension,
         dtype=dtype,
@@ -158,15 +186,15 @@ def manifest_rows(path: str, outcome: Outcome, options: SliceOptions) -> list[li
     )
 
 
-def _stream(
-    reader: VolumeReader,
-    frame: SliceFrame,
-    pixels: Pixels,
-    options: SliceOptions,
-    prefix: str,
-    written: list[str],
-    learnt: dict[str, object],
-) -> int:
+def row_folder(prefix: str, view: str, options: SliceOptions) -> str:
+    """What a manifest's ``path`` puts before a slice's name: its folder relative to the output root,
+    or its shard's path there, a shard's member being addressed as a file in a folder named after it
+    (``axial/case_001.tar/case_001_axial_000.tif``)."""
+    folder = relative_folder(prefix, view, options.saving_mode)
+    return f"{folder}/{shard_filename(prefix)}" if options.sharded else folder
+
+
+def _stream(reader: VolumeReader, out: ViewWriter, learnt: dict[str, object]) -> int:
     """Slices across the last stored axis are contiguous in the file: read a slab at a time, so
     memory stays a few MB (the axial view of most volumes).
 
@@ -175,30 +203,21 @@ def _stream(
     x, y, z = reader.header.shape
     plane_bytes = x * y * reader.header.dtype.itemsize
     per_slab = max(1, min(z, SLAB_BYTES // plane_bytes))
-    held = 4 * per_slab * x * y * max(reader.header.dtype.itemsize, pixels.stack_dtype.itemsize, 4)
-    with BUDGET.reserve(held, f"shape {reader.header.shape}"):
-        return _stream_slabs(reader, frame, pixels, options, prefix, written, learnt, per_slab)
+    itemsize = max(reader.header.dtype.itemsize, out.pixels.stack_dtype.itemsize, 4)
+    with BUDGET.reserve(4 * per_slab * x * y * itemsize, f"shape {reader.header.shape}"):
+        return _stream_slabs(reader, out, learnt, per_slab)
 
 
-def _stream_slabs(
-    reader: VolumeReader,
-    frame: SliceFrame,
-    pixels: Pixels,
-    options: SliceOptions,
-    prefix: str,
-    written: list[str],
-    learnt: dict[str, object],
-    per_slab: int,
-) -> int:
+def _stream_slabs(reader: VolumeReader, out: ViewWriter, learnt: dict[str, object], per_slab: int) -> int:
+    frame, pixels = out.frame, out.pixels
     done = 0
     for slab in reader.slabs(per_slab):
         pixels.check(slab)
-        if options.measure_range:
+        if out.options.measure_range:
             learnt["value_range"] = value_range(slab, pixels.plan, learnt.get("value_range"))  # type: ignore[arg-type]
         done += slab.shape[2]
         first = frame.slice_index(done - 1 if frame.reversed else done - slab.shape[2])
-        stack = frame.stack(slab, pixels.stack_dtype)
-        _write_slices(stack, first, frame, pixels, options, prefix, written)
+        out.write(frame.stack(slab, pixels.stack_dtype), first)
     return frame.count
 
 
@@ -212,22 +231,85 @@ def value_range(block: np.ndarray, plan: ValuePlan, sofar: list[float] | None = 
     return sofar
 
 
-def _write_slices(
-    stack: np.ndarray,
-    start: int,
+@dataclass
+class ViewWriter:
+    """Writes the slices of one view of one volume into its sink, opened at the first slice (nothing
+    is created while the volume is still being read); ``rows`` are the slices' manifest rows (by slice
+    index) when the sink keeps them beside the images (a shard)."""
+
+    frame: SliceFrame
+    pixels: Pixels
+    options: SliceOptions
+    prefix: str
+    rows: list[dict[str, object]] | None
+    sink: Sink | None = None
+
+    def write(self, stack: np.ndarray, start: int) -> int:
+        """Write ``stack[n]`` as slice ``start + n`` of the frame; return how many were written."""
+        frame, options = self.frame, self.options
+        if self.sink is None:
+            self.sink = _sink(options, self.prefix, frame.view)
+        width = index_width(frame.count)
+        for offset, stored in enumerate(stack):
+            index = start + offset
+            name = slice_filename(self.prefix, frame.view, index, width, options.extension)
+            parts = image_parts(self.pixels.image(stored, frame), options.image_format, options.compression)
+            self.sink.add(name, parts, None if self.rows is None else self.rows[index])
+        return len(stack)
+
+
+@contextmanager
+def _writing(
+    header: Header,
+    source: str,
     frame: SliceFrame,
     pixels: Pixels,
     options: SliceOptions,
     prefix: str,
-    written: list[str],
-) -> int:
-    """Write ``stack[n]`` as slice ``start + n`` of the frame; return how many were written."""
-    folder = output_folder(options.output_path, prefix, frame.view, options.saving_mode)
+    placed: Placed,
+) -> Iterator[ViewWriter]:
+    """A writer of one view's slices, put in place whole when the block ends (dropped on an error)."""
+    rows = _sample_rows(header, source, frame, pixels, options, prefix) if options.sharded else None
+    writer = ViewWriter(frame, pixels, options, prefix, rows)
+    try:
+        yield writer
+    except BaseException:
+        if writer.sink is not None:
+            writer.sink.discard()
+        raise
+    if writer.sink is not None:
+        writer.sink.commit()
+        placed.paths.extend(path for path, _ in writer.sink.placed)
+        placed.sizes.update(writer.sink.placed)
+
+
+def _sink(options: SliceOptions, prefix: str, view: str) -> Sink:
+    """A shard; a staging folder for a case folder that is new or empty; else files placed one by one
+    (view mode's shared folders, the caller's folder of ``extract_slices``, a folder holding files)."""
+    folder = output_folder(options.output_path, prefix, view, options.saving_mode)
+    if options.sharded:
+        make_folder(folder)
+        return TarShard(os.path.join(folder, shard_filename(prefix)))
+    if options.saving_mode == "case" and is_vacant(folder):
+        make_folder(os.path.dirname(folder))
+        return StagedFolder(folder)
     make_folder(folder)
-    width = index_width(frame.count)
-    for offset, stored in enumerate(stack):
-        name = slice_filename(prefix, frame.view, start + offset, width, options.extension)
-        path = os.path.join(folder, name)
-        write_image(path, pixels.image(stored, frame), options.image_format, options.compression)
-        written.append(path)
-    return len(stack)
+    return LinkedFiles(folder)
+
+
+def _sample_rows(
+    header: Header, source: str, frame: SliceFrame, pixels: Pixels, options: SliceOptions, prefix: str
+) -> list[dict[str, object]]:
+    """Each slice's manifest row, as :func:`manifest_rows` writes it, for the shard's samples."""
+    dtype, value_map = recorded_values(header, options, pixels.value_map)
+    (rows,) = volume_rows(
+        [frame],
+        header.affine,
+        source=source,
+        folders=[row_folder(prefix, frame.view, options)],
+        indices=[range(frame.count)],
+        extension=options.extension,
+        dtype=dtype,
+        value_map=value_map,
+    )
+    return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
