@@ -277,12 +277,31 @@ def files_of(folder: Path) -> dict[str, bytes]:
     }
 
 
+PAUSE_AT_FOURTH = """
+import sys, time
+import nidataset.slices.facade as facade
+from nidataset.cli import main
+real, started = facade.extract_volume, []
+def pausing(path, options):
+    started.append(path)
+    if len(started) == 4:
+        time.sleep(60)  # interrupted by SIGTERM, which main() turns into an interruption
+    return real(path, options)
+facade.extract_volume = pausing
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def test_sigterm_is_handled_as_ctrl_c_and_resume_finishes(many: Path, tmp_path: Path) -> None:
     reference, out = tmp_path / "reference", tmp_path / "out"
     arguments = ["slices", str(many), "--view", "axial,coronal", "--save-stats", "--workers", "1"]
     assert main([arguments[0], arguments[1], str(reference), *arguments[2:], "--quiet"]) == 0
+    # The child waits at the start of its fourth volume until the signal comes: the interleaving is
+    # forced, however fast the first three volumes go.
     child = subprocess.Popen(
-        [*COMMAND, *arguments[:2], str(out), *arguments[2:]], stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", PAUSE_AT_FOURTH, *arguments[:2], str(out), *arguments[2:]],
+        stderr=subprocess.PIPE,
+        text=True,
     )
     records = out / ".nidataset" / "coronal"
     deadline = time.monotonic() + 60
