@@ -89,9 +89,22 @@ def test_resume_with_other_options_redoes_everything(cases, tmp_path):
 def run_in_child(
     folder: Path, out: Path, stop: signal.Signals, after: int
 ) -> subprocess.CompletedProcess[str]:
-    """Start a dataset run in a child process; send ``stop`` once ``after`` volumes are recorded done."""
+    """Start a dataset run in a child process; send ``stop`` once ``after`` volumes are recorded done.
+
+    The child waits at the start of the next volume until the signal comes: the interleaving is
+    forced, however fast the first volumes go.
+    """
     script = textwrap.dedent(f"""
+        import time
+        import nidataset.slices.facade as facade
         from nidataset import extract_slices_dataset
+        real, started = facade.extract_volume, []
+        def pausing(path, options):
+            started.append(path)
+            if len(started) == {after + 1}:
+                time.sleep(60)
+            return real(path, options)
+        facade.extract_volume = pausing
         extract_slices_dataset({str(folder)!r}, {str(out)!r}, view=["axial", "coronal"],
                                save_stats=True, workers=1, progress=False)
     """)
