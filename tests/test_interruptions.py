@@ -95,7 +95,8 @@ def run_in_child(
     forced, however fast the first volumes go.
     """
     script = textwrap.dedent(f"""
-        import time
+        import signal, time
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # even where SIGINT came ignored
         import nidataset.slices.facade as facade
         from nidataset import extract_slices_dataset
         real, started = facade.extract_volume, []
