@@ -159,6 +159,34 @@ def test_the_command_line_writes_a_report_by_default_and_previews_on_request(fol
     ]
 
 
+@pytest.mark.parametrize("z_step", [2.5, -2.5])  # a negative step reverses the radiological axial slices
+def test_an_axial_preview_streams_and_equals_the_whole_volume_one(tmp_path, monkeypatch, z_step):
+    from nidataset.io.volumes import VolumeReader
+    from nidataset.slices import job
+
+    rng = np.random.default_rng(3)
+    data = rng.integers(-1000, 2000, size=(40, 30, 23), dtype=np.int16)
+    volumes = tmp_path / "volumes"
+    volumes.mkdir()
+    image = nib.Nifti1Image(data, np.diag([0.8, 0.8, z_step, 1.0]))
+    image.header.set_slope_inter(1.0, -1024.0)
+    nib.save(image, str(volumes / "case.nii.gz"))
+    monkeypatch.setattr(job, "SLAB_BYTES", 3 * 40 * 30 * 2)  # slabs of 3 slices: tiles inside and at edges
+    whole_read = VolumeReader.volume
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the axial view with a preview read the volume whole")
+
+    monkeypatch.setattr(VolumeReader, "volume", refuse)
+    extract_slices_dataset(str(volumes), str(tmp_path / "streamed"), save_preview=True, progress=False)
+    monkeypatch.setattr(VolumeReader, "volume", whole_read)
+    extract_slices_dataset(
+        str(volumes), str(tmp_path / "whole"), view=["axial", "coronal"], save_preview=True, progress=False
+    )
+    streamed = (tmp_path / "streamed" / "previews" / "case_axial_preview.png").read_bytes()
+    assert streamed == (tmp_path / "whole" / "previews" / "case_axial_preview.png").read_bytes()
+
+
 # --------------------------------------------------------------------------- in a real browser
 def chromium() -> str | None:
     for name in ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"):

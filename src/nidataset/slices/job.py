@@ -32,6 +32,8 @@ from ..manifest import COLUMNS, volume_rows
 from ..naming import index_width, output_folder, own_folders, prefix_of, relative_folder, slice_filename
 from ..options import SliceOptions
 from ..results import Outcome
+from ..viewing.preview import PreviewPlanes, preview_frames
+from ..windows import Window
 from .pixels import Pixels, pixels_for, recorded_values, stack_dtype, value_plan
 
 #: Axial streaming reads this many bytes of voxels at a time: large reads, a few MB per worker.
@@ -125,12 +127,16 @@ def _write_views(
     header = reader.header
     frames = fitting_frames(header, options)
     plan = value_plan(header, options)
-    whole = options.window == "auto" or options.save_preview  # both need every voxel first
+    planes = _preview_planes(header, options)
     source = os.path.basename(reader.path)
-    if len(frames) == 1 and frames[0].axis == 2 and not whole:
+    streams = planes is None or planes.streamable  # previews along the stored axial axis keep up
+    if len(frames) == 1 and frames[0].axis == 2 and options.window != "auto" and streams:
         pixels = pixels_for(plan, options)
         with _writing(header, source, frames[0], pixels, options, prefix, placed) as out:
-            return (_stream(reader, out, learnt),)
+            count = _stream(reader, out, learnt, planes)
+        if planes is not None:
+            _write_previews(planes, header, options, prefix, pixels.window, placed)
+        return (count,)
     # The volume as read, plus one view's slice-major copy at a time, in buffers the pool reuses.
     copy_dtype = stack_dtype(plan, options.window is not None)
     stack_bytes = header.nbytes // header.dtype.itemsize * copy_dtype.itemsize
@@ -146,19 +152,9 @@ def _write_views(
         if options.measure_range:
             learnt["value_range"] = value_range(volume, plan)
         pixels.check(volume)
-        if options.save_preview:
-            from ..viewing.job import write_previews
-
-            write_previews(
-                volume,
-                header,
-                options.output_path,
-                prefix,
-                options.views,
-                orientation=options.orientation,
-                window=pixels.window or options.window,
-                written=placed.paths,
-            )
+        if planes is not None:
+            planes.take(volume)
+            _write_previews(planes, header, options, prefix, pixels.window, placed)
         counts = []
         for frame in frames:
             buffer = spare.view(copy_dtype).reshape(frame.stack_shape)
@@ -166,6 +162,28 @@ def _write_views(
             with _writing(header, source, frame, pixels, options, prefix, placed) as out:
                 counts.append(out.write(stack, 0))
     return tuple(counts)
+
+
+def _preview_planes(header: Header, options: SliceOptions) -> PreviewPlanes | None:
+    if not options.save_preview:
+        return None
+    frames = preview_frames(header.shape, header.affine, options.views, options.orientation)
+    return PreviewPlanes(header.shape, frames)
+
+
+def _write_previews(
+    planes: PreviewPlanes,
+    header: Header,
+    options: SliceOptions,
+    prefix: str,
+    window: Window | None,
+    placed: Placed,
+) -> None:
+    """The previews in the slices' window when they have one, else in the asked one (or "auto")."""
+    from ..viewing.job import write_planes
+
+    shown = window or options.window
+    write_planes(planes, header, options.output_path, prefix, window=shown, written=placed.paths)
 
 
 def manifest_rows(path: str, outcome: Outcome, options: SliceOptions) -> list[list[list[object]]]:
@@ -194,7 +212,9 @@ def row_folder(prefix: str, view: str, options: SliceOptions) -> str:
     return f"{folder}/{shard_filename(prefix)}" if options.sharded else folder
 
 
-def _stream(reader: VolumeReader, out: ViewWriter, learnt: dict[str, object]) -> int:
+def _stream(
+    reader: VolumeReader, out: ViewWriter, learnt: dict[str, object], planes: PreviewPlanes | None
+) -> int:
     """Slices across the last stored axis are contiguous in the file: read a slab at a time, so
     memory stays a few MB (the axial view of most volumes).
 
@@ -204,15 +224,24 @@ def _stream(reader: VolumeReader, out: ViewWriter, learnt: dict[str, object]) ->
     plane_bytes = x * y * reader.header.dtype.itemsize
     per_slab = max(1, min(z, SLAB_BYTES // plane_bytes))
     itemsize = max(reader.header.dtype.itemsize, out.pixels.stack_dtype.itemsize, 4)
-    with BUDGET.reserve(4 * per_slab * x * y * itemsize, f"shape {reader.header.shape}"):
-        return _stream_slabs(reader, out, learnt, per_slab)
+    kept = 0 if planes is None else planes.nbytes(reader.header.dtype.itemsize)
+    with BUDGET.reserve(4 * per_slab * x * y * itemsize + kept, f"shape {reader.header.shape}"):
+        return _stream_slabs(reader, out, learnt, per_slab, planes)
 
 
-def _stream_slabs(reader: VolumeReader, out: ViewWriter, learnt: dict[str, object], per_slab: int) -> int:
+def _stream_slabs(
+    reader: VolumeReader,
+    out: ViewWriter,
+    learnt: dict[str, object],
+    per_slab: int,
+    planes: PreviewPlanes | None,
+) -> int:
     frame, pixels = out.frame, out.pixels
     done = 0
     for slab in reader.slabs(per_slab):
         pixels.check(slab)
+        if planes is not None:
+            planes.take(slab, done)
         if out.options.measure_range:
             learnt["value_range"] = value_range(slab, pixels.plan, learnt.get("value_range"))  # type: ignore[arg-type]
         done += slab.shape[2]

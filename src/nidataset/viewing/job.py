@@ -23,7 +23,7 @@ from ..naming import PREVIEWS, prefix_of, preview_filename
 from ..options import PreviewOptions
 from ..results import Outcome
 from ..windows import Window
-from .preview import preview_frames, preview_window, render
+from .preview import PreviewPlanes, preview_frames, preview_window, render
 
 
 def write_previews(
@@ -39,12 +39,28 @@ def write_previews(
     written: list[str],
 ) -> None:
     """``<output>/previews/<prefix>_<view>_preview.png`` of a volume (its stored array) per view."""
+    planes = PreviewPlanes(header.shape, preview_frames(header.shape, header.affine, views, orientation))
+    planes.take(volume)
+    write_planes(planes, header, output_path, prefix, window=window, labels=labels, written=written)
+
+
+def write_planes(
+    planes: PreviewPlanes,
+    header: Header,
+    output_path: str,
+    prefix: str,
+    *,
+    window: str | tuple[float, float] | Window | None = None,
+    labels: np.ndarray | None = None,
+    written: list[str],
+) -> None:
+    """The previews of the planes a volume left in ``planes`` (whole, or as it streamed by)."""
     folder = os.path.join(output_path, PREVIEWS)
     make_folder(folder)
     real = (header.slope, header.inter or 0.0)
-    shown = preview_window(volume, window, *real)
-    for frame in preview_frames(header.shape, header.affine, views, orientation):
-        data = render(volume, frame, shown, real, labels)
+    shown = preview_window(planes.sample(), window, *real)
+    for frame in planes.frames:
+        data = render(planes.tiles[frame.view], frame, shown, real, labels)
         path = os.path.join(folder, preview_filename(prefix, frame.view))
         write_atomic(path, lambda temporary, data=data: write_parts(temporary, [data]))  # type: ignore[misc]
         written.append(path)
