@@ -110,7 +110,7 @@ def percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float]:
         return [float(v) for v in np.percentile(values, qs)]
     offset = 0 if values.dtype.kind in "ub" else 1 << (8 * values.dtype.itemsize - 1)
     counts = np.zeros(1 << (8 * values.dtype.itemsize), dtype=np.int64)
-    flat = values.reshape(-1)
+    flat = values.ravel(order="K")  # a view of any contiguous volume: the order does not matter
     for start in range(0, flat.size, 1 << 22):  # a few MB of intp at a time
         chunk = flat[start : start + (1 << 22)].astype(np.int64) + offset
         counts += np.bincount(chunk, minlength=counts.size)

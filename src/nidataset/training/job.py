@@ -49,7 +49,7 @@ def mask_labels(path: str, options: object) -> Outcome:
     values = (
         np.unique(labels[labels > 0])
         if labels.dtype.kind == "i"
-        else np.flatnonzero(np.bincount(labels.ravel()))
+        else np.flatnonzero(np.bincount(labels.ravel(order="K")))  # no transposed copy
     )
     return Outcome(name, labels=tuple(int(v) for v in values if v > 0))
 
