@@ -90,6 +90,19 @@ def test_ct_with_slope_and_intercept_is_windowed_on_its_hounsfield_units(tmp_pat
         )
 
 
+@pytest.mark.parametrize(("dtype", "bits"), [("int16", 8), ("uint16", 16), ("int8", 8), ("uint8", 16)])
+def test_every_stored_integer_value_is_windowed_by_the_spec_formula(tmp_path, dtype, bits):
+    """Each possible value of the dtype once, with a slope and an intercept (8- and 16-bit integers
+    are windowed through a table of every value: this checks all of its entries)."""
+    info = np.iinfo(dtype)
+    raw = np.arange(info.min, info.max + 1).astype(dtype).reshape(-1, 16, 1)
+    path = write_volume(tmp_path / "v.nii.gz", raw, slope=0.75, inter=-1000.5)
+    real = np.asarray(nib.load(str(path)).get_fdata())
+    center, width = (40.0, 801.0) if raw.itemsize == 2 else (-950.0, 101.0)
+    out = extract_slices(str(path), str(tmp_path / "out"), window=(center, width), bits=bits)
+    np.testing.assert_array_equal(read_tiff(out[0]), expected(real[:, :, 0], center, width, bits))
+
+
 def test_auto_takes_each_volumes_percentiles_and_the_manifest_records_it(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
