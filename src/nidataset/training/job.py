@@ -34,6 +34,7 @@ from ..options import BuildOptions
 from ..results import Outcome
 from ..slices.job import by_view
 from ..slices.pixels import Pixels, pixels_for, recorded_values, value_plan
+from ..windows import value_counts
 
 #: How far a mask's affine may differ from its image's (each entry, in millimetres) and still pair.
 AFFINE_TOLERANCE = 1e-3
@@ -46,11 +47,8 @@ def mask_labels(path: str, options: object) -> Outcome:
         labels = _read_labels(path)[1]
     except VolumeError as error:
         return Outcome(name, reason=str(error))
-    values = (
-        np.unique(labels[labels > 0])
-        if labels.dtype.kind == "i"
-        else np.flatnonzero(np.bincount(labels.ravel(order="K")))  # no transposed copy
-    )
+    small = labels.dtype.kind == "u" and labels.dtype.itemsize <= 2
+    values = np.flatnonzero(value_counts(labels)) if small else np.unique(labels[labels > 0])
     return Outcome(name, labels=tuple(int(v) for v in values if v > 0))
 
 
