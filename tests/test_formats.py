@@ -49,6 +49,37 @@ def read_all(path: Path, dtype: type, opencv: bool = True) -> list[np.ndarray]:
     return [pillow, *readers]
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_our_png_files_read_back_exactly(tmp_path, dtype, channels):
+    """Grey and RGB, 8 and 16 bits, odd sizes, every value's extremes: OpenCV (libpng, BGR), Pillow and
+    imageio give the pixels back (the last two not for 16-bit RGB, which Pillow narrows to 8 bits)."""
+    from nidataset.io.png import png_bytes
+
+    top = np.iinfo(dtype).max
+    shape = (7, 5) if channels == 1 else (7, 5, 3)
+    image = np.random.default_rng(channels).integers(0, top, size=shape, endpoint=True).astype(dtype)
+    image.flat[:2] = [0, top]
+    path = tmp_path / "image.png"
+    path.write_bytes(png_bytes(image))
+    opencv = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    readers = [opencv if channels == 1 else opencv[..., ::-1]]
+    if not (channels == 3 and dtype == np.uint16):
+        with Image.open(path) as opened:
+            readers += [np.asarray(opened), iio.imread(path)]
+    for read in readers:
+        assert read.dtype == dtype
+        np.testing.assert_array_equal(read, image)
+
+
+def test_png_refuses_what_it_cannot_hold():
+    from nidataset.io.png import png_bytes
+
+    for image in (np.zeros((2, 2), np.int16), np.zeros((2, 2, 2), np.uint8), np.zeros(4, np.uint8)):
+        with pytest.raises(ValueError, match="PNG holds grey or RGB uint8 or uint16"):
+            png_bytes(image)
+
+
 @pytest.fixture
 def ct(tmp_path: Path) -> Path:
     from nidataset.phantoms import ct_phantom

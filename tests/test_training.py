@@ -228,29 +228,36 @@ def test_splits_keep_cases_whole_and_reproducible(pairs, tmp_path):
     assert {p.name[:6] for p in (tmp_path / "c" / "images" / "test").iterdir()} == {"case_0"}
 
 
-def test_context_channels_are_the_neighbouring_slices_with_edges_repeated(pairs, tmp_path):
+@pytest.mark.parametrize("bits", [8, 16])
+def test_context_channels_are_the_neighbouring_slices_with_edges_repeated(pairs, tmp_path, bits):
+    import cv2  # reads 16-bit RGB PNG, which Pillow narrows to 8 bits
+
     images, masks = pairs
-    build_dataset(
+    result = build_dataset(
         str(images),
         str(masks),
         str(tmp_path / "out"),
         view="sagittal",
         window="brain",
+        bits=bits,
         image_format="png",
         context=1,
         progress=False,
     )
+    assert not result.skipped
     plain = extract_slices(
         str(images / "case_2_0000.nii.gz"),
         str(tmp_path / "plain"),
         "sagittal",
         window="brain",
+        bits=bits,
         image_format="png",
     )
     singles = [np.asarray(Image.open(p)) for p in plain]
     for index in range(len(singles)):
-        rgb = np.asarray(Image.open(tmp_path / "out" / "images" / f"case_2_0000_sagittal_{index:03d}.png"))
-        assert rgb.shape == (*singles[0].shape, 3)
+        path = tmp_path / "out" / "images" / f"case_2_0000_sagittal_{index:03d}.png"
+        rgb = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)[..., ::-1]  # OpenCV gives BGR
+        assert rgb.shape == (*singles[0].shape, 3) and rgb.dtype == np.dtype(f"uint{bits}")
         for channel in range(3):
             neighbour = min(max(index - 1 + channel, 0), len(singles) - 1)
             np.testing.assert_array_equal(rgb[..., channel], singles[neighbour])

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .atomic import open_temporary, write_atomic
+from .png import png_bytes
 
 
 def write_tiff(path: str, image: np.ndarray) -> None:
@@ -33,8 +34,8 @@ def write_image(
     Encoders, chosen by measurement on 512 x 512 CT slices (see the README): uncompressed TIFF by
     :func:`write_tiff`; compressed TIFF by tifffile (zlib at level 1: 4x faster than level 6 for 1%
     more bytes; zstd at level 1 too, 1.5x faster than its default 3 for 2% more bytes; zstd and lzw
-    through imagecodecs); PNG by Pillow at compression level 1 (8-bit 30%
-    faster than level 6 for 13% more bytes, 16-bit faster and smaller); JPEG by Pillow at quality 95.
+    through imagecodecs); PNG by :func:`~nidataset.io.png.png_bytes` (2.8x faster than Pillow on
+    8-bit slices, 3x on 16-bit, and smaller); JPEG by Pillow at quality 95.
     """
     parts = image_parts(image, image_format, compression)
     write_atomic(path, lambda temporary: write_parts(temporary, parts))
@@ -67,12 +68,11 @@ def encode(image: np.ndarray, image_format: str, compression: str | None = None)
             compressionargs=arguments,
         )
         return buffer.getvalue()
+    if image_format == "png":
+        return png_bytes(image)
     from PIL import Image
 
-    if image_format == "png":
-        Image.fromarray(np.ascontiguousarray(image)).save(buffer, "PNG", compress_level=1)
-    else:
-        Image.fromarray(np.ascontiguousarray(image)).save(buffer, "JPEG", quality=95)
+    Image.fromarray(np.ascontiguousarray(image)).save(buffer, "JPEG", quality=95)
     return buffer.getvalue()
 
 

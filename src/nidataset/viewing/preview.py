@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..geometry.frame import SliceFrame, frames_for
+from ..io.png import png_bytes
 from ..windows import Window, auto_window, window_for
 
 if TYPE_CHECKING:
@@ -192,10 +193,12 @@ def _tile(
     if np.asarray(stored).dtype.kind == "f":
         lower, upper = window.bounds
         values = np.nan_to_num(values, nan=lower, posinf=upper + 1, neginf=lower)
-    shrunk = Image.fromarray(np.ascontiguousarray(values)).resize(
-        (size[1], size[0]), Image.Resampling.BILINEAR
-    )
-    return Image.fromarray(window.apply(np.asarray(shrunk)))
+    # Shrinking both ways, a box filter averages each tile pixel's area (a third faster than bilinear,
+    # which Pillow widens the same way); otherwise bilinear, so that coarse slices do not look blocky.
+    shrinking = size[0] <= values.shape[0] and size[1] <= values.shape[1]
+    method = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
+    resized = Image.fromarray(np.ascontiguousarray(values)).resize((size[1], size[0]), method)
+    return Image.fromarray(window.apply(np.asarray(resized)))
 
 
 def _outline(tile: Image, labels: np.ndarray, size: tuple[int, int]) -> Image:
@@ -225,8 +228,4 @@ def label_colour(label: int, palette: Sequence[tuple[int, int, int]] = COLOURS) 
 
 
 def _png(image: Image) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG", compress_level=1)  # 3x faster than 6 on a preview, for 15% more bytes
-    return buffer.getvalue()
+    return png_bytes(np.asarray(image))
