@@ -72,7 +72,7 @@ class Pixels:
         if self.window is None:
             return frame.pad(frame.resample(output_slice(stored, self.plan)), self.pad_value)
         pad = self.window.apply(np.array([self.pad_value]))[0]
-        table = None if frame.resampled else self.lookup
+        table = None if frame.resampled or stored.dtype != self.plan.stored else self.lookup
         if table is not None:  # the same formula on the same values, once per possible value
             return frame.pad(np.take(table, stored.view(table_index(stored.dtype))), pad)
         real = frame.resample(real_values(stored, self.plan), np.dtype(np.float64))

@@ -1,10 +1,11 @@
 """Previews: a volume's evenly spaced slices in one captioned grid, as a person would look at them.
 
 One window for the whole volume (the asked one, or "auto"), so that slices that differ in brightness
-keep that difference; every tile resampled to square millimetres (the physical aspect ratio) through
-the same :class:`~nidataset.geometry.frame.SliceFrame` the slices use, in radiological orientation
-unless another one is asked for; each tile captioned with its slice index. Label masks are drawn as
-outlines, each label in its own colour. Pillow draws and encodes.
+keep that difference; every tile laid out by a :class:`~nidataset.geometry.frame.SliceFrame` (the
+slices' own geometry), in radiological orientation unless another one is asked for, and resized to
+its physical extent (square millimetres); each tile captioned with its slice index. Label masks are
+drawn as outlines, each label in its own colour. Pillow resizes and draws; :mod:`nidataset.io.png`
+encodes.
 """
 
 from __future__ import annotations
