@@ -486,7 +486,7 @@ def header_lines(
     digest = measure.snapshot(SRC, scratch / "src")
     base = []
     if args.baseline_commit:
-        base_digest = snapshot_revision(args.baseline_commit, scratch / BASE_SRC, scratch)
+        base_digest = measure.snapshot_revision(REPO, args.baseline_commit, scratch / BASE_SRC, scratch)
         same = "; the same files as the working tree's" if base_digest == digest else ""
         commit = measure.git(REPO, "log", "-1", "--format=%h %s", args.baseline_commit)
         base = [
@@ -514,24 +514,6 @@ def header_lines(
         f"decompressor of ours and of the floor: {decompressor()[1]}",
         *(f"dataset {d.describe()}" for d in [*data, *([tall] if tall else [])]),
     ]
-
-
-def snapshot_revision(commit: str, into: Path, scratch: Path) -> str:
-    """``git archive COMMIT src | tar -x``, then the same copy as the working tree's snapshot; its hash."""
-    archive = scratch / "archive"
-    archive.mkdir()
-    try:
-        git = subprocess.Popen(["git", "-C", str(REPO), "archive", commit, "src"], stdout=subprocess.PIPE)
-        tar = subprocess.run(["tar", "-x", "-C", str(archive)], stdin=git.stdout, check=False)
-        assert git.stdout is not None
-        git.stdout.close()
-        if git.wait() != 0 or tar.returncode != 0 or not (archive / "src").is_dir():
-            raise RuntimeError(
-                f"git archive {commit} src | tar -x failed (git {git.returncode}, tar {tar.returncode})"
-            )
-        return measure.snapshot(archive / "src", into)
-    finally:
-        shutil.rmtree(archive, ignore_errors=True)
 
 
 def closing_lines(scratch: Path, commit: str, waited: float, redone: int) -> list[str]:

@@ -25,6 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import datasets  # noqa: E402
+import measure  # noqa: E402
 
 CHILD = """
 import json, os, shutil, sys, tempfile, time
@@ -55,21 +56,19 @@ def main() -> None:
     spec = datasets.quick_specs()[0] if args.quick else datasets.full_specs()[0]
     images = datasets.ensure(spec).folder
     with tempfile.TemporaryDirectory() as scratch:
-        base = Path(scratch) / "base"
-        base.mkdir()
-        archive = subprocess.run(
-            ["git", "archive", args.baseline, "src"], cwd=HERE.parent, capture_output=True, check=True
-        )
-        subprocess.run(["tar", "-x", "-C", str(base)], input=archive.stdout, check=True)
+        # Both sides run from copies, so that edits made meanwhile do not mix two states of the code.
+        ours, base = Path(scratch) / "ours", Path(scratch) / "base"
+        measure.snapshot(HERE.parent / "src", ours)
+        measure.snapshot_revision(HERE.parent, args.baseline, base, Path(scratch))
         times: dict[str, list[float]] = {"ours": [], "base": []}
         for run in range(args.runs):
-            for name, src in (("ours", HERE.parent / "src"), ("base", base / "src")):
+            for name, src in (("ours", ours), ("base", base)):
                 times[name].append(cpu_seconds(src, images, args.view, scratch))
                 print(f"  run {run + 1}/{args.runs} {name}: {times[name][-1]:.2f} s CPU", file=sys.stderr)
-    ours, baseline = statistics.median(times["ours"]), statistics.median(times["base"])
+    mine, baseline = statistics.median(times["ours"]), statistics.median(times["base"])
     print(
-        f"{spec.name} {args.view}, one worker, medians of {args.runs} runs: ours {ours:.2f} s CPU, "
-        f"{args.baseline} {baseline:.2f} s CPU, ours/base {ours / baseline:.3f}x"
+        f"{spec.name} {args.view}, one worker, medians of {args.runs} runs: ours {mine:.2f} s CPU, "
+        f"{args.baseline} {baseline:.2f} s CPU, ours/base {mine / baseline:.3f}x"
     )
 
 

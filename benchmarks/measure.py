@@ -163,6 +163,24 @@ def snapshot(src: Path, into: Path) -> str:
     return digest.hexdigest()[:12]
 
 
+def snapshot_revision(repo: Path, commit: str, into: Path, scratch: Path) -> str:
+    """``git archive COMMIT src | tar -x``, then the same copy as :func:`snapshot`; its hash."""
+    archive = scratch / "archive"
+    archive.mkdir()
+    try:
+        git = subprocess.Popen(["git", "-C", str(repo), "archive", commit, "src"], stdout=subprocess.PIPE)
+        tar = subprocess.run(["tar", "-x", "-C", str(archive)], stdin=git.stdout, check=False)
+        assert git.stdout is not None
+        git.stdout.close()
+        if git.wait() != 0 or tar.returncode != 0 or not (archive / "src").is_dir():
+            raise RuntimeError(
+                f"git archive {commit} src | tar -x failed (git {git.returncode}, tar {tar.returncode})"
+            )
+        return snapshot(archive / "src", into)
+    finally:
+        shutil.rmtree(archive, ignore_errors=True)
+
+
 def filesystem_of(path: Path) -> str:
     """``<type> on <device>`` of the mount that holds ``path``, from /proc/mounts."""
     best = ("", "unknown file system", "")
