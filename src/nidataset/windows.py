@@ -134,10 +134,15 @@ def value_counts(values: np.ndarray) -> np.ndarray:
     signed = values.dtype.kind == "i"
     counts = np.zeros(1 << (8 * values.dtype.itemsize), dtype=np.int64)
     flat = values.ravel(order="K")  # a view of any contiguous volume: the order does not matter
-    flat = flat.view(f"u{values.dtype.itemsize}")  # signed: two's complement, rotated below
+    flat = flat.view(unsigned(values.dtype))  # signed: two's complement, rotated below
     for start in range(0, flat.size, 1 << 20):
         counts += np.bincount(flat[start : start + (1 << 20)], minlength=counts.size)
     return np.roll(counts, counts.size // 2) if signed else counts
+
+
+def unsigned(dtype: np.dtype) -> np.dtype:
+    """The unsigned integer dtype of ``dtype``'s width: its bits read as indices of a table."""
+    return np.dtype(f"u{dtype.itemsize}")
 
 
 def window_for(window: str | tuple[float, float], bits: int) -> Window | None:

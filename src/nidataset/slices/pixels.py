@@ -16,7 +16,7 @@ import numpy as np
 from ..dtypes import ValuePlan, check_values, output_slice, plan_values, real_values
 from ..geometry.frame import SliceFrame
 from ..io.volumes import Header
-from ..windows import Window, auto_window, window_for
+from ..windows import Window, auto_window, unsigned, window_for
 
 
 class PixelOptions(Protocol):
@@ -74,7 +74,7 @@ class Pixels:
         pad = self.window.apply(np.array([self.pad_value]))[0]
         table = None if frame.resampled or stored.dtype != self.plan.stored else self.lookup
         if table is not None:  # the same formula on the same values, once per possible value
-            return frame.pad(np.take(table, stored.view(table_index(stored.dtype))), pad)
+            return frame.pad(np.take(table, stored.view(unsigned(stored.dtype))), pad)
         real = frame.resample(real_values(stored, self.plan), np.dtype(np.float64))
         return frame.pad(self.window.apply(real), pad)
 
@@ -86,13 +86,8 @@ class Pixels:
         stored = self.plan.stored
         if self.window is None or stored.kind not in "iu" or stored.itemsize > 2 or not stored.isnative:
             return None
-        codes = np.arange(1 << (8 * stored.itemsize), dtype=table_index(stored)).view(stored)
+        codes = np.arange(1 << (8 * stored.itemsize), dtype=unsigned(stored)).view(stored)
         return self.window.apply(real_values(codes, self.plan))
-
-
-def table_index(dtype: np.dtype) -> np.dtype:
-    """The unsigned dtype of the same width, whose values index a lookup table of ``dtype``."""
-    return np.dtype(f"u{dtype.itemsize}")
 
 
 def stack_dtype(plan: ValuePlan, windowed: bool) -> np.dtype:

@@ -191,7 +191,7 @@ def _tile(
     slope, inter = real
     if slope is not None:
         values = values * np.float32(slope) + np.float32(inter)
-    if np.asarray(stored).dtype.kind == "f":
+    if stored.dtype.kind == "f":
         lower, upper = window.bounds
         values = np.nan_to_num(values, nan=lower, posinf=upper + 1, neginf=lower)
     # Shrinking both ways, a box filter averages each tile pixel's area (a third faster than bilinear,
