@@ -26,8 +26,8 @@ from ..errors import VolumeError
 from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder, remove_files, write_text
 from ..io.images import write_image
+from ..io.readers import Header, open_volume, read_header
 from ..io.tables import write_csv
-from ..io.volumes import Header, VolumeReader, read_header
 from ..manifest import volume_rows
 from ..naming import index_width, prefix_of, slice_filename
 from ..options import BuildOptions
@@ -104,7 +104,7 @@ def _indices(details: dict[str, object]) -> tuple[tuple[int, ...], ...]:
 
 
 def _read_labels(path: str) -> tuple[Header, np.ndarray]:
-    with VolumeReader(path) as reader:
+    with open_volume(path) as reader:
         check_label_dtype(reader.header.dtype)
         labels = integer_labels(reader.volume(), reader.header.slope, reader.header.inter)
     if labels.size and int(labels.max()) > 65535:
@@ -136,7 +136,7 @@ def _build(
     chosen: list[str],
 ) -> tuple[int, ...]:
     mask_header, labels = _read_labels(mask_path)
-    reader = VolumeReader(path)
+    reader = open_volume(path)
     header = reader.header
     _check_pair(header, mask_header, mask_path)
     frames = fitting_frames(header, options)
