@@ -25,6 +25,7 @@ from ..batch.records import FOLDER, begin, completed, forget, identity_of, remem
 from ..errors import VolumeError
 from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder, remove_files, write_text
+from ..io.image_formats import image_format as image_format_record
 from ..io.images import write_image
 from ..io.readers import Header, open_volume, read_header
 from ..io.tables import write_csv
@@ -258,17 +259,19 @@ class _SliceWriter:
 
     def _put(self, path: str, image: np.ndarray, image_format: str | None = None) -> None:
         fmt = image_format or self.options.image_format
-        write_image(path, image, fmt, self.options.compression if fmt == "tiff" else None)
+        compression = self.options.compression
+        write_image(
+            path, image, fmt, compression if compression in image_format_record(fmt).compressions else None
+        )
         self.written.append(path)
 
     def _put_mask(self, stem: str, plane: np.ndarray) -> None:
         values = np.maximum(plane, 0)
         dtype = np.uint8 if values.size == 0 or int(values.max()) <= 255 else np.uint16
-        fmt = "tiff" if self.options.mask_extension == "tif" else "png"
         self._put(
             os.path.join(self.folder("masks"), f"{stem}.{self.options.mask_extension}"),
             values.astype(dtype),
-            fmt,
+            self.options.mask_format,
         )
 
     def _put_yolo(self, stem: str, found: list[SliceObject], shape: tuple[int, int]) -> None:
