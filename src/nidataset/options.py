@@ -412,7 +412,7 @@ def check_window(window: object) -> str | tuple[float, float] | None:
     >>> check_window("brain"), check_window((40, 80)), check_window("auto")
     ('brain', (40.0, 80.0), 'auto')
     """
-    from .windows import PRESETS
+    from .values.windows import PRESETS
 
     if window is None or window == "auto" or (isinstance(window, str) and window in PRESETS):
         return window  # type: ignore[return-value]

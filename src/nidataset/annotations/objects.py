@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..dtypes import refuse_unsupported
 from ..errors import VolumeError
+from ..values.dtypes import refuse_unsupported
 
 #: Above this largest label, labels are renumbered before the first find_objects pass, which makes
 #: a list as long as the largest label.

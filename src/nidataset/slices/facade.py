@@ -33,8 +33,8 @@ from ..options import (
 )
 from ..progress import Progress
 from ..results import RunResult
+from ..values.pixels import refuse_format
 from .job import extract_volume, extract_volume_files, manifest_rows
-from .pixels import refuse_format
 
 __all__ = ["extract_slices", "extract_slices_dataset"]
 

@@ -29,7 +29,7 @@ from ..options import (
 )
 from ..progress import Progress
 from ..results import Outcome, RunResult
-from ..slices.pixels import refuse_format
+from ..values.pixels import refuse_format
 from .job import build_pair, coco_fragment_path, manifest_rows, mask_labels
 from .pairing import case_of, pair
 from .splits import assign, check_split

@@ -23,7 +23,7 @@ from ..io.volumes import find_volume
 from ..naming import PREVIEWS, prefix_of, preview_filename
 from ..options import PreviewOptions
 from ..results import Outcome
-from ..windows import Window
+from ..values.windows import Window
 from .preview import PreviewPlanes, preview_frames, preview_window, render
 
 

@@ -1,7 +1,7 @@
 """Pixel values: how the stored voxels of one volume become the pixels of its images.
 
-Shared by the slice job and the training-set builder: the dtype policy's plan (:mod:`nidataset.dtypes`)
-or a window on the real values (:mod:`nidataset.windows`); resampling and padding come from each
+Shared by the slice job and the training-set builder: the dtype policy's plan (:mod:`nidataset.values.dtypes`)
+or a window on the real values (:mod:`nidataset.values.windows`); resampling and padding come from each
 view's :class:`~nidataset.geometry.frame.SliceFrame`.
 """
 
@@ -13,11 +13,11 @@ from typing import Protocol
 
 import numpy as np
 
-from ..dtypes import ValuePlan, check_values, output_slice, plan_values, real_values
 from ..geometry.frame import SliceFrame
 from ..io.image_formats import refused_dtype
 from ..io.volumes import Header
-from ..windows import Window, auto_window, unsigned, window_for
+from .dtypes import ValuePlan, check_values, output_slice, plan_values, real_values
+from .windows import Window, auto_window, unsigned, window_for
 
 
 class PixelOptions(Protocol):
