@@ -24,7 +24,7 @@ from ..errors import VolumeError
 from ..io.atomic import remove_files
 from ..results import Outcome
 from .failures import attempt
-from .records import begin, completed, forget, identity_of, remember
+from .records import begin, completed, forget, identity_of, listed, remember
 
 #: What ``work(written, done)`` returns: the counts per view. It appends every path it writes to
 #: ``written`` and fills ``done`` (file sizes as written, details to record).
@@ -55,11 +55,13 @@ class Done:
 
 @dataclass(frozen=True)
 class Result:
-    """The outcome of one input, the paths written (none when skipped or reused) and the details."""
+    """The outcome of one input, the paths written (none when skipped or reused) and the details;
+    a reused input's ``listed`` are the files its records list per view (relative names)."""
 
     outcome: Outcome
     written: list[str]
     details: dict[str, object]
+    listed: list[list[str]] = field(default_factory=list)
 
     @property
     def reused(self) -> bool:
@@ -92,7 +94,8 @@ def run_with_records(
             identity, records.output_path, records.views, records.prefix, records.key, records.kind
         )
         if found is not None:
-            return Result(Outcome(name, found[0], reused=True), [], found[1])
+            files = listed(records.output_path, records.views, records.prefix, records.kind)
+            return Result(Outcome(name, found[0], reused=True), [], found[1], files)
     done = Done()
 
     def recorded(written: list[str]) -> tuple[int, ...]:
