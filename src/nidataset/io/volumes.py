@@ -14,7 +14,7 @@ from .nifti import NiftiReader as VolumeReader
 from .readers import (
     Header,
     claimed_folder,
-    describe_suffixes,
+    describe_inputs,
     input_suffixes,
     is_input_name,
     prefix_of,
@@ -40,7 +40,7 @@ def list_volumes(folder: str) -> list[str]:
     except OSError as error:
         raise ValueError(f"nii_folder {folder!r} cannot be listed: {error.strerror or error}") from None
     if not names:
-        raise FileNotFoundError(f"nii_folder {folder!r} holds no {describe_suffixes()} file")
+        raise FileNotFoundError(f"nii_folder {folder!r} holds no {describe_inputs()}")
     _check_unique_prefixes(names)
     return [os.path.join(folder, name) for name in names]
 
