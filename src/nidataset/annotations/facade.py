@@ -25,6 +25,7 @@ from ..options import (
     annotation_options,
     run_options,
 )
+from ..outputs import run_outputs
 from ..progress import Progress
 from ..results import RunResult
 from .job import annotate_file, annotate_volume, manifest_rows
@@ -171,6 +172,7 @@ def extract_annotations_dataset(
     progress: bool | Progress = True,
     save_failures: bool = False,
     save_manifest: bool = False,
+    resume: bool = False,
 ) -> RunResult:
     """Write the objects of every label mask in ``nii_folder``; a mask that cannot be used is skipped.
 
@@ -216,6 +218,10 @@ def extract_annotations_dataset(
         Write ``<output>/<view>_manifest.csv`` with the columns of the slices' manifest, one row per
         slice CSV (the slices that hold an object), so that a box row joins its image's row on
         ``source``, ``view`` and ``slice_index``. Slice mode only.
+    resume : bool
+        Skip masks that an earlier run with the same options completed (each completed mask is
+        recorded under ``<output>/.nidataset/annotations/``, checked against the mask's size and time
+        and the CSV files present); the statistics and manifests still cover every mask.
 
     Returns
     -------
@@ -242,6 +248,7 @@ def extract_annotations_dataset(
         orientation=orientation,
         spacing=spacing,
         images_folder=images_folder,
+        resume=resume,
     )
     run = run_options(
         workers,
@@ -254,4 +261,6 @@ def extract_annotations_dataset(
     )
     if run.save_manifest and options.extraction_mode != "slice":
         raise ValueError("save_manifest lists slice files: it needs extraction_mode='slice'")
-    return run_dataset(annotate_volume, options, nii_folder, run, what="annotations", describe=manifest_rows)
+    return run_dataset(
+        annotate_volume, options, nii_folder, run, what="annotations", outputs=run_outputs(run, manifest_rows)
+    )

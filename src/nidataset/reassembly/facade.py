@@ -10,14 +10,15 @@ import os
 from concurrent.futures import Executor
 
 from ..batch.runner import run_files
+from ..batch.settings import run_options
 from ..io.atomic import make_folder
 from ..io.tables import write_failures_csv
 from ..naming import failures_filename
-from ..options import reassembly_options, run_options
 from ..progress import Progress, as_progress
 from ..results import RunResult
 from .job import reassemble_source
 from .manifests import sources_of
+from .options import reassembly_options
 
 __all__ = ["reassemble"]
 
@@ -37,8 +38,9 @@ def reassemble(
     """Put 2D images named after a manifest's slices back into one NIfTI volume per source.
 
     Needs only the manifest and the images, not the source volumes. For each manifest row the image
-    is ``<slices_folder>/<folder of path>/<stem of path><suffix><ext>`` with ``ext`` one of ``.tif``,
-    ``.tiff``, ``.png`` (needs Pillow) or ``.npy``; each source becomes
+    is ``<slices_folder>/<folder of path>/<stem of path><suffix><ext>`` with ``ext`` the extension of
+    a readable format of :data:`nidataset.io.image_formats.IMAGE_FORMATS` (built in: ``.tif``,
+    ``.tiff``, ``.png`` and ``.jpg``, the last two needing Pillow) or ``.npy``; each source becomes
     ``<output_path>/<prefix>.nii.gz`` (prefix: the source's name without ``.nii.gz`` / ``.nii``), of
     the manifest's ``shape_i, shape_j, shape_k`` and affine, in the images' dtype.
 

@@ -12,6 +12,7 @@ from concurrent.futures import Executor
 
 from ..batch.flow import fitting_frames, run_dataset
 from ..batch.memory import POOL
+from ..encoding import refuse_format
 from ..errors import VolumeError
 from ..io.atomic import make_folder
 from ..io.volumes import list_volumes, read_header
@@ -31,10 +32,10 @@ from ..options import (
     run_options,
     slice_options,
 )
+from ..outputs import run_outputs
 from ..progress import Progress
 from ..results import RunResult
 from .job import extract_volume, extract_volume_files, manifest_rows
-from .pixels import refuse_format
 
 __all__ = ["extract_slices", "extract_slices_dataset"]
 
@@ -98,13 +99,14 @@ def extract_slices(
         percentiles of its finite values. ``pad_value`` is a real value, windowed like the voxels.
     bits : {8, 16}
         Depth of a window's output.
-    image_format : {"tiff", "png", "jpeg"}
-        The file format and extension (``.tif``, ``.png``, ``.jpg``). PNG holds uint8 and uint16
-        only: other values need a window (checked from the headers before anything is written);
-        JPEG is lossy and needs an 8-bit window.
-    compression : {None, "zlib", "zstd", "lzw"}
-        Lossless TIFF compression; ``"zstd"`` and ``"lzw"`` need imagecodecs
-        (``pip install 'nidataset[codecs]'``).
+    image_format : str
+        A format of :data:`nidataset.io.image_formats.IMAGE_FORMATS`, which decides its extension,
+        the pixels it holds and its compressions: built in, ``"tiff"`` (``.tif``, any values),
+        ``"png"`` (``.png``, uint8 and uint16 only: other values need a window, checked from the
+        headers before anything is written) and ``"jpeg"`` (``.jpg``, lossy: needs an 8-bit window).
+    compression : str or None
+        A compression the format accepts (TIFF: lossless ``"zlib"``, ``"zstd"``, ``"lzw"``; the
+        last two need imagecodecs, ``pip install 'nidataset[codecs]'``).
     save_preview : bool
         Write ``<output>/previews/<prefix>_<view>_preview.png`` (``output_path/previews/`` for one
         volume): evenly spaced slices in a grid, one window for the whole volume (``window``, or
@@ -295,5 +297,11 @@ def extract_slices_dataset(
         save_report=save_report,
     )
     return run_dataset(
-        extract_volume, options, nii_folder, run, what="slices", describe=manifest_rows, refuse=refuse_format
+        extract_volume,
+        options,
+        nii_folder,
+        run,
+        what="slices",
+        outputs=run_outputs(run, manifest_rows),
+        refuse=refuse_format,
     )

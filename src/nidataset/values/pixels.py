@@ -1,7 +1,7 @@
 """Pixel values: how the stored voxels of one volume become the pixels of its images.
 
-Shared by the slice job and the training-set builder: the dtype policy's plan (:mod:`nidataset.dtypes`)
-or a window on the real values (:mod:`nidataset.windows`); resampling and padding come from each
+Shared by the slice job and the training-set builder: the dtype policy's plan (:mod:`nidataset.values.dtypes`)
+or a window on the real values (:mod:`nidataset.values.windows`); resampling and padding come from each
 view's :class:`~nidataset.geometry.frame.SliceFrame`.
 """
 
@@ -13,10 +13,22 @@ from typing import Protocol
 
 import numpy as np
 
-from ..dtypes import ValuePlan, check_values, output_slice, plan_values, real_values
 from ..geometry.frame import SliceFrame
-from ..io.volumes import Header
-from ..windows import Window, auto_window, unsigned, window_for
+from .dtypes import ValuePlan, check_values, output_slice, plan_values, real_values
+from .windows import Window, auto_window, unsigned, window_for
+
+
+class Header(Protocol):
+    """What the value stage reads of a volume's header (:class:`nidataset.io.readers.Header`)."""
+
+    @property
+    def dtype(self) -> np.dtype: ...
+
+    @property
+    def slope(self) -> float | None: ...
+
+    @property
+    def inter(self) -> float | None: ...
 
 
 class PixelOptions(Protocol):
@@ -108,20 +120,6 @@ def pixels_for(plan: ValuePlan, options: PixelOptions, volume: np.ndarray | None
         assert volume is not None
         window = auto_window(volume, options.bits, plan.slope, plan.inter)
     return Pixels(plan, window, options.pad_value)
-
-
-def refuse_format(header: Header, options: PixelOptions) -> tuple[str, str] | None:
-    """PNG holds uint8 and uint16 only: a volume whose values would be another dtype is refused."""
-    if options.image_format != "png" or options.window is not None:
-        return None
-    dtype = value_plan(header, options).output
-    if dtype in (np.dtype(np.uint8), np.dtype(np.uint16)):
-        return None
-    return (
-        f"its values would be {dtype.name}",
-        "image_format='png' holds uint8 or uint16 pixels: pass window= (8 or 16 bits), "
-        "or keep image_format='tiff', which holds the values as they are",
-    )
 
 
 def recorded_values(header: Header, options: PixelOptions, chosen: str | None) -> tuple[str, str]:
