@@ -427,9 +427,15 @@ def _check_image_options(window: object, bits: object, image_format: str, compre
     if bits not in (8, 16) or isinstance(bits, bool):
         raise ValueError(f"bits must be 8 or 16; got {bits!r}")
     if window is None and bits != 8:
-        raise ValueError("bits chooses the depth of a window's output: pass window= as well")
+        raise ValueError(
+            f"bits={bits!r} needs a window, whose output's depth it sets: add window='soft_tissue' (CT) "
+            "or window='auto' (MRI)"
+        )
     if image_format == "jpeg" and (window is None or bits != 8):
-        raise ValueError("image_format='jpeg' is lossy and 8-bit: it needs window= with bits=8")
+        raise ValueError(
+            "image_format='jpeg' needs an 8-bit window (JPEG is lossy and 8-bit): add window='soft_tissue' "
+            "(CT) or window='auto' (MRI) with bits=8, or use image_format='png'"
+        )
     if compression is None:
         return
     check_choice("compression", compression, COMPRESSIONS)

@@ -8,7 +8,10 @@ Pure numpy. A window ``(center, width)`` maps real values (scaling applied) to `
     otherwise                    ->  ((x - (c - 0.5)) / (w - 1) + 0.5) * max
 
 rounded to the nearest integer (halves up). NaN maps to 0. ``"auto"`` takes, per volume, the 0.5 and
-99.5 percentiles of the finite values as the two bounds.
+99.5 percentiles of the finite values of its foreground as the two bounds: when at least 10% of the
+finite values equal the 1st percentile (a background, such as the zeros around a skull-stripped or
+cropped MRI, or CT's padding outside the scanned circle), the values at or below it are left out;
+otherwise every finite value counts (the percentiles already ignore the few outliers).
 """
 
 from __future__ import annotations
@@ -30,6 +33,12 @@ PRESETS: dict[str, tuple[float, float]] = {
     "mediastinum": (50, 350),
 }
 AUTO_PERCENTILES = (0.5, 99.5)
+#: The background "auto" leaves out: the values at or below this percentile, when at least
+#: BACKGROUND_SHARE of the finite values equal it (one value repeated that often is a fill, not anatomy).
+BACKGROUND_PERCENTILE, BACKGROUND_SHARE = 1.0, 0.10
+#: A fixed window that maps more than this share of a volume's voxels to 0 or to the maximum shows
+#: little of it (a CT preset on an MRI): the run says so, and goes on.
+WASHED_OUT_SHARE = 0.90
 
 
 @dataclass(frozen=True)
@@ -79,21 +88,46 @@ class Window:
 
 
 def auto_window(volume: np.ndarray, bits: int = 8, slope: float | None = None, inter: float = 0.0) -> Window:
-    """The window whose bounds are the 0.5 and 99.5 percentiles of the volume's finite real values.
+    """The window whose bounds are the 0.5 and 99.5 percentiles of the volume's finite real values,
+    its background left out (see the module's docstring).
 
     >>> auto_window(np.arange(1001.0)).bounds
     (5.0, 995.0)
+    >>> auto_window(np.r_[np.zeros(500), np.arange(100.0, 1101.0)]).bounds  # 0 is a background
+    (105.0, 1095.0)
     """
     values = np.asarray(volume)
     if values.dtype.kind == "f":
         values = values[np.isfinite(values)]
     if values.size == 0:
         return Window(0.5, 1.0, bits)
-    low, high = percentiles(values, AUTO_PERCENTILES)
+    low, high = foreground_percentiles(values, AUTO_PERCENTILES)
     if slope is not None:
         low, high = sorted((low * slope + inter, high * slope + inter))
     width = max(float(high - low) + 1, 1.0)
     return Window(float(low + high) / 2 + 0.5, width, bits)
+
+
+def foreground_percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float]:
+    """The percentiles ``qs`` of finite ``values`` above their background, if they have one.
+
+    The background is the values at or below the 1st percentile when at least 10% of the values
+    equal it; with nothing above it, every value counts.
+    """
+    if values.dtype.kind in "iub" and values.dtype.itemsize <= 2:
+        counts = value_counts(values)
+        offset = 0 if values.dtype.kind in "ub" else counts.size // 2
+        (floor,) = _counted_percentiles(counts, offset, (BACKGROUND_PERCENTILE,))
+        index = int(floor) + offset
+        if floor == int(floor) and counts[index] >= BACKGROUND_SHARE * values.size and counts[index + 1 :].any():
+            counts = counts.copy()
+            counts[: index + 1] = 0
+        return _counted_percentiles(counts, offset, qs)
+    floor = float(np.percentile(values, BACKGROUND_PERCENTILE))
+    if np.count_nonzero(values == floor) >= BACKGROUND_SHARE * values.size:
+        above = values[values > floor]
+        values = above if above.size else values
+    return [float(v) for v in np.percentile(values, qs)]
 
 
 def percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float]:
@@ -108,11 +142,18 @@ def percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float]:
     """
     if values.dtype.kind not in "iub" or values.dtype.itemsize > 2:
         return [float(v) for v in np.percentile(values, qs)]
-    offset = 0 if values.dtype.kind in "ub" else 1 << (8 * values.dtype.itemsize - 1)
-    cumulative = np.cumsum(value_counts(values))
+    counts = value_counts(values)
+    return _counted_percentiles(counts, 0 if values.dtype.kind in "ub" else counts.size // 2, qs)
+
+
+def _counted_percentiles(counts: np.ndarray, offset: int, qs: tuple[float, ...]) -> list[float]:
+    """The percentiles ``qs`` of the values a table of :func:`value_counts` counts (value = index -
+    ``offset``), as ``np.percentile`` interpolates them."""
+    size = int(counts.sum())
+    cumulative = np.cumsum(counts)
     found = []
     for q in qs:
-        rank = (values.size - 1) * q / 100
+        rank = (size - 1) * q / 100
         below, above = int(np.floor(rank)), int(np.ceil(rank))
         low = int(np.searchsorted(cumulative, below, side="right")) - offset
         high = int(np.searchsorted(cumulative, above, side="right")) - offset
@@ -141,8 +182,9 @@ def value_counts(values: np.ndarray) -> np.ndarray:
 
 
 def unsigned(dtype: np.dtype) -> np.dtype:
-    """The unsigned integer dtype of ``dtype``'s width: its bits read as indices of a table."""
-    return np.dtype(f"u{dtype.itemsize}")
+    """The unsigned integer dtype of ``dtype``'s width and byte order: its bits read as indices of a
+    table (a big-endian volume's bytes read as little-endian numbers would be other values)."""
+    return np.dtype(f"u{dtype.itemsize}").newbyteorder(dtype.byteorder)
 
 
 def window_for(window: str | tuple[float, float], bits: int) -> Window | None:
@@ -151,3 +193,54 @@ def window_for(window: str | tuple[float, float], bits: int) -> Window | None:
         return None
     center, width = PRESETS[window] if isinstance(window, str) else window
     return Window(float(center), float(width), bits)
+
+
+@dataclass
+class Clipped:
+    """How many voxels a fixed window maps to 0 and to its maximum, counted block by block as a volume
+    is read (never a second read). 8- and 16-bit integers go through a table of every stored value's
+    pixel and :func:`value_counts`; other dtypes through the window itself, 1 M values at a time.
+
+    >>> clipped = Clipped(Window(40, 80))
+    >>> clipped.take(np.array([-1000, 0, 40, 500, 900], dtype=np.int16))
+    >>> clipped.dark, clipped.bright, clipped.total
+    (2, 2, 5)
+    """
+
+    window: Window
+    slope: float | None = None
+    inter: float = 0.0
+    dark: int = 0
+    bright: int = 0
+    total: int = 0
+
+    def take(self, block: np.ndarray) -> None:
+        """Count the voxels of ``block`` (stored values; the slope and intercept make them real)."""
+        if block.dtype.kind in "iub" and block.dtype.itemsize <= 2:
+            counts = value_counts(block)
+            offset = 0 if block.dtype.kind in "ub" else counts.size // 2
+            pixels = self.window.apply(self._real(np.arange(counts.size, dtype=np.float64) - offset))
+            self.dark += int(counts[pixels == 0].sum())
+            self.bright += int(counts[pixels == self.window.maximum].sum())
+        else:
+            flat = block.ravel(order="K")
+            for start in range(0, flat.size, 1 << 20):
+                pixels = self.window.apply(self._real(flat[start : start + (1 << 20)].astype(np.float64)))
+                self.dark += int(np.count_nonzero(pixels == 0))
+                self.bright += int(np.count_nonzero(pixels == self.window.maximum))
+        self.total += block.size
+
+    def _real(self, stored: np.ndarray) -> np.ndarray:
+        return stored if self.slope is None else stored * self.slope + self.inter
+
+    def note(self, name: str, asked: str | tuple[float, float]) -> str | None:
+        """The warning for a volume this window washes out (more than :data:`WASHED_OUT_SHARE` of its
+        voxels at 0 or at the maximum), naming it, the share and the way out; else None."""
+        share = (self.dark + self.bright) / self.total if self.total else 0.0
+        if share <= WASHED_OUT_SHARE:
+            return None
+        shown = repr(asked) if isinstance(asked, str) else f"({asked[0]:g}, {asked[1]:g})"
+        return (
+            f"washed out {name}: window={shown} maps {share:.1%} of its voxels to black or white "
+            f"({self.bright / self.total:.1%} white); for MRI use window='auto'"
+        )

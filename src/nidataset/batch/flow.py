@@ -237,7 +237,7 @@ def check_all_headers(paths: list[str], options: Any, refuse: Refuse) -> None:
             refused.append(f"{os.path.basename(path)} ({problem})")
     if refused:
         shown = "; ".join(refused[:5]) + (f"; and {len(refused) - 5} more" if len(refused) > 5 else "")
-        raise ValueError(f"{shown}: {way_out}; nothing was written")
+        raise ValueError(f"{way_out}; nothing was written, for {shown}")  # the way out first
 
 
 def frames_of(header: Header, options: DatasetOptions) -> list[SliceFrame]:

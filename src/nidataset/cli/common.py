@@ -235,10 +235,17 @@ def views(values: list[str] | None) -> list[str]:
 
 
 def display(args: argparse.Namespace) -> Any:
-    """The progress display: on stderr unless --quiet; the summary goes to stdout instead."""
+    """The progress display: on stderr unless --quiet; the summary goes to stdout instead. Its lines
+    (warnings and skips included) read with the command line's words (:mod:`.words`)."""
     from ..progress import Progress
 
-    return Progress(not args.quiet, summary=False)
+    words = getattr(args, "words", None)
+
+    class Display(Progress):
+        def write(self, line: str) -> None:
+            super().write(line if words is None else words(line))
+
+    return Display(not args.quiet, summary=False)
 
 
 def report(result: Any, output_path: str, quiet: bool) -> int:

@@ -119,8 +119,8 @@ def refuse_format(header: Header, options: PixelOptions) -> tuple[str, str] | No
         return None
     return (
         f"its values would be {dtype.name}",
-        "image_format='png' holds uint8 or uint16 pixels: pass window= (8 or 16 bits), "
-        "or keep image_format='tiff', which holds the values as they are",
+        "image_format='png' needs 8- or 16-bit pixels: add window='soft_tissue' (CT) or window='auto' "
+        "(MRI), or keep image_format='tiff', which holds the values as they are",
     )
 
 
