@@ -119,7 +119,11 @@ def foreground_percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[fl
         offset = 0 if values.dtype.kind in "ub" else counts.size // 2
         (floor,) = _counted_percentiles(counts, offset, (BACKGROUND_PERCENTILE,))
         index = int(floor) + offset
-        if floor == int(floor) and counts[index] >= BACKGROUND_SHARE * values.size and counts[index + 1 :].any():
+        if (
+            floor == int(floor)
+            and counts[index] >= BACKGROUND_SHARE * values.size
+            and counts[index + 1 :].any()
+        ):
             counts = counts.copy()
             counts[: index + 1] = 0
         return _counted_percentiles(counts, offset, qs)
@@ -198,8 +202,11 @@ def window_for(window: str | tuple[float, float], bits: int) -> Window | None:
 @dataclass
 class Clipped:
     """How many voxels a fixed window maps to 0 and to its maximum, counted block by block as a volume
-    is read (never a second read). 8- and 16-bit integers go through a table of every stored value's
-    pixel and :func:`value_counts`; other dtypes through the window itself, 1 M values at a time.
+    is read (never a second read), with two comparisons per voxel: a window is monotonic, so the
+    voxels at 0 lie below one stored value and those at the maximum above another. For 8- and
+    16-bit integers those two values come from a table of every stored value's pixel (exact); for
+    other dtypes from the formula (a value within rounding error of a boundary may count on its
+    other side). NaN counts at 0, as the window maps it.
 
     >>> clipped = Clipped(Window(40, 80))
     >>> clipped.take(np.array([-1000, 0, 40, 500, 900], dtype=np.int16))
@@ -216,22 +223,36 @@ class Clipped:
 
     def take(self, block: np.ndarray) -> None:
         """Count the voxels of ``block`` (stored values; the slope and intercept make them real)."""
-        if block.dtype.kind in "iub" and block.dtype.itemsize <= 2:
-            counts = value_counts(block)
-            offset = 0 if block.dtype.kind in "ub" else counts.size // 2
-            pixels = self.window.apply(self._real(np.arange(counts.size, dtype=np.float64) - offset))
-            self.dark += int(counts[pixels == 0].sum())
-            self.bright += int(counts[pixels == self.window.maximum].sum())
+        if block.dtype.kind in "iu" and block.dtype.itemsize <= 2:
+            self.dark += _count_between(block, self._codes(block.dtype, 0))
+            self.bright += _count_between(block, self._codes(block.dtype, self.window.maximum))
         else:
-            flat = block.ravel(order="K")
-            for start in range(0, flat.size, 1 << 20):
-                pixels = self.window.apply(self._real(flat[start : start + (1 << 20)].astype(np.float64)))
-                self.dark += int(np.count_nonzero(pixels == 0))
-                self.bright += int(np.count_nonzero(pixels == self.window.maximum))
+            dark, bright = self._stored_bounds()
+            nan = int(np.count_nonzero(np.isnan(block))) if block.dtype.kind == "f" else 0
+            self.dark += _count_between(block, dark) + nan
+            self.bright += _count_between(block, bright)
         self.total += block.size
 
-    def _real(self, stored: np.ndarray) -> np.ndarray:
-        return stored if self.slope is None else stored * self.slope + self.inter
+    def _codes(self, dtype: np.dtype, pixel: int) -> tuple[int, int] | None:
+        """(first, last) stored value of ``dtype`` the window maps to ``pixel``; None if none."""
+        info = np.iinfo(dtype)
+        values = np.arange(info.min, info.max + 1, dtype=np.float64)
+        real = values if self.slope is None else values * self.slope + self.inter
+        hits = values[self.window.apply(real) == pixel]
+        return (int(hits[0]), int(hits[-1])) if hits.size else None
+
+    def _stored_bounds(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """The stored ranges the window maps to 0 and to the maximum, from its formula."""
+        center, width, top = self.window.center, self.window.width, self.window.maximum
+        lower, upper = self.window.bounds
+        # below the real value whose pixel rounds up to 1, or from the one that rounds to the top
+        dark_end = lower if width <= 1 else center - 0.5 + (0.5 / top - 0.5) * (width - 1)
+        bright_start = upper if width <= 1 else center - 0.5 + ((top - 0.5) / top - 0.5) * (width - 1)
+        dark, bright = (-np.inf, np.nextafter(dark_end, -np.inf)), (bright_start, np.inf)
+        if self.slope is None:
+            return dark, bright
+        ends = [sorted((a - self.inter) / self.slope for a in pair) for pair in (dark, bright)]
+        return (ends[0][0], ends[0][1]), (ends[1][0], ends[1][1])
 
     def note(self, name: str, asked: str | tuple[float, float]) -> str | None:
         """The warning for a volume this window washes out (more than :data:`WASHED_OUT_SHARE` of its
@@ -244,3 +265,18 @@ class Clipped:
             f"washed out {name}: window={shown} maps {share:.1%} of its voxels to black or white "
             f"({self.bright / self.total:.1%} white); for MRI use window='auto'"
         )
+
+
+def _count_between(block: np.ndarray, span: tuple[float, float] | None) -> int:
+    """How many values of ``block`` lie in ``first .. last`` (the ends that the dtype or infinity
+    make certain are not compared); 0 for None."""
+    if span is None:
+        return 0
+    first, last = span
+    low, high = (
+        (np.iinfo(block.dtype).min, np.iinfo(block.dtype).max)
+        if block.dtype.kind in "iu"
+        else (-np.inf, np.inf)
+    )
+    below = int(np.count_nonzero(block < first)) if first > low else 0
+    return (int(np.count_nonzero(block <= last)) if last < high else block.size) - below
