@@ -17,6 +17,7 @@ from ..manifest import COLUMNS
 from ..naming import (
     PREVIEWS,
     failures_filename,
+    is_input_name,
     manifest_filename,
     prefix_of,
     preview_filename,
@@ -74,11 +75,12 @@ def run_dataset(
     """Run ``job(path, options)`` over the dataset; write statistics, failures and manifests; summarise.
 
     ``unrun`` are outcomes of inputs the job never saw (a mask without its image), listed with the
-    rest. Raises before anything is written when the folder holds no input, two inputs share a prefix, a
+    rest. ``nii_folder`` may also be one volume file: a dataset of one (see :func:`list_inputs`).
+    Raises before anything is written when the folder holds no input, two inputs share a prefix, a
     slice is larger than the target size, or ``refuse`` refuses a header.
     """
     started = time.monotonic()
-    paths = list_volumes(nii_folder)
+    folder, paths = list_inputs(nii_folder)
     check_all_fit(paths, options)
     if refuse is not None:
         check_all_headers(paths, options, refuse)
@@ -99,13 +101,28 @@ def run_dataset(
             skipped = [(o.name, o.reason or "") for o in result.skipped]
             write_failures_csv(os.path.join(options.output_path, failures_filename(what)), skipped)
         if run.save_manifest and describe is not None:
-            write_manifests(result, nii_folder, options, describe)
+            write_manifests(result, folder, options, describe)
         if run.save_report:
-            write_report(result, nii_folder, options, time.monotonic() - started)
+            write_report(result, nii_folder, options, time.monotonic() - started, folder)
         display.finish(result.summary())
     finally:
         lock.release()
     return result
+
+
+def list_inputs(nii_folder: str) -> tuple[str, list[str]]:
+    """The folder of a dataset and its inputs: the volumes of a folder, or one volume file given
+    alone, a dataset of one whose outputs are those its folder's run writes for it.
+
+    Raises FileNotFoundError for a file that is not a volume, and as :func:`list_volumes` does.
+    """
+    if not os.path.isfile(nii_folder):
+        return nii_folder, list_volumes(nii_folder)
+    if not is_input_name(os.path.basename(nii_folder)):
+        raise FileNotFoundError(
+            f"nii_folder {nii_folder!r} is a file, not a .nii.gz or .nii volume: give its folder"
+        )
+    return os.path.dirname(nii_folder) or os.curdir, [nii_folder]
 
 
 def write_statistics(result: RunResult, output_path: str) -> None:
@@ -116,11 +133,15 @@ def write_statistics(result: RunResult, output_path: str) -> None:
         write_counts_csv(path, counts, result.what.upper())
 
 
-def write_report(result: RunResult, nii_folder: str, options: Any, seconds: float) -> None:
-    """``<output>/report.html``: the summary, every input with its geometry, previews and folders."""
+def write_report(
+    result: RunResult, nii_folder: str, options: Any, seconds: float, folder: str | None = None
+) -> None:
+    """``<output>/report.html``: the summary, every input with its geometry, previews and folders;
+    ``folder`` holds the inputs (``nii_folder``, as given, unless that is one file)."""
     from ..viewing.report import render_report
 
-    rows = [_report_row(os.path.join(nii_folder, o.name), o, options) for o in result.outcomes]
+    folder = nii_folder if folder is None else folder
+    rows = [_report_row(os.path.join(folder, o.name), o, options) for o in result.outcomes]
     settings = [("input", nii_folder), *_settings(options)]
     page = render_report(
         title=f"nidataset {result.what}: {options.output_path}",

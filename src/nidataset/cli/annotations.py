@@ -30,6 +30,7 @@ def add(commands: Any) -> None:
     parser.add_argument(
         "--images",
         metavar="FOLDER",
+        type=common.folder_argument,
         help="the image volumes these masks label: previews of them with each label outlined",
     )
     parser.add_argument(

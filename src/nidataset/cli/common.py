@@ -63,7 +63,9 @@ def number_argument(text: str) -> float:
 
 def add_dataset_options(command: argparse.ArgumentParser) -> None:
     """The folders and the options every dataset command takes."""
-    command.add_argument("nii_folder", metavar="NII_FOLDER", help="folder of .nii.gz / .nii files")
+    command.add_argument(
+        "nii_folder", metavar="NII_FOLDER", help="folder of .nii.gz / .nii files, or one such file"
+    )
     command.add_argument("output_path", metavar="OUTPUT_PATH", help="root folder of the outputs")
     command.add_argument(
         "--view",
@@ -144,6 +146,14 @@ def window_argument(text: str) -> str | tuple[float, float]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"a preset, auto, or CENTER,WIDTH; not {text!r}") from None
     return center, width
+
+
+def folder_argument(text: str) -> str:
+    """A folder that cannot be one file (the masks beside images, a training set's inputs): a file
+    given there is refused as a usage error saying what to give instead."""
+    if os.path.isfile(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is a file: give its folder")
+    return text
 
 
 def spacing_argument(text: str) -> str | float:

@@ -21,7 +21,10 @@ def add(commands: Any) -> None:
         EXAMPLES,
     )
     parser.add_argument(
-        "slices_folder", metavar="SLICES_FOLDER", help="root the manifest's paths are relative to"
+        "slices_folder",
+        metavar="SLICES_FOLDER",
+        type=common.folder_argument,
+        help="root the manifest's paths are relative to",
     )
     parser.add_argument("output_path", metavar="OUTPUT_PATH", help="folder of the <prefix>.nii.gz volumes")
     parser.add_argument(

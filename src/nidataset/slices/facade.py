@@ -10,11 +10,11 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import Executor
 
-from ..batch.flow import fitting_frames, run_dataset
+from ..batch.flow import fitting_frames, list_inputs, run_dataset
 from ..batch.memory import POOL
 from ..errors import VolumeError
 from ..io.atomic import make_folder
-from ..io.volumes import list_volumes, read_header
+from ..io.volumes import read_header
 from ..options import (
     Bits,
     Compression,
@@ -284,7 +284,7 @@ def extract_slices_dataset(
         container=container,
     )
     if options.sharded:
-        check_shard_prefixes(list_volumes(nii_folder))
+        check_shard_prefixes(list_inputs(nii_folder)[1])
     run = run_options(
         workers,
         executor,
