@@ -108,3 +108,40 @@ def test_a_file_that_is_not_a_volume_is_refused(tmp_path, capsys):
     assert capsys.readouterr().err.splitlines() == [
         f"nidataset: error: NII_FOLDER {str(text)!r} is a file, not a .nii.gz or .nii volume: give its folder"
     ]
+
+
+def test_a_run_result_gives_its_total_as_0_9_1_returned_it(tmp_path, two_volumes):
+    from nidataset.slices import extract_slices_dataset
+
+    result = extract_slices_dataset(
+        str(two_volumes), str(tmp_path / "out"), ["axial", "coronal"], progress=False
+    )
+    axial, coronal = 3 + 4, 5 + 7  # the stored Z and Y sizes of a (4, 5, 3) and a (6, 7, 4) volume
+    assert int(result) == result.total == result.total() == axial + coronal
+    assert (result.total("axial"), result.total("coronal")) == (axial, coronal)
+    assert f"{result.total} slices" == f"{axial + coronal} slices"
+    assert result.total + 1 == axial + coronal + 1
+    assert result != axial + coronal and bool(result)  # a record: equality and truth are not the count's
+    with pytest.raises(
+        ValueError, match=r"view 'sagittal' is not one of this run's views \['axial', 'coronal'\]"
+    ):
+        result.total("sagittal")
+
+
+def test_extract_annotations_takes_0_9_1_saving_mode_with_a_warning(tmp_path, two_volumes):
+    from nidataset.slices import extract_annotations
+
+    mask = str(two_volumes / "b.nii.gz")
+    with pytest.warns(
+        DeprecationWarning, match=r"saving_mode=\.\.\.\) is nidataset 0\.9\.1's name of extraction_mode="
+    ):
+        paths = extract_annotations(mask, str(tmp_path / "old"), saving_mode="volume", data_mode="box")
+    assert [Path(p).name for p in paths] == ["b.csv"]
+    expected = extract_annotations(mask, str(tmp_path / "new"), extraction_mode="volume", data_mode="box")
+    assert Path(paths[0]).read_bytes() == Path(expected[0]).read_bytes()
+    assert pd.read_csv(paths[0]).values.tolist() == [[1, 2, 1, 2, 4, 2, 1]]  # the box written above
+    with (
+        pytest.warns(DeprecationWarning),
+        pytest.raises(ValueError, match="disagree: give extraction_mode alone"),
+    ):
+        extract_annotations(mask, str(tmp_path / "both"), "axial", "volume", saving_mode="slice")

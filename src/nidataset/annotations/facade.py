@@ -8,6 +8,7 @@ view and ``target_size``: both go through the same :class:`~nidataset.geometry.f
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import Executor
 
@@ -43,6 +44,7 @@ def extract_annotations(
     components: bool = False,
     orientation: Orientation = "stored",
     spacing: Spacing = None,
+    saving_mode: ExtractionMode | None = None,
 ) -> list[str]:
     """Write the objects of one label mask as CSV files straight into ``output_path``.
 
@@ -88,6 +90,9 @@ def extract_annotations(
         columns; an axis of n pixels of spacing s becomes ``round((n - 1) * s / s') + 1`` pixels,
         pixel 0 centred on voxel 0. Slice coordinates are pixels of the
         resampled images, whose masks are resampled by nearest neighbour.
+    saving_mode : {"slice", "volume"}, optional
+        Deprecated: ``nidataset`` 0.9.1's name of ``extraction_mode``, accepted with a
+        ``DeprecationWarning``.
 
     Returns
     -------
@@ -126,6 +131,7 @@ def extract_annotations(
     X_MIN,Y_MIN,X_MAX,Y_MAX,LABEL
     2,1,5,2,1
     """
+    extraction_mode = _old_name(extraction_mode, saving_mode)
     options = annotation_options(
         output_path,
         view,
@@ -149,6 +155,24 @@ def extract_annotations(
     if outcome.reason is not None:
         raise VolumeError(f"{nii_path}: {outcome.reason}")
     return written
+
+
+def _old_name(extraction_mode: ExtractionMode, saving_mode: ExtractionMode | None) -> ExtractionMode:
+    """``extraction_mode``, or 0.9.1's ``saving_mode`` for it (with a DeprecationWarning)."""
+    if saving_mode is None:
+        return extraction_mode
+    warnings.warn(
+        "extract_annotations(saving_mode=...) is nidataset 0.9.1's name of extraction_mode=: "
+        f"write extraction_mode={saving_mode!r}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    if extraction_mode not in ("slice", saving_mode):
+        raise ValueError(
+            f"extraction_mode={extraction_mode!r} and its old name saving_mode={saving_mode!r} disagree: "
+            "give extraction_mode alone"
+        )
+    return saving_mode
 
 
 def extract_annotations_dataset(
