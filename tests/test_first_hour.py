@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
 from conftest import write_volume
 from nidataset.cli import main
@@ -145,3 +146,52 @@ def test_extract_annotations_takes_0_9_1_saving_mode_with_a_warning(tmp_path, tw
         pytest.raises(ValueError, match="disagree: give extraction_mode alone"),
     ):
         extract_annotations(mask, str(tmp_path / "both"), "axial", "volume", saving_mode="slice")
+
+
+def test_previews_of_a_tiny_volume_show_its_voxels_as_blocks(tmp_path, capsys):
+    """A 4 x 5 slice becomes a 192-pixel tile by nearest neighbour: every tile pixel is one voxel's
+    windowed value (no blend of two), and every voxel is a block of many pixels."""
+    from nidataset.viewing.preview import CAPTION, GAP
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    values = np.arange(0, 200, 10, dtype=np.int16).reshape(4, 5, 1)
+    write_volume(folder / "tiny.nii.gz", values)
+    (tmp_path / "no_masks").mkdir()
+    argv = ["preview", str(folder), str(tmp_path / "no_masks"), str(tmp_path / "out"), "--window", "100,200"]
+    assert main(argv) == 0
+    png = np.asarray(Image.open(tmp_path / "out" / "previews" / "tiny_axial_preview.png"))
+    tile = png[GAP : png.shape[0] - GAP - CAPTION, GAP : png.shape[1] - GAP]  # one slice: one tile
+    # SPEC Part 2's window: c - 0.5 = 99.5, w - 1 = 199
+    voxels = np.floor(((values.ravel() - 99.5) / 199 + 0.5) * 255 + 0.5).astype(int)
+    shown, counts = np.unique(tile, return_counts=True)
+    assert sorted(shown) == sorted(voxels)
+    assert min(counts) >= tile.size // values.size // 2
+
+
+def test_the_annotation_summary_counts_objects_and_boxes(tmp_path, capsys):
+    """Two labels: label 1 on axial slices 1 and 2, label 2 on slice 2 only: 2 objects, 3 boxes
+    (one per object per slice), in 2 CSV files (one per slice holding an object)."""
+    folder = tmp_path / "masks"
+    folder.mkdir()
+    mask = np.zeros((6, 7, 4), dtype=np.uint8)
+    mask[1:3, 1:3, 1:3] = 1
+    mask[4, 5, 2] = 2
+    write_volume(folder / "m.nii.gz", mask)
+    labels = [value for value in np.unique(mask) if value]
+    boxes = sum(np.any(mask == value, axis=(0, 1)).sum() for value in labels)
+    files = np.any(mask > 0, axis=(0, 1)).sum()
+    assert main(["annotations", str(folder), str(tmp_path / "out"), "--no-report"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"1 of 1 files done, {len(labels)} objects written: {boxes} boxes in {files} slice CSV files"
+    ]
+    assert (len(labels), boxes, files) == (2, 3, 2)
+
+
+def test_the_report_names_a_big_endian_dtype_in_words(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_volume(folder / "be.nii", np.arange(24, dtype=">i2").reshape(2, 3, 4))
+    assert main(["slices", str(folder), str(tmp_path / "out"), "--quiet"]) == 0
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "int16 (big-endian)" in page and "&gt;i2" not in page and ">i2" not in page

@@ -23,6 +23,9 @@ class Outcome:
     labels: tuple[int, ...] | None = None
     #: A one-line remark on a file done, logged as it is (``incomplete case_1.nii.gz: ...``).
     note: str | None = None
+    #: Per view, the 2D boxes of the objects on their slices (annotations in slice mode): an object
+    #: across 30 slices is one object and 30 boxes.
+    boxes: tuple[int, ...] | None = None
 
     @property
     def skipped(self) -> bool:
@@ -89,11 +92,24 @@ class RunResult:
         return int(self.total)
 
     def summary(self) -> str:
-        """One line: files done and skipped, outputs written."""
-        line = f"{len(self.done)} of {len(self.outcomes)} files done, {self.total()} {self.what} written"
+        """One line: files done and skipped, outputs written (annotations: objects and boxes)."""
+        written = self._annotations() if self.what == "annotations" else f"{self.total()} {self.what} written"
+        line = f"{len(self.done)} of {len(self.outcomes)} files done, {written}"
         reused = sum(o.reused for o in self.outcomes)
         if reused:
             line += f" ({reused} files already complete)"
         if self.skipped:
             line += f", {len(self.skipped)} skipped"
         return line
+
+    def _annotations(self) -> str:
+        """``2 objects written: 64 boxes in 55 slice CSV files``: an object counts once (its count
+        repeats per view); its boxes, one per slice it crosses, are the CSV rows (when known)."""
+        done = self.done
+        objects = sum(o.counts[0] for o in done if o.counts)
+        text = f"{objects} object{'s' * (objects != 1)} written"
+        if not done or any(o.boxes is None or o.indices is None for o in done):
+            return text
+        boxes = sum(sum(o.boxes or ()) for o in done)
+        files = sum(len(view) for o in done for view in o.indices or ())
+        return f"{text}: {boxes} box{'es' * (boxes != 1)} in {files} slice CSV file{'s' * (files != 1)}"

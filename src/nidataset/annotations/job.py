@@ -42,6 +42,7 @@ def annotate_file(path: str, options: AnnotationOptions) -> tuple[Outcome, list[
     """:func:`annotate_volume`, and the CSV paths it wrote in order (none when skipped)."""
     prefix = prefix_of(os.path.basename(path))
     indices: list[tuple[int, ...]] = []  # per view, the slices that got a CSV
+    boxes: list[int] = []  # per view, the rows of those CSVs
     notes: list[str] = []
     records = options.saving_mode != FLAT  # dataset runs: a rerun removes what the last one wrote
     output, views = options.output_path, options.views
@@ -50,7 +51,7 @@ def annotate_file(path: str, options: AnnotationOptions) -> tuple[Outcome, list[
         if records:
             remove_files(begin(output, views, prefix, KIND))
         identity = identity_of(path)
-        count = _annotate(path, options, prefix, written, indices, notes)
+        count = _annotate(path, options, prefix, written, indices, notes, boxes)
         if identity is None or identity_of(path) != identity:
             raise VolumeError("the file changed while it was read (size, time or inode); run again")
         if records:
@@ -68,7 +69,8 @@ def annotate_file(path: str, options: AnnotationOptions) -> tuple[Outcome, list[
         return outcome, written
     note = notes[0] if notes else None
     kept = None if options.extraction_mode == "volume" else tuple(indices)
-    return replace(outcome, indices=kept, note=note), written
+    counted = None if kept is None else tuple(boxes)
+    return replace(outcome, indices=kept, note=note, boxes=counted), written
 
 
 #: Annotation runs keep their records apart from the slices' (the two may share an output folder).
@@ -112,6 +114,7 @@ def _annotate(
     written: list[str],
     indices: list[tuple[int, ...]],
     notes: list[str],
+    boxes: list[int],
 ) -> int:
     reader = VolumeReader(path)
     header = reader.header
@@ -132,6 +135,7 @@ def _annotate(
         else:
             rows = _write_slice_csvs(objects, frame, options.data_mode, folder, prefix, written)
             indices.append(tuple(sorted(rows)))
+            boxes.append(sum(len(on_slice) for on_slice in rows.values()))
     return len(objects.items)
 
 
