@@ -195,9 +195,9 @@ def test_quiet_leaves_only_the_errors(cases, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        (["--view", "oblique"], "view must be one of 'axial', 'coronal', 'sagittal'; got 'oblique'"),
-        (["--target-size", "2", "2"], r"target_size \(2, 2\) is smaller than the slices of"),
-        (["--workers", "0"], "workers must be None"),
+        (["--view", "oblique"], "--view must be one of 'axial', 'coronal', 'sagittal'; got 'oblique'"),
+        (["--target-size", "2", "2"], r"--target-size 2 2 is smaller than the slices of"),
+        (["--workers", "0"], "--workers must be None"),
     ],
 )
 def test_contract_errors_exit_2_and_write_nothing(cases, tmp_path, capsys, options, message):

@@ -111,3 +111,7 @@ def test_translation_of_values():
         == "NII_FOLDER 'a' is empty; a window of the volume"
     )
     assert words("mywindow=3 window_size=2") == "mywindow=3 window_size=2"
+    assert (
+        words("window must be a preset; the window must fit")
+        == "--window must be a preset; the window must fit"
+    )

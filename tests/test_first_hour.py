@@ -195,3 +195,25 @@ def test_the_report_names_a_big_endian_dtype_in_words(tmp_path):
     assert main(["slices", str(folder), str(tmp_path / "out"), "--quiet"]) == 0
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "int16 (big-endian)" in page and "&gt;i2" not in page and ">i2" not in page
+
+
+@pytest.mark.parametrize("command", ["slices", "annotations", "build", "preview", "reassemble"])
+def test_help_lists_the_options_by_section(command, capsys):
+    """--help's ~25 options in four sections, in this order; only -h is left under "options"."""
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = capsys.readouterr().out
+    sections = [
+        line[:-1] for line in text.splitlines() if line and not line[0].isspace() and line.endswith(":")
+    ]
+    wanted = ["options", "inputs and outputs", "geometry", "values and formats", "run", "examples"]
+    assert sections == [title for title in wanted if title in sections]
+    assert {"options", "inputs and outputs", "run"} <= set(sections)
+    options = text.split("\noptions:\n", 1)[1].split("\n\n", 1)[0]
+    assert options.split() == ["-h,", "--help", "show", "this", "help", "message", "and", "exit"]
+    inputs = text.split("\ninputs and outputs:\n", 1)[1].split("\n\n", 1)[0]
+    assert ("OUTPUT" in inputs and "--report" in inputs) or command == "reassemble"
+    if command in ("slices", "build"):
+        values = text.split("\nvalues and formats:\n", 1)[1].split("\n\n", 1)[0]
+        assert "--window NAME|C,W" in values and "--format {" in values
+        assert "--target-size H W" in text.split("\ngeometry:\n", 1)[1].split("\n\n", 1)[0]

@@ -233,7 +233,7 @@ def one_volume(tmp_path: Path) -> Path:
 
 def test_an_empty_output_path_is_a_usage_error(one_volume: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["slices", str(one_volume), ""]) == 2
-    assert "output_path must name a folder; got an empty path" in capsys.readouterr().err
+    assert "OUTPUT_PATH must name a folder; got an empty path" in capsys.readouterr().err
 
 
 def test_an_output_path_that_is_a_file_is_a_usage_error(one_volume: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -241,8 +241,8 @@ def test_an_output_path_that_is_a_file_is_a_usage_error(one_volume: Path, tmp_pa
     assert main(["slices", str(one_volume), str(tmp_path / "file")]) == 2
     assert main(["slices", str(one_volume), str(tmp_path / "file" / "out")]) == 2
     err = capsys.readouterr().err
-    assert f"output_path '{tmp_path / 'file'}' is a file, not a folder" in err
-    assert f"output_path '{tmp_path / 'file' / 'out'}' cannot be a folder" in err
+    assert f"OUTPUT_PATH '{tmp_path / 'file'}' is a file, not a folder" in err
+    assert f"OUTPUT_PATH '{tmp_path / 'file' / 'out'}' cannot be a folder" in err
     assert (tmp_path / "file").read_text() == "mine"
 
 

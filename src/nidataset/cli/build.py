@@ -54,6 +54,13 @@ def add(commands: Any) -> None:
     parser.add_argument("--resume", action="store_true", help="skip pairs an earlier run completed")
     common.add_report_option(parser)
     parser.add_argument("--quiet", action="store_true", help="print only errors")
+    # --help's sections; an option not named here is listed under "options"
+    common.place(
+        parser, common.INPUTS, "images_folder", "masks_folder", "output_path", "select", "split", "seed"
+    )
+    common.place(parser, common.GEOMETRY, "view")
+    common.place(parser, common.VALUES, "labels", "components", "context")
+    common.place(parser, common.RUN, "workers", "resume", "quiet")
 
 
 def select_argument(text: str) -> object:

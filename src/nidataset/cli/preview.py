@@ -45,6 +45,10 @@ def add(commands: Any) -> None:
     common.add_report_option(parser)
     parser.add_argument("--workers", type=int, help="files processed at once (default: all cores)")
     parser.add_argument("--quiet", action="store_true", help="print only errors")
+    common.place(parser, common.INPUTS, "images_folder", "masks_folder", "output_path", "report")
+    common.place(parser, common.GEOMETRY, "view", "orientation")
+    common.place(parser, common.VALUES, "window")
+    common.place(parser, common.RUN, "workers", "quiet")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -44,6 +44,9 @@ def add(commands: Any) -> None:
         "--workers", type=int, metavar="N", help="volumes processed at once (default: all cores)"
     )
     parser.add_argument("--quiet", action="store_true", help="print only errors")
+    common.place(parser, common.INPUTS, "slices_folder", "output_path", "manifest", "suffix")
+    common.place(parser, common.VALUES, "fill")
+    common.place(parser, common.RUN, "workers", "quiet")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -33,8 +33,9 @@ def translator(parser: argparse.ArgumentParser) -> Callable[[str], str]:
 
     ``name=value`` becomes ``--flag value`` (quotes dropped; a tuple becomes ``H W`` for a two-value
     option, ``C,W`` otherwise); ``name=`` alone becomes ``--flag``; a bare name with an underscore
-    (``target_size``, ``nii_folder``) becomes its flag. Other words are left alone: "window" alone is
-    English as well as a parameter.
+    (``target_size``, ``nii_folder``) becomes its flag, and so does a name that starts the message
+    before " must " (the option checks' "workers must be ..."). Other words are left alone:
+    "window" alone is English as well as a parameter.
 
     >>> parser = argparse.ArgumentParser()
     >>> _ = parser.add_argument("--format", dest="image_format")
@@ -49,6 +50,7 @@ def translator(parser: argparse.ArgumentParser) -> Callable[[str], str]:
     assigned = re.compile(rf"(?<![\w.-])({names})={_VALUE}")
     underscored = "|".join(re.escape(name) for name in actions if "_" in name) or "(?!)"
     bare = re.compile(rf"(?<![\w.=-])({underscored})(?![\w=])( \([^()]*\))?")
+    must = re.compile(rf"^({names})(?= must )")  # an option check's "workers must be ..."
 
     def as_flags(match: re.Match[str]) -> str:
         action = actions[match.group(1)]
@@ -57,6 +59,7 @@ def translator(parser: argparse.ArgumentParser) -> Callable[[str], str]:
 
     def translate(text: str) -> str:
         text = assigned.sub(as_flags, text)
+        text = must.sub(lambda match: flag(actions[match.group(1)]), text)
         return bare.sub(as_flags, text)
 
     return translate
