@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nibabel as nib
 import numpy as np
 import pandas as pd
 import pytest
@@ -217,3 +218,44 @@ def test_help_lists_the_options_by_section(command, capsys):
         values = text.split("\nvalues and formats:\n", 1)[1].split("\n\n", 1)[0]
         assert "--window NAME|C,W" in values and "--format {" in values
         assert "--target-size H W" in text.split("\ngeometry:\n", 1)[1].split("\n\n", 1)[0]
+
+
+def test_every_command_runs_on_the_demo_s_outputs(tmp_path, capsys):
+    """The demo prints the next steps; each of them runs as printed (annotations, preview, build,
+    reassemble), and the demo runs again over its own folder with their outputs in it."""
+    import shlex
+    import time
+
+    demo = tmp_path / "demo"
+    started = time.monotonic()
+    assert main(["demo", str(demo)]) == 0
+    seconds = time.monotonic() - started
+    out = capsys.readouterr().out.splitlines()
+    steps = [shlex.split(line)[1:] for line in out[out.index("next, try:") + 1 :]]
+    assert [step[0] for step in steps] == ["annotations", "preview", "build", "reassemble"]
+    for step in steps:
+        assert main(step) == 0, step
+    reassembled = nib.load(str(demo / "tried" / "reassembled" / "case_001.nii.gz"))
+    assert reassembled.shape == nib.load(str(demo / "volumes" / "case_001.nii.gz")).shape
+    assert main(["demo", str(demo), "--quiet"]) == 0
+    page = (demo / "slices" / "report.html").read_text(encoding="utf-8")
+    assert "<h2>What the demo wrote</h2>" in page and "8-bit PNG through the soft_tissue window" in page
+    readme = (demo / "README.txt").read_text(encoding="utf-8")
+    assert "their label masks, uint8 (1 lungs, 2 heart)" in readme and "nidataset reassemble" in readme
+    assert seconds < 30
+
+
+def test_the_demo_s_masks_label_the_phantom_s_lungs_and_heart(tmp_path):
+    """Lungs (label 1) are air-dark and the heart (label 2) soft-tissue bright in the volumes."""
+    from nidataset.demo import write_demo_volumes
+
+    write_demo_volumes(str(tmp_path / "v"), str(tmp_path / "m"))
+    volume = np.asarray(nib.load(str(tmp_path / "v" / "case_001.nii.gz")).dataobj)
+    mask = np.asarray(nib.load(str(tmp_path / "m" / "case_001.nii.gz")).dataobj)
+    assert abs(np.median(volume[mask == 1]) + 850) < 20 and abs(np.median(volume[mask == 2]) - 90) < 20
+    assert np.median(volume[mask == 0]) < -500  # mostly air around the torso
+
+
+def test_an_empty_demo_folder_is_a_usage_error(capsys):
+    assert main(["demo", ""]) == 2
+    assert capsys.readouterr().err == "nidataset: error: the demo's folder must be named; got an empty path\n"

@@ -72,7 +72,7 @@ def test_the_demo_runs_again_over_its_own_output_but_not_over_a_file_added_to_it
     target.mkdir()  # an empty folder is fine
     assert main(["demo", str(target), "--quiet"]) == 0
     assert main(["demo", str(target), "--quiet"]) == 0
-    assert len(list((target / "slices").rglob("*.tif"))) == 664
+    assert len(list((target / "slices").rglob("*_*_[0-9]*.png"))) == 664
     (target / "volumes" / "mine.nii.gz").write_bytes(b"my scan")
     assert main(["demo", str(target), "--quiet"]) == 2
     assert "is not an earlier demo's output" in capsys.readouterr().err
