@@ -16,7 +16,7 @@ otherwise every finite value counts (the percentiles already ignore the few outl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -220,12 +220,16 @@ class Clipped:
     dark: int = 0
     bright: int = 0
     total: int = 0
+    _tables: dict[np.dtype, tuple[tuple[int, int] | None, tuple[int, int] | None]] = field(
+        default_factory=dict, repr=False
+    )
 
     def take(self, block: np.ndarray) -> None:
         """Count the voxels of ``block`` (stored values; the slope and intercept make them real)."""
         if block.dtype.kind in "iu" and block.dtype.itemsize <= 2:
-            self.dark += _count_between(block, self._codes(block.dtype, 0))
-            self.bright += _count_between(block, self._codes(block.dtype, self.window.maximum))
+            dark, bright = self._codes(block.dtype.newbyteorder("="))
+            self.dark += _count_between(block, dark)
+            self.bright += _count_between(block, bright)
         else:
             dark, bright = self._stored_bounds()
             nan = int(np.count_nonzero(np.isnan(block))) if block.dtype.kind == "f" else 0
@@ -233,13 +237,19 @@ class Clipped:
             self.bright += _count_between(block, bright)
         self.total += block.size
 
-    def _codes(self, dtype: np.dtype, pixel: int) -> tuple[int, int] | None:
-        """(first, last) stored value of ``dtype`` the window maps to ``pixel``; None if none."""
-        info = np.iinfo(dtype)
-        values = np.arange(info.min, info.max + 1, dtype=np.float64)
-        real = values if self.slope is None else values * self.slope + self.inter
-        hits = values[self.window.apply(real) == pixel]
-        return (int(hits[0]), int(hits[-1])) if hits.size else None
+    def _codes(self, dtype: np.dtype) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+        """(first, last) stored value of ``dtype`` the window maps to 0, and to its maximum (None
+        where none does); from a table of every stored value, made once per volume."""
+        if dtype not in self._tables:
+            info = np.iinfo(dtype)
+            values = np.arange(info.min, info.max + 1, dtype=np.float64)
+            pixels = self.window.apply(values if self.slope is None else values * self.slope + self.inter)
+            ends = []
+            for pixel in (0, self.window.maximum):
+                hits = values[pixels == pixel]
+                ends.append((int(hits[0]), int(hits[-1])) if hits.size else None)
+            self._tables[dtype] = (ends[0], ends[1])
+        return self._tables[dtype]
 
     def _stored_bounds(self) -> tuple[tuple[float, float], tuple[float, float]]:
         """The stored ranges the window maps to 0 and to the maximum, from its formula."""
