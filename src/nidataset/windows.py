@@ -199,6 +199,10 @@ def window_for(window: str | tuple[float, float], bits: int) -> Window | None:
     return Window(float(center), float(width), bits)
 
 
+#: A range of stored values, first and last included, or None for no value.
+Span = tuple[float, float] | None
+
+
 @dataclass
 class Clipped:
     """How many voxels a fixed window maps to 0 and to its maximum, counted block by block as a volume
@@ -220,24 +224,21 @@ class Clipped:
     dark: int = 0
     bright: int = 0
     total: int = 0
-    _tables: dict[np.dtype, tuple[tuple[int, int] | None, tuple[int, int] | None]] = field(
-        default_factory=dict, repr=False
-    )
+    _tables: dict[np.dtype, tuple[Span, Span]] = field(default_factory=dict, repr=False)
 
     def take(self, block: np.ndarray) -> None:
         """Count the voxels of ``block`` (stored values; the slope and intercept make them real)."""
+        nan = 0
         if block.dtype.kind in "iu" and block.dtype.itemsize <= 2:
             dark, bright = self._codes(block.dtype.newbyteorder("="))
-            self.dark += _count_between(block, dark)
-            self.bright += _count_between(block, bright)
         else:
             dark, bright = self._stored_bounds()
             nan = int(np.count_nonzero(np.isnan(block))) if block.dtype.kind == "f" else 0
-            self.dark += _count_between(block, dark) + nan
-            self.bright += _count_between(block, bright)
+        self.dark += _count_between(block, dark) + nan
+        self.bright += _count_between(block, bright)
         self.total += block.size
 
-    def _codes(self, dtype: np.dtype) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+    def _codes(self, dtype: np.dtype) -> tuple[Span, Span]:
         """(first, last) stored value of ``dtype`` the window maps to 0, and to its maximum (None
         where none does); from a table of every stored value, made once per volume."""
         if dtype not in self._tables:
@@ -251,7 +252,7 @@ class Clipped:
             self._tables[dtype] = (ends[0], ends[1])
         return self._tables[dtype]
 
-    def _stored_bounds(self) -> tuple[tuple[float, float], tuple[float, float]]:
+    def _stored_bounds(self) -> tuple[Span, Span]:
         """The stored ranges the window maps to 0 and to the maximum, from its formula."""
         center, width, top = self.window.center, self.window.width, self.window.maximum
         lower, upper = self.window.bounds
@@ -277,7 +278,7 @@ class Clipped:
         )
 
 
-def _count_between(block: np.ndarray, span: tuple[float, float] | None) -> int:
+def _count_between(block: np.ndarray, span: Span) -> int:
     """How many values of ``block`` lie in ``first .. last`` (the ends that the dtype or infinity
     make certain are not compared); 0 for None."""
     if span is None:
