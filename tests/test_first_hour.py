@@ -124,6 +124,9 @@ def test_a_run_result_gives_its_total_as_0_9_1_returned_it(tmp_path, two_volumes
     assert f"{result.total} slices" == f"{axial + coronal} slices"
     assert result.total + 1 == axial + coronal + 1
     assert result != axial + coronal and bool(result)  # a record: equality and truth are not the count's
+    import pickle
+
+    assert pickle.loads(pickle.dumps(result.total))("coronal") == coronal
     with pytest.raises(
         ValueError, match=r"view 'sagittal' is not one of this run's views \['axial', 'coronal'\]"
     ):

@@ -58,6 +58,9 @@ class Total(int):
     def __repr__(self) -> str:
         return str(int(self))
 
+    def __getnewargs__(self) -> tuple[dict[str, int]]:  # type: ignore[override]
+        return (self._per_view,)  # pickle and copy call __new__ with these
+
 
 @dataclass(frozen=True)
 class RunResult:
