@@ -206,6 +206,7 @@ def extract_slices_dataset(
     nii_folder : str
         Folder whose ``.nii.gz`` / ``.nii`` files (not hidden, not in sub-folders) are the inputs,
         taken in sorted name order.
+        One such file is a dataset of one: the outputs its folder's run writes for it.
     output_path : str
         Root of the outputs; created if needed.
     view : str or list of str
