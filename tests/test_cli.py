@@ -11,38 +11,69 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
-from conftest import read_tiff
 from nidataset.cli import main
 from nidataset.phantoms import DEMO_CASES
 
 
 def check_demo(output: Path) -> None:
+    """The phantoms and their masks; slices as a model takes them: radiological (nibabel's RAS+
+    reordering, each view shown as 3D Slicer shows it), through the soft-tissue window, 8-bit PNG."""
     volumes = sorted((output / "volumes").glob("*.nii.gz"))
     assert [v.name for v in volumes] == [f"{name}.nii.gz" for name, _, _ in DEMO_CASES]
     for volume, (name, shape, _) in zip(volumes, DEMO_CASES, strict=True):
         image = nib.load(str(volume))
         assert image.shape == shape and image.get_data_dtype() == np.int16
-        data = np.asarray(image.dataobj)
+        mask = nib.load(str(output / "masks" / volume.name))
+        assert mask.get_data_dtype() == np.uint8 and set(np.unique(np.asarray(mask.dataobj))) == {0, 1, 2}
+        ras = np.asarray(nib.as_closest_canonical(image).dataobj).astype(np.float64)
+        windowed = np.floor(np.clip(((ras - 49.5) / 349 + 0.5) * 255, 0, 255) + 0.5)  # soft tissue (50, 350)
+        windowed[ras <= 49.5 - 174.5] = 0
+        windowed[ras > 49.5 + 174.5] = 255
+        middle = shape[2] // 2
+        png = np.asarray(Image.open(output / "slices" / name / "axial" / f"{name}_axial_{middle:03d}.png"))
+        # radiological axial: rows run from anterior (RAS+ y falling), columns from the patient's right
+        # (x, which rises toward the right, falling)
+        np.testing.assert_array_equal(png, windowed[::-1, ::-1, middle].T)
         for view, axis in (("axial", 2), ("coronal", 1), ("sagittal", 0)):
-            files = sorted((output / "slices" / name / view).glob("*.tif"))
-            assert len(files) == shape[axis]
-            middle = shape[axis] // 2
-            np.testing.assert_array_equal(read_tiff(files[middle]), np.take(data, middle, axis=axis))
+            assert len(list((output / "slices" / name / view).glob("*.png"))) == shape[axis]
     for view, axis in (("axial", 2), ("coronal", 1), ("sagittal", 0)):
         stats = pd.read_csv(output / "slices" / f"{view}_slices_stats.csv")
         assert stats.iloc[-1]["TOTAL_SLICES"] == sum(shape[axis] for _, shape, _ in DEMO_CASES)
+        assert (output / "slices" / f"{view}_manifest.csv").is_file()
+    images = sorted((output / "dataset").rglob("images/**/*.png"))
+    assert len(images) == sum(shape[2] for _, shape, _ in DEMO_CASES)
+
+
+def demo_lines(output: Path) -> list[str]:
+    slices, tried = output / "slices", output / "tried"
+    return [
+        "3 of 3 files done, 664 slices written",
+        "3 of 3 files done, 120 images written",
+        f"{output / 'volumes'}: 3 phantom CT volumes, int16 Hounsfield-like values (air -1000, lungs -850, "
+        "soft tissue 40, heart 90, bone 700)",
+        f"{output / 'masks'}: their label masks, uint8 (1 lungs, 2 heart), named like the volumes",
+        f"{slices}: their slices in axial, coronal, sagittal views, radiological orientation (as 3D Slicer "
+        "shows them), 8-bit PNG through the soft_tissue window; statistics, manifests (<view>_manifest.csv, "
+        "for reassemble), previews and report.html",
+        f"{output / 'dataset'}: a training set built from volumes and masks (axial, the same window): "
+        "images, masks, YOLO labels, COCO, data.yaml and report.html",
+        f"report (open it in a browser): {slices / 'report.html'}",
+        "next, try:",
+        f"  nidataset annotations {output / 'masks'} {tried / 'annotations'} --data-mode box --images "
+        f"{output / 'volumes'}",
+        f"  nidataset preview {output / 'volumes'} {output / 'masks'} {tried / 'previews'}",
+        f"  nidataset build {output / 'volumes'} {output / 'masks'} {tried / 'dataset'} --view coronal "
+        "--window soft_tissue --format png",
+        f"  nidataset reassemble {slices} {tried / 'reassembled'} --manifest {slices / 'axial_manifest.csv'}",
+    ]
 
 
 def test_demo_in_process(tmp_path, capsys):
     assert main(["demo", str(tmp_path / "demo")]) == 0
     check_demo(tmp_path / "demo")
-    assert capsys.readouterr().out.splitlines() == [
-        "3 of 3 files done, 664 slices written",
-        f"volumes: {tmp_path / 'demo' / 'volumes'}",
-        f"slices and statistics: {tmp_path / 'demo' / 'slices'}",
-        f"report (open it in a browser): {tmp_path / 'demo' / 'slices' / 'report.html'}",
-    ]
+    assert capsys.readouterr().out.splitlines() == demo_lines(tmp_path / "demo")
     assert main(["demo", str(tmp_path / "quiet"), "--quiet"]) == 0
     assert capsys.readouterr() == ("", "")
 
@@ -195,9 +226,9 @@ def test_quiet_leaves_only_the_errors(cases, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        (["--view", "oblique"], "view must be one of 'axial', 'coronal', 'sagittal'; got 'oblique'"),
-        (["--target-size", "2", "2"], r"target_size \(2, 2\) is smaller than the slices of"),
-        (["--workers", "0"], "workers must be None"),
+        (["--view", "oblique"], "--view must be one of 'axial', 'coronal', 'sagittal'; got 'oblique'"),
+        (["--target-size", "2", "2"], r"--target-size 2 2 is smaller than the slices of"),
+        (["--workers", "0"], "--workers must be None"),
     ],
 )
 def test_contract_errors_exit_2_and_write_nothing(cases, tmp_path, capsys, options, message):

@@ -72,7 +72,7 @@ def test_the_demo_runs_again_over_its_own_output_but_not_over_a_file_added_to_it
     target.mkdir()  # an empty folder is fine
     assert main(["demo", str(target), "--quiet"]) == 0
     assert main(["demo", str(target), "--quiet"]) == 0
-    assert len(list((target / "slices").rglob("*.tif"))) == 664
+    assert len(list((target / "slices").rglob("*_*_[0-9]*.png"))) == 664
     (target / "volumes" / "mine.nii.gz").write_bytes(b"my scan")
     assert main(["demo", str(target), "--quiet"]) == 2
     assert "is not an earlier demo's output" in capsys.readouterr().err
@@ -233,7 +233,7 @@ def one_volume(tmp_path: Path) -> Path:
 
 def test_an_empty_output_path_is_a_usage_error(one_volume: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["slices", str(one_volume), ""]) == 2
-    assert "output_path must name a folder; got an empty path" in capsys.readouterr().err
+    assert "OUTPUT_PATH must name a folder; got an empty path" in capsys.readouterr().err
 
 
 def test_an_output_path_that_is_a_file_is_a_usage_error(one_volume: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -241,8 +241,8 @@ def test_an_output_path_that_is_a_file_is_a_usage_error(one_volume: Path, tmp_pa
     assert main(["slices", str(one_volume), str(tmp_path / "file")]) == 2
     assert main(["slices", str(one_volume), str(tmp_path / "file" / "out")]) == 2
     err = capsys.readouterr().err
-    assert f"output_path '{tmp_path / 'file'}' is a file, not a folder" in err
-    assert f"output_path '{tmp_path / 'file' / 'out'}' cannot be a folder" in err
+    assert f"OUTPUT_PATH '{tmp_path / 'file'}' is a file, not a folder" in err
+    assert f"OUTPUT_PATH '{tmp_path / 'file' / 'out'}' cannot be a folder" in err
     assert (tmp_path / "file").read_text() == "mine"
 
 

@@ -154,7 +154,7 @@ def test_an_input_folder_that_cannot_be_listed_is_a_usage_error(tmp_path: Path, 
     with pytest.raises(ValueError, match=r"nii_folder '.*in' cannot be listed: Permission denied"):
         extract_slices_dataset(str(folder), str(tmp_path / "out"), progress=False)
     assert main(["slices", str(folder), str(tmp_path / "out")]) == 2
-    assert re.search(r"nidataset: error: nii_folder .* cannot be listed", capsys.readouterr().err)
+    assert re.search(r"nidataset: error: NII_FOLDER .* cannot be listed", capsys.readouterr().err)
     assert not (tmp_path / "out").exists()
 
 

@@ -164,7 +164,7 @@ def test_fixed_windows_are_recorded_in_the_manifest(tmp_path):
         ({"window": (40, 0.5)}, "width >= 1"),
         ({"window": (float("nan"), 80)}, "finite numbers"),
         ({"window": "brain", "bits": 12}, "bits must be 8 or 16"),
-        ({"bits": 16}, "bits chooses the depth of a window's output: pass window= as well"),
+        ({"bits": 16}, "bits=16 needs a window, whose output's depth it sets: add window='soft_tissue'"),
     ],
     ids=lambda value: str(value)[:24],
 )

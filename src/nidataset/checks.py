@@ -147,7 +147,10 @@ def check_image_options(window: object, bits: object, image_format: str, compres
     if bits not in (8, 16) or isinstance(bits, bool):
         raise ValueError(f"bits must be 8 or 16; got {bits!r}")
     if window is None and bits != 8:
-        raise ValueError("bits chooses the depth of a window's output: pass window= as well")
+        raise ValueError(
+            f"bits={bits!r} needs a window, whose output's depth it sets: add window='soft_tissue' (CT) "
+            "or window='auto' (MRI)"
+        )
     check_depth(image_format, window is not None, bits)  # type: ignore[arg-type]
     if compression is not None:
         check_compression(image_format, check_choice("compression", compression, compression_names()))

@@ -8,6 +8,7 @@ view and ``target_size``: both go through the same :class:`~nidataset.geometry.f
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import Executor
 
@@ -44,6 +45,7 @@ def extract_annotations(
     components: bool = False,
     orientation: Orientation = "stored",
     spacing: Spacing = None,
+    saving_mode: ExtractionMode | None = None,
 ) -> list[str]:
     """Write the objects of one label mask as CSV files straight into ``output_path``.
 
@@ -89,6 +91,9 @@ def extract_annotations(
         columns; an axis of n pixels of spacing s becomes ``round((n - 1) * s / s') + 1`` pixels,
         pixel 0 centred on voxel 0. Slice coordinates are pixels of the
         resampled images, whose masks are resampled by nearest neighbour.
+    saving_mode : {"slice", "volume"}, optional
+        Deprecated: ``nidataset`` 0.9.1's name of ``extraction_mode``, accepted with a
+        ``DeprecationWarning``.
 
     Returns
     -------
@@ -127,6 +132,7 @@ def extract_annotations(
     X_MIN,Y_MIN,X_MAX,Y_MAX,LABEL
     2,1,5,2,1
     """
+    extraction_mode = _old_name(extraction_mode, saving_mode)
     options = annotation_options(
         output_path,
         view,
@@ -150,6 +156,24 @@ def extract_annotations(
     if outcome.reason is not None:
         raise VolumeError(f"{nii_path}: {outcome.reason}")
     return written
+
+
+def _old_name(extraction_mode: ExtractionMode, saving_mode: ExtractionMode | None) -> ExtractionMode:
+    """``extraction_mode``, or 0.9.1's ``saving_mode`` for it (with a DeprecationWarning)."""
+    if saving_mode is None:
+        return extraction_mode
+    warnings.warn(
+        "extract_annotations(saving_mode=...) is nidataset 0.9.1's name of extraction_mode=: "
+        f"write extraction_mode={saving_mode!r}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    if extraction_mode not in ("slice", saving_mode):
+        raise ValueError(
+            f"extraction_mode={extraction_mode!r} and its old name saving_mode={saving_mode!r} disagree: "
+            "give extraction_mode alone"
+        )
+    return saving_mode
 
 
 def extract_annotations_dataset(
@@ -184,6 +208,7 @@ def extract_annotations_dataset(
     nii_folder : str
         Folder whose ``.nii.gz`` / ``.nii`` files (not hidden, not in sub-folders) are the masks,
         taken in sorted name order.
+        One such file is a dataset of one: the outputs its folder's run writes for it.
     output_path : str
         Root of the outputs; created if needed.
     view : str or list of str

@@ -43,10 +43,11 @@ def annotate_file(path: str, options: AnnotationOptions) -> tuple[Outcome, list[
     prefix = prefix_of(os.path.basename(path))
     output, views = options.output_path, options.views
     indices: list[tuple[int, ...]] = []  # per view, the slices that got a CSV
+    boxes: list[int] = []  # per view, the rows of those CSVs
     notes: list[str] = []
 
     def work(written: list[str], done: Done) -> tuple[int, ...]:
-        count = _annotate(path, options, prefix, written, indices, notes)
+        count = _annotate(path, options, prefix, written, indices, notes, boxes)
         return (count,) * len(views)
 
     records = Records(output, views, prefix, options.output_key, KIND)
@@ -66,7 +67,9 @@ def annotate_file(path: str, options: AnnotationOptions) -> tuple[Outcome, list[
             _listed_indices(names, prefix, view) for names, view in zip(result.listed, views, strict=True)
         ]
     kept = None if options.extraction_mode == "volume" else tuple(indices)
-    return replace(result.outcome, indices=kept, note=notes[0] if notes else None), result.written
+    counted = None if kept is None or result.reused else tuple(boxes)
+    note = notes[0] if notes else None
+    return replace(result.outcome, indices=kept, note=note, boxes=counted), result.written
 
 
 def _listed_indices(names: list[str], prefix: str, view: str) -> tuple[int, ...]:
@@ -122,6 +125,7 @@ def _annotate(
     written: list[str],
     indices: list[tuple[int, ...]],
     notes: list[str],
+    boxes: list[int],
 ) -> int:
     reader = open_volume(path)
     header = reader.header
@@ -142,6 +146,7 @@ def _annotate(
         else:
             rows = _write_slice_csvs(objects, frame, options.data_mode, folder, prefix, written)
             indices.append(tuple(sorted(rows)))
+            boxes.append(sum(len(on_slice) for on_slice in rows.values()))
     return len(objects.items)
 
 

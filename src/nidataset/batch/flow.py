@@ -12,10 +12,7 @@ from ..geometry.frame import SliceFrame, frames_for
 from ..io.atomic import make_folder
 from ..io.tables import write_counts_csv, write_failures_csv
 from ..io.volumes import Header, list_volumes, read_header
-from ..naming import (
-    failures_filename,
-    stats_filename,
-)
+from ..naming import failures_filename, is_input_name, stats_filename
 from ..progress import as_progress
 from ..results import Outcome, RunResult
 from .lock import take_lock
@@ -68,11 +65,13 @@ def run_dataset(
     """Run ``job(path, options)`` over the dataset; write statistics, failures and ``outputs``; summarise.
 
     ``unrun`` are outcomes of inputs the job never saw (a mask without its image), listed with the
-    rest. Raises before anything is written when the folder holds no input, two inputs share a prefix, a
-    slice is larger than the target size, or ``refuse`` refuses a header.
+    rest. ``nii_folder`` may also be one volume file: a dataset of one (see :func:`list_inputs`), whose
+    ``outputs`` are given the file's folder. Raises before anything is written when the folder holds no
+    input, two inputs share a prefix, a slice is larger than the target size, or ``refuse`` refuses a
+    header.
     """
     started = time.monotonic()
-    paths = list_volumes(nii_folder)
+    folder, paths = list_inputs(nii_folder)
     check_all_fit(paths, options)
     if refuse is not None:
         check_all_headers(paths, options, refuse)
@@ -93,11 +92,26 @@ def run_dataset(
             skipped = [(o.name, o.reason or "") for o in result.skipped]
             write_failures_csv(os.path.join(options.output_path, failures_filename(what)), skipped)
         for output in outputs:
-            output(result, nii_folder, options, time.monotonic() - started)
+            output(result, folder, options, time.monotonic() - started)
         display.finish(result.summary())
     finally:
         lock.release()
     return result
+
+
+def list_inputs(nii_folder: str) -> tuple[str, list[str]]:
+    """The folder of a dataset and its inputs: the volumes of a folder, or one volume file given
+    alone, a dataset of one whose outputs are those its folder's run writes for it.
+
+    Raises FileNotFoundError for a file that is not a volume, and as :func:`list_volumes` does.
+    """
+    if not os.path.isfile(nii_folder):
+        return nii_folder, list_volumes(nii_folder)
+    if not is_input_name(os.path.basename(nii_folder)):
+        raise FileNotFoundError(
+            f"nii_folder {nii_folder!r} is a file, not a .nii.gz or .nii volume: give its folder"
+        )
+    return os.path.dirname(nii_folder) or os.curdir, [nii_folder]
 
 
 def write_statistics(result: RunResult, output_path: str) -> None:
@@ -145,7 +159,7 @@ def check_all_headers(paths: list[str], options: Any, refuse: Refuse) -> None:
             refused.append(f"{os.path.basename(path)} ({problem})")
     if refused:
         shown = "; ".join(refused[:5]) + (f"; and {len(refused) - 5} more" if len(refused) > 5 else "")
-        raise ValueError(f"{shown}: {way_out}; nothing was written")
+        raise ValueError(f"{way_out}; nothing was written, for {shown}")  # the way out first
 
 
 def frames_of(header: Header, options: DatasetOptions) -> list[SliceFrame]:

@@ -3,7 +3,8 @@
 argparse (standard library) rather than click or typer: six sub-commands and a few dozen options do
 not need another dependency, and ``main(argv) -> int`` stays directly testable, as in nibabel. Each
 command is one module (:mod:`.slices`, :mod:`.annotations`, :mod:`.build`, :mod:`.preview`,
-:mod:`.reassemble`, :mod:`.demo`) with ``add`` and ``run``; what they share is in :mod:`.common`. The
+:mod:`.reassemble`, :mod:`.demo`) with ``add`` and ``run``; what they share is in :mod:`.common`, and
+:mod:`.words` says the API's messages in flags. The
 API is imported only when a command runs.
 
 Exit codes: 0 every file done; 1 some files skipped (the summary says how many and where the failure
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 
 from . import annotations, build, common, demo, preview, reassemble, slices
 from .common import EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_USAGE, UsageError
+from .words import translator
 
 COMMANDS = {
     "slices": slices,
@@ -38,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """The sub-command ``name``'s own parser."""
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return commands.choices[name]  # type: ignore[no-any-return]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``) and return the exit code.
 
@@ -45,15 +53,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     stdout or stderr, or a reader that went away, never changes the run or its exit code.
     """
     common.open_standard_descriptors()
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    # The API's messages name Python parameters (image_format='png'); here they read as flags.
+    args.words = words = translator(command_parser(parser, args.command))
     try:
         with common.terminate_as_interrupt():
             code = int(COMMANDS[args.command].run(args))
     except (ValueError, FileNotFoundError, UsageError) as error:
-        common.say(f"nidataset: error: {error}", error=True)
+        common.say(f"nidataset: error: {words(str(error))}", error=True)
         code = EXIT_USAGE
     except OSError as error:  # OutputError: the output location failed
-        common.say(f"nidataset: error: {error}", error=True)
+        common.say(f"nidataset: error: {words(str(error))}", error=True)
         code = EXIT_OUTPUT
     except KeyboardInterrupt as interrupt:
         terminated = isinstance(interrupt, common.Terminated)

@@ -18,24 +18,28 @@ def add(commands: Any) -> None:
         commands, "annotations", "extract boxes or centres of the objects in every label mask", EXAMPLES
     )
     common.add_dataset_options(parser)
-    parser.add_argument(
+    values = common.group(parser, common.VALUES)
+    values.add_argument(
         "--extraction-mode",
         choices=["slice", "volume"],
         default="slice",
         help="one CSV per slice, or one per mask in voxel indices",
     )
-    parser.add_argument(
+    values.add_argument(
         "--data-mode", choices=["center", "box", "radius"], default="center", help="what each row holds"
     )
-    parser.add_argument(
+    common.group(parser, common.INPUTS).add_argument(
         "--images",
         metavar="FOLDER",
+        type=common.folder_argument,
         help="the image volumes these masks label: previews of them with each label outlined",
     )
-    parser.add_argument(
+    values.add_argument(
         "--components", action="store_true", help="each connected component of a label is its own object"
     )
-    parser.add_argument("--resume", action="store_true", help="skip masks an earlier run completed")
+    common.group(parser, common.RUN).add_argument(
+        "--resume", action="store_true", help="skip masks an earlier run completed"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -20,8 +20,12 @@ def add(commands: Any) -> None:
         "build a 2D training set (images, masks, YOLO, COCO) from volumes and masks",
         EXAMPLES,
     )
-    parser.add_argument("images_folder", metavar="IMAGES", help="folder of .nii.gz / .nii images")
-    parser.add_argument("masks_folder", metavar="MASKS", help="folder of their label masks")
+    parser.add_argument(
+        "images_folder", metavar="IMAGES", type=common.folder_argument, help="folder of .nii.gz / .nii images"
+    )
+    parser.add_argument(
+        "masks_folder", metavar="MASKS", type=common.folder_argument, help="folder of their label masks"
+    )
     parser.add_argument("output_path", metavar="OUTPUT", help="root of the dataset")
     parser.add_argument("--view", action="append", metavar="VIEW", help="as for slices (default: axial)")
     common.add_geometry_options(parser)
@@ -50,6 +54,13 @@ def add(commands: Any) -> None:
     parser.add_argument("--resume", action="store_true", help="skip pairs an earlier run completed")
     common.add_report_option(parser)
     parser.add_argument("--quiet", action="store_true", help="print only errors")
+    # --help's sections; an option not named here is listed under "options"
+    common.place(
+        parser, common.INPUTS, "images_folder", "masks_folder", "output_path", "select", "split", "seed"
+    )
+    common.place(parser, common.GEOMETRY, "view")
+    common.place(parser, common.VALUES, "labels", "components", "context")
+    common.place(parser, common.RUN, "workers", "resume", "quiet")
 
 
 def select_argument(text: str) -> object:

@@ -37,8 +37,13 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         return f"{text} (default: {default})"
 
 
+#: The sections of a command's --help, in this order (a command shows those it has).
+INPUTS, GEOMETRY, VALUES, RUN = "inputs and outputs", "geometry", "values and formats", "run"
+
+
 def add_command(commands: Any, name: str, purpose: str, examples: str) -> argparse.ArgumentParser:
-    """A sub-command whose help shows its purpose, every default and its examples."""
+    """A sub-command whose help shows its purpose, its options by section, every default and its
+    examples."""
     parser = commands.add_parser(
         name,
         help=purpose,
@@ -47,7 +52,25 @@ def add_command(commands: Any, name: str, purpose: str, examples: str) -> argpar
         formatter_class=_Formatter,
     )
     parser.register("type", float, number_argument)  # every float option of the command
+    for title in (INPUTS, GEOMETRY, VALUES, RUN):
+        parser.add_argument_group(title)  # empty sections are left out of --help
     return parser
+
+
+def group(parser: argparse.ArgumentParser, title: str) -> Any:
+    """The section ``title`` of a command's options (see :func:`add_command`)."""
+    return next(g for g in parser._action_groups if g.title == title)
+
+
+def place(parser: argparse.ArgumentParser, title: str, *dests: str) -> None:
+    """Move the options ``dests``, already added, into the section ``title`` of --help."""
+    target = group(parser, title)
+    for action in parser._actions:
+        if action.dest in dests:
+            for section in parser._action_groups:
+                if action in section._group_actions:
+                    section._group_actions.remove(action)
+            target._group_actions.append(action)
 
 
 def number_argument(text: str) -> float:
@@ -63,9 +86,12 @@ def number_argument(text: str) -> float:
 
 def add_dataset_options(command: argparse.ArgumentParser) -> None:
     """The folders and the options every dataset command takes."""
-    command.add_argument("nii_folder", metavar="NII_FOLDER", help="folder of .nii.gz / .nii files")
-    command.add_argument("output_path", metavar="OUTPUT_PATH", help="root folder of the outputs")
+    parser, command = command, group(command, INPUTS)
     command.add_argument(
+        "nii_folder", metavar="NII_FOLDER", help="folder of .nii.gz / .nii files, or one such file"
+    )
+    command.add_argument("output_path", metavar="OUTPUT_PATH", help="root folder of the outputs")
+    group(parser, GEOMETRY).add_argument(
         "--view",
         action="append",
         metavar="VIEW",
@@ -77,12 +103,13 @@ def add_dataset_options(command: argparse.ArgumentParser) -> None:
         default="case",
         help="case: OUTPUT/<prefix>/<view>/, view: OUTPUT/<view>/",
     )
-    add_geometry_options(command)
+    add_geometry_options(parser)
     command.add_argument("--save-stats", action="store_true", help="write OUTPUT/<view>_*_stats.csv")
     command.add_argument(
         "--save-manifest", action="store_true", help="write OUTPUT/<view>_manifest.csv, a row per slice file"
     )
-    add_report_option(command)
+    add_report_option(parser)
+    command = group(parser, RUN)
     command.add_argument("--workers", type=int, help="files processed at once (default: all cores)")
     command.add_argument(
         "--dask-scheduler",
@@ -95,6 +122,7 @@ def add_dataset_options(command: argparse.ArgumentParser) -> None:
 
 def add_geometry_options(command: argparse.ArgumentParser) -> None:
     """Where pixels come from: padding, orientation, square pixels (slices, annotations, build)."""
+    command = group(command, GEOMETRY)
     command.add_argument(
         "--target-size",
         type=int,
@@ -118,6 +146,7 @@ def add_geometry_options(command: argparse.ArgumentParser) -> None:
 
 def add_value_options(command: argparse.ArgumentParser) -> None:
     """What pixels hold and how they are stored (the image-writing commands: slices, build)."""
+    command = group(command, VALUES)
     command.add_argument("--pad-value", type=float, default=0.0, help="value of the padding pixels")
     command.add_argument(
         "--window",
@@ -146,6 +175,14 @@ def window_argument(text: str) -> str | tuple[float, float]:
     return center, width
 
 
+def folder_argument(text: str) -> str:
+    """A folder that cannot be one file (the masks beside images, a training set's inputs): a file
+    given there is refused as a usage error saying what to give instead."""
+    if os.path.isfile(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is a file: give its folder")
+    return text
+
+
 def spacing_argument(text: str) -> str | float:
     if text == "isotropic":
         return text
@@ -156,7 +193,7 @@ def spacing_argument(text: str) -> str | float:
 
 
 def add_report_option(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
+    group(command, INPUTS).add_argument(
         "--report",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -235,10 +272,17 @@ def views(values: list[str] | None) -> list[str]:
 
 
 def display(args: argparse.Namespace) -> Any:
-    """The progress display: on stderr unless --quiet; the summary goes to stdout instead."""
+    """The progress display: on stderr unless --quiet; the summary goes to stdout instead. Its lines
+    (warnings and skips included) read with the command line's words (:mod:`.words`)."""
     from ..progress import Progress
 
-    return Progress(not args.quiet, summary=False)
+    words = getattr(args, "words", None)
+
+    class Display(Progress):
+        def write(self, line: str) -> None:
+            super().write(line if words is None else words(line))
+
+    return Display(not args.quiet, summary=False)
 
 
 def report(result: Any, output_path: str, quiet: bool) -> int:

@@ -1,4 +1,4 @@
-"""``nidataset demo``: write a small phantom CT dataset and extract it."""
+"""``nidataset demo``: phantom CT volumes with masks, their slices and a training set to try."""
 
 from __future__ import annotations
 
@@ -15,7 +15,12 @@ EXAMPLES = """examples:
 
 
 def add(commands: Any) -> None:
-    parser = common.add_command(commands, "demo", "write a small phantom CT dataset and extract it", EXAMPLES)
+    parser = common.add_command(
+        commands,
+        "demo",
+        "write phantom CT volumes with label masks, their PNG slices and a training set to try",
+        EXAMPLES,
+    )
     parser.add_argument(
         "output", metavar="OUTPUT", help="folder to create the demo in: new, empty, or an earlier demo's"
     )
@@ -23,12 +28,17 @@ def add(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..demo import run_demo
+    from ..demo import DATASET, SLICES, contents, next_steps, run_demo
 
     result = run_demo(args.output, progress=common.display(args))
-    code = common.report(result, os.path.join(args.output, "slices"), args.quiet)
+    codes = [
+        common.report(result.slices, os.path.join(args.output, SLICES), args.quiet),
+        common.report(result.dataset, os.path.join(args.output, DATASET), args.quiet),
+    ]
     if not args.quiet:
-        common.say(f"volumes: {os.path.join(args.output, 'volumes')}")
-        common.say(f"slices and statistics: {os.path.join(args.output, 'slices')}")
-        common.say(f"report (open it in a browser): {os.path.join(args.output, 'slices', 'report.html')}")
-    return code
+        for line in contents(args.output):
+            common.say(line)
+        common.say(f"report (open it in a browser): {os.path.join(args.output, SLICES, 'report.html')}")
+        for line in next_steps(args.output):
+            common.say(line)
+    return max(codes)

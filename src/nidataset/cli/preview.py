@@ -17,8 +17,15 @@ def add(commands: Any) -> None:
     parser = common.add_command(
         commands, "preview", "draw previews of image volumes with their masks' outlines", EXAMPLES
     )
-    parser.add_argument("images_folder", metavar="IMAGES_FOLDER", help="folder of .nii.gz / .nii images")
-    parser.add_argument("masks_folder", metavar="MASKS_FOLDER", help="folder of label masks named alike")
+    parser.add_argument(
+        "images_folder", metavar="IMAGES_FOLDER", help="folder of .nii.gz / .nii images, or one image"
+    )
+    parser.add_argument(
+        "masks_folder",
+        metavar="MASKS_FOLDER",
+        type=common.folder_argument,
+        help="folder of label masks named alike",
+    )
     parser.add_argument("output_path", metavar="OUTPUT_PATH", help="root folder of the previews")
     parser.add_argument(
         "--view",
@@ -30,11 +37,18 @@ def add(commands: Any) -> None:
         "--orientation", choices=["radiological", "neurological"], default="radiological", help="tile layout"
     )
     parser.add_argument(
-        "--window", metavar="NAME|C,W", help="a preset, auto, or CENTER,WIDTH (default: auto, per volume)"
+        "--window",
+        type=common.window_argument,
+        metavar="NAME|C,W",
+        help="a preset, auto, or CENTER,WIDTH (default: auto, per volume)",
     )
     common.add_report_option(parser)
     parser.add_argument("--workers", type=int, help="files processed at once (default: all cores)")
     parser.add_argument("--quiet", action="store_true", help="print only errors")
+    common.place(parser, common.INPUTS, "images_folder", "masks_folder", "output_path", "report")
+    common.place(parser, common.GEOMETRY, "view", "orientation")
+    common.place(parser, common.VALUES, "window")
+    common.place(parser, common.RUN, "workers", "quiet")
 
 
 def run(args: argparse.Namespace) -> int:

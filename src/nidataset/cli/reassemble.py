@@ -21,7 +21,10 @@ def add(commands: Any) -> None:
         EXAMPLES,
     )
     parser.add_argument(
-        "slices_folder", metavar="SLICES_FOLDER", help="root the manifest's paths are relative to"
+        "slices_folder",
+        metavar="SLICES_FOLDER",
+        type=common.folder_argument,
+        help="root the manifest's paths are relative to",
     )
     parser.add_argument("output_path", metavar="OUTPUT_PATH", help="folder of the <prefix>.nii.gz volumes")
     parser.add_argument(
@@ -41,6 +44,9 @@ def add(commands: Any) -> None:
         "--workers", type=int, metavar="N", help="volumes processed at once (default: all cores)"
     )
     parser.add_argument("--quiet", action="store_true", help="print only errors")
+    common.place(parser, common.INPUTS, "slices_folder", "output_path", "manifest", "suffix")
+    common.place(parser, common.VALUES, "fill")
+    common.place(parser, common.RUN, "workers", "quiet")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -19,28 +19,30 @@ def add(commands: Any) -> None:
     )
     common.add_dataset_options(parser)
     common.add_value_options(parser)
-    parser.add_argument(
+    common.group(parser, common.VALUES).add_argument(
         "--float32", action="store_true", help="write every slice as float32, as nidataset 0.9.1 does"
     )
-    parser.add_argument(
+    common.group(parser, common.GEOMETRY).add_argument(
         "--interpolation",
         choices=["linear", "nearest"],
         default="linear",
         help="how --spacing computes pixels: linear, or nearest for label masks",
     )
-    parser.add_argument(
+    common.group(parser, common.INPUTS).add_argument(
         "--preview",
         action="store_true",
         help="write OUTPUT/previews/<prefix>_<view>_preview.png: a grid of each volume's slices",
     )
-    parser.add_argument(
+    common.group(parser, common.INPUTS).add_argument(
         "--container",
         choices=["files", "webdataset"],
         default="files",
         help="files: one file per slice; webdataset: one tar shard per volume and view, "
         "<prefix>.tar where its slices would go (default: files)",
     )
-    parser.add_argument("--resume", action="store_true", help="skip volumes an earlier run completed")
+    common.group(parser, common.RUN).add_argument(
+        "--resume", action="store_true", help="skip volumes an earlier run completed"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

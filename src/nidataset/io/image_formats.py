@@ -157,7 +157,9 @@ def check_depth(name: str, windowed: bool, bits: int) -> None:
     if record.lossy and (not windowed or bits not in record.bits):
         depths = " or ".join(str(b) for b in record.bits)
         raise ValueError(
-            f"image_format={name!r} is lossy and {depths}-bit: it needs window= with bits={record.bits[0]}"
+            f"image_format={name!r} needs an {depths}-bit window ({name.upper()} is lossy and {depths}-bit): add "
+            f"window='soft_tissue' (CT) or window='auto' (MRI) with bits={record.bits[0]}, or use "
+            "image_format='png'"
         )
 
 
@@ -191,10 +193,10 @@ def refused_dtype(name: str, dtype: str) -> str | None:
     record = IMAGE_FORMATS[name]
     if record.dtypes is None or dtype in record.dtypes:
         return None
-    depths = " or ".join(str(b) for b in record.bits)
+    depths = "- or ".join(str(b) for b in record.bits)
     return (
-        f"image_format={name!r} holds {' or '.join(record.dtypes)} pixels: pass window= ({depths} bits), "
-        "or keep image_format='tiff', which holds the values as they are"
+        f"image_format={name!r} needs {depths}-bit pixels: add window='soft_tissue' (CT) or "
+        "window='auto' (MRI), or keep image_format='tiff', which holds the values as they are"
     )
 
 

@@ -10,12 +10,12 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import Executor
 
-from ..batch.flow import fitting_frames, run_dataset
+from ..batch.flow import fitting_frames, list_inputs, run_dataset
 from ..batch.memory import POOL
 from ..encoding import refuse_format
 from ..errors import VolumeError
 from ..io.atomic import make_folder
-from ..io.volumes import list_volumes, read_header
+from ..io.volumes import read_header
 from ..options import (
     Bits,
     Compression,
@@ -208,6 +208,7 @@ def extract_slices_dataset(
     nii_folder : str
         Folder whose ``.nii.gz`` / ``.nii`` files (not hidden, not in sub-folders) are the inputs,
         taken in sorted name order.
+        One such file is a dataset of one: the outputs its folder's run writes for it.
     output_path : str
         Root of the outputs; created if needed.
     view : str or list of str
@@ -286,7 +287,7 @@ def extract_slices_dataset(
         container=container,
     )
     if options.sharded:
-        check_shard_prefixes(list_volumes(nii_folder))
+        check_shard_prefixes(list_inputs(nii_folder)[1])
     run = run_options(
         workers,
         executor,

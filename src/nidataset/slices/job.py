@@ -31,7 +31,7 @@ from ..options import SliceOptions
 from ..results import Outcome
 from ..values.dtypes import ValuePlan, real_values
 from ..values.pixels import Pixels, pixels_for, recorded_values, stack_dtype, value_plan
-from ..values.windows import Window
+from ..values.windows import Clipped, Window
 from ..viewing.preview import PreviewPlanes, preview_frames
 
 #: Axial streaming reads this many bytes of voxels at a time: large reads, a few MB per worker.
@@ -88,8 +88,10 @@ class Placed:
 
 def _with_details(outcome: Outcome, details: dict[str, object]) -> Outcome:
     value_map, value_range = details.get("value_map"), details.get("value_range")
+    note = details.get("note")
     return replace(
         outcome,
+        note=outcome.note if note is None else str(note),
         value_map=None if value_map is None else str(value_map),
         value_range=None if value_range is None else (float(value_range[0]), float(value_range[1])),  # type: ignore[index]
     )
@@ -110,8 +112,10 @@ def _write_views(
     streams = planes is None or planes.streamable  # previews along the stored axial axis keep up
     if len(frames) == 1 and frames[0].axis == 2 and options.window != "auto" and streams:
         pixels = pixels_for(plan, options)
+        clipped = _clipped(pixels, plan, options)
         with _writing(header, source, frames[0], pixels, options, prefix, placed) as out:
-            count = _stream(reader, out, learnt, planes)
+            count = _stream(reader, out, learnt, planes, clipped)
+        _note_clipped(clipped, source, options, learnt)
         if planes is not None:
             _write_previews(planes, header, options, prefix, pixels.window, placed)
         return (count,)
@@ -130,6 +134,10 @@ def _write_views(
         if options.measure_range:
             learnt["value_range"] = value_range(volume, plan)
         pixels.check(volume)
+        clipped = _clipped(pixels, plan, options)
+        if clipped is not None:
+            clipped.take(volume)
+            _note_clipped(clipped, source, options, learnt)
         if planes is not None:
             planes.take(volume)
             _write_previews(planes, header, options, prefix, pixels.window, placed)
@@ -140,6 +148,21 @@ def _write_views(
             with _writing(header, source, frame, pixels, options, prefix, placed) as out:
                 counts.append(out.write(stack, 0))
     return tuple(counts)
+
+
+def _clipped(pixels: Pixels, plan: ValuePlan, options: SliceOptions) -> Clipped | None:
+    """A counter of the voxels a fixed window clips (an auto window fits each volume: none)."""
+    if pixels.window is None or options.window == "auto":
+        return None
+    return Clipped(pixels.window, plan.slope, plan.inter)
+
+
+def _note_clipped(
+    clipped: Clipped | None, source: str, options: SliceOptions, learnt: dict[str, object]
+) -> None:
+    note = None if clipped is None or options.window is None else clipped.note(source, options.window)
+    if note is not None:
+        learnt["note"] = note  # kept in the records: a resumed run says it again
 
 
 def _preview_planes(header: Header, options: SliceOptions) -> PreviewPlanes | None:
@@ -191,7 +214,11 @@ def row_folder(prefix: str, view: str, options: SliceOptions) -> str:
 
 
 def _stream(
-    reader: VolumeSource, out: ViewWriter, learnt: dict[str, object], planes: PreviewPlanes | None
+    reader: VolumeSource,
+    out: ViewWriter,
+    learnt: dict[str, object],
+    planes: PreviewPlanes | None,
+    clipped: Clipped | None = None,
 ) -> int:
     """Slices across the last stored axis are contiguous in the file: read a slab at a time, so
     memory stays a few MB (the axial view of most volumes).
@@ -204,7 +231,7 @@ def _stream(
     itemsize = max(reader.header.dtype.itemsize, out.pixels.stack_dtype.itemsize, 4)
     kept = 0 if planes is None else planes.nbytes(reader.header.dtype.itemsize)
     with BUDGET.reserve(4 * per_slab * x * y * itemsize + kept, f"shape {reader.header.shape}"):
-        return _stream_slabs(reader, out, learnt, per_slab, planes)
+        return _stream_slabs(reader, out, learnt, per_slab, planes, clipped)
 
 
 def _stream_slabs(
@@ -213,11 +240,14 @@ def _stream_slabs(
     learnt: dict[str, object],
     per_slab: int,
     planes: PreviewPlanes | None,
+    clipped: Clipped | None,
 ) -> int:
     frame, pixels = out.frame, out.pixels
     done = 0
     for slab in reader.slabs(per_slab):
         pixels.check(slab)
+        if clipped is not None:
+            clipped.take(slab)
         if planes is not None:
             planes.take(slab, done)
         if out.options.measure_range:

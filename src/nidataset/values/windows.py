@@ -8,12 +8,15 @@ Pure numpy. A window ``(center, width)`` maps real values (scaling applied) to `
     otherwise                    ->  ((x - (c - 0.5)) / (w - 1) + 0.5) * max
 
 rounded to the nearest integer (halves up). NaN maps to 0. ``"auto"`` takes, per volume, the 0.5 and
-99.5 percentiles of the finite values as the two bounds.
+99.5 percentiles of the finite values of its foreground as the two bounds: when at least 10% of the
+finite values equal the 1st percentile (a background, such as the zeros around a skull-stripped or
+cropped MRI, or CT's padding outside the scanned circle), the values at or below it are left out;
+otherwise every finite value counts (the percentiles already ignore the few outliers).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,6 +33,12 @@ PRESETS: dict[str, tuple[float, float]] = {
     "mediastinum": (50, 350),
 }
 AUTO_PERCENTILES = (0.5, 99.5)
+#: The background "auto" leaves out: the values at or below this percentile, when at least
+#: BACKGROUND_SHARE of the finite values equal it (one value repeated that often is a fill, not anatomy).
+BACKGROUND_PERCENTILE, BACKGROUND_SHARE = 1.0, 0.10
+#: A fixed window that maps more than this share of a volume's voxels to 0 or to the maximum shows
+#: little of it (a CT preset on an MRI): the run says so, and goes on.
+WASHED_OUT_SHARE = 0.90
 
 
 @dataclass(frozen=True)
@@ -79,21 +88,50 @@ class Window:
 
 
 def auto_window(volume: np.ndarray, bits: int = 8, slope: float | None = None, inter: float = 0.0) -> Window:
-    """The window whose bounds are the 0.5 and 99.5 percentiles of the volume's finite real values.
+    """The window whose bounds are the 0.5 and 99.5 percentiles of the volume's finite real values,
+    its background left out (see the module's docstring).
 
     >>> auto_window(np.arange(1001.0)).bounds
     (5.0, 995.0)
+    >>> auto_window(np.r_[np.zeros(500), np.arange(100.0, 1101.0)]).bounds  # 0 is a background
+    (105.0, 1095.0)
     """
     values = np.asarray(volume)
     if values.dtype.kind == "f":
         values = values[np.isfinite(values)]
     if values.size == 0:
         return Window(0.5, 1.0, bits)
-    low, high = percentiles(values, AUTO_PERCENTILES)
+    low, high = foreground_percentiles(values, AUTO_PERCENTILES)
     if slope is not None:
         low, high = sorted((low * slope + inter, high * slope + inter))
     width = max(float(high - low) + 1, 1.0)
     return Window(float(low + high) / 2 + 0.5, width, bits)
+
+
+def foreground_percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float]:
+    """The percentiles ``qs`` of finite ``values`` above their background, if they have one.
+
+    The background is the values at or below the 1st percentile when at least 10% of the values
+    equal it; with nothing above it, every value counts.
+    """
+    if values.dtype.kind in "iub" and values.dtype.itemsize <= 2:
+        counts = value_counts(values)
+        offset = 0 if values.dtype.kind in "ub" else counts.size // 2
+        (floor,) = _counted_percentiles(counts, offset, (BACKGROUND_PERCENTILE,))
+        index = int(floor) + offset
+        if (
+            floor == int(floor)
+            and counts[index] >= BACKGROUND_SHARE * values.size
+            and counts[index + 1 :].any()
+        ):
+            counts = counts.copy()
+            counts[: index + 1] = 0
+        return _counted_percentiles(counts, offset, qs)
+    floor = float(np.percentile(values, BACKGROUND_PERCENTILE))
+    if np.count_nonzero(values == floor) >= BACKGROUND_SHARE * values.size:
+        above = values[values > floor]
+        values = above if above.size else values
+    return [float(v) for v in np.percentile(values, qs)]
 
 
 def percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float]:
@@ -108,11 +146,18 @@ def percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float]:
     """
     if values.dtype.kind not in "iub" or values.dtype.itemsize > 2:
         return [float(v) for v in np.percentile(values, qs)]
-    offset = 0 if values.dtype.kind in "ub" else 1 << (8 * values.dtype.itemsize - 1)
-    cumulative = np.cumsum(value_counts(values))
+    counts = value_counts(values)
+    return _counted_percentiles(counts, 0 if values.dtype.kind in "ub" else counts.size // 2, qs)
+
+
+def _counted_percentiles(counts: np.ndarray, offset: int, qs: tuple[float, ...]) -> list[float]:
+    """The percentiles ``qs`` of the values a table of :func:`value_counts` counts (value = index -
+    ``offset``), as ``np.percentile`` interpolates them."""
+    size = int(counts.sum())
+    cumulative = np.cumsum(counts)
     found = []
     for q in qs:
-        rank = (values.size - 1) * q / 100
+        rank = (size - 1) * q / 100
         below, above = int(np.floor(rank)), int(np.ceil(rank))
         low = int(np.searchsorted(cumulative, below, side="right")) - offset
         high = int(np.searchsorted(cumulative, above, side="right")) - offset
@@ -141,8 +186,9 @@ def value_counts(values: np.ndarray) -> np.ndarray:
 
 
 def unsigned(dtype: np.dtype) -> np.dtype:
-    """The unsigned integer dtype of ``dtype``'s width: its bits read as indices of a table."""
-    return np.dtype(f"u{dtype.itemsize}")
+    """The unsigned integer dtype of ``dtype``'s width and byte order: its bits read as indices of a
+    table (a big-endian volume's bytes read as little-endian numbers would be other values)."""
+    return np.dtype(f"u{dtype.itemsize}").newbyteorder(dtype.byteorder)
 
 
 def window_for(window: str | tuple[float, float], bits: int) -> Window | None:
@@ -151,3 +197,97 @@ def window_for(window: str | tuple[float, float], bits: int) -> Window | None:
         return None
     center, width = PRESETS[window] if isinstance(window, str) else window
     return Window(float(center), float(width), bits)
+
+
+#: A range of stored values, first and last included, or None for no value.
+Span = tuple[float, float] | None
+
+
+@dataclass
+class Clipped:
+    """How many voxels a fixed window maps to 0 and to its maximum, counted block by block as a volume
+    is read (never a second read), with two comparisons per voxel: a window is monotonic, so the
+    voxels at 0 lie below one stored value and those at the maximum above another. For 8- and
+    16-bit integers those two values come from a table of every stored value's pixel (exact); for
+    other dtypes from the formula (a value within rounding error of a boundary may count on its
+    other side). NaN counts at 0, as the window maps it.
+
+    >>> clipped = Clipped(Window(40, 80))
+    >>> clipped.take(np.array([-1000, 0, 40, 500, 900], dtype=np.int16))
+    >>> clipped.dark, clipped.bright, clipped.total
+    (2, 2, 5)
+    """
+
+    window: Window
+    slope: float | None = None
+    inter: float = 0.0
+    dark: int = 0
+    bright: int = 0
+    total: int = 0
+    _tables: dict[np.dtype, tuple[Span, Span]] = field(default_factory=dict, repr=False)
+
+    def take(self, block: np.ndarray) -> None:
+        """Count the voxels of ``block`` (stored values; the slope and intercept make them real)."""
+        nan = 0
+        if block.dtype.kind in "iu" and block.dtype.itemsize <= 2:
+            dark, bright = self._codes(block.dtype.newbyteorder("="))
+        else:
+            dark, bright = self._stored_bounds()
+            nan = int(np.count_nonzero(np.isnan(block))) if block.dtype.kind == "f" else 0
+        self.dark += _count_between(block, dark) + nan
+        self.bright += _count_between(block, bright)
+        self.total += block.size
+
+    def _codes(self, dtype: np.dtype) -> tuple[Span, Span]:
+        """(first, last) stored value of ``dtype`` the window maps to 0, and to its maximum (None
+        where none does); from a table of every stored value, made once per volume."""
+        if dtype not in self._tables:
+            info = np.iinfo(dtype)
+            values = np.arange(info.min, info.max + 1, dtype=np.float64)
+            pixels = self.window.apply(values if self.slope is None else values * self.slope + self.inter)
+            ends = []
+            for pixel in (0, self.window.maximum):
+                hits = values[pixels == pixel]
+                ends.append((int(hits[0]), int(hits[-1])) if hits.size else None)
+            self._tables[dtype] = (ends[0], ends[1])
+        return self._tables[dtype]
+
+    def _stored_bounds(self) -> tuple[Span, Span]:
+        """The stored ranges the window maps to 0 and to the maximum, from its formula."""
+        center, width, top = self.window.center, self.window.width, self.window.maximum
+        lower, upper = self.window.bounds
+        # below the real value whose pixel rounds up to 1, or from the one that rounds to the top
+        dark_end = lower if width <= 1 else center - 0.5 + (0.5 / top - 0.5) * (width - 1)
+        bright_start = upper if width <= 1 else center - 0.5 + ((top - 0.5) / top - 0.5) * (width - 1)
+        dark, bright = (-np.inf, np.nextafter(dark_end, -np.inf)), (bright_start, np.inf)
+        if self.slope is None:
+            return dark, bright
+        ends = [sorted((a - self.inter) / self.slope for a in pair) for pair in (dark, bright)]
+        return (ends[0][0], ends[0][1]), (ends[1][0], ends[1][1])
+
+    def note(self, name: str, asked: str | tuple[float, float]) -> str | None:
+        """The warning for a volume this window washes out (more than :data:`WASHED_OUT_SHARE` of its
+        voxels at 0 or at the maximum), naming it, the share and the way out; else None."""
+        share = (self.dark + self.bright) / self.total if self.total else 0.0
+        if share <= WASHED_OUT_SHARE:
+            return None
+        shown = repr(asked) if isinstance(asked, str) else f"({asked[0]:g}, {asked[1]:g})"
+        return (
+            f"washed out {name}: window={shown} maps {share:.1%} of its voxels to black or white "
+            f"({self.bright / self.total:.1%} white); for MRI use window='auto'"
+        )
+
+
+def _count_between(block: np.ndarray, span: Span) -> int:
+    """How many values of ``block`` lie in ``first .. last`` (the ends that the dtype or infinity
+    make certain are not compared); 0 for None."""
+    if span is None:
+        return 0
+    first, last = span
+    low, high = (
+        (np.iinfo(block.dtype).min, np.iinfo(block.dtype).max)
+        if block.dtype.kind in "iu"
+        else (-np.inf, np.inf)
+    )
+    below = int(np.count_nonzero(block < first)) if first > low else 0
+    return (int(np.count_nonzero(block <= last)) if last < high else block.size) - below

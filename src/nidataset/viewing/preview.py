@@ -194,12 +194,16 @@ def _tile(
     if stored.dtype.kind == "f":
         lower, upper = window.bounds
         values = np.nan_to_num(values, nan=lower, posinf=upper + 1, neginf=lower)
-    # Shrinking both ways, a box filter averages each tile pixel's area (a third faster than bilinear,
-    # which Pillow widens the same way); otherwise bilinear, so that coarse slices do not look blocky.
-    shrinking = size[0] <= values.shape[0] and size[1] <= values.shape[1]
-    method = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
-    resized = Image.fromarray(np.ascontiguousarray(values)).resize((size[1], size[0]), method)
-    return Image.fromarray(window.apply(np.asarray(resized)))
+    # A box filter averages each tile pixel's area where the tile is smaller than the slice (a third
+    # faster than bilinear, which Pillow widens the same way); where it is larger, each voxel becomes
+    # a block (nearest neighbour): a tiny volume's voxels are shown as they are, not blurred.
+    image = Image.fromarray(np.ascontiguousarray(values))
+    smaller = (min(size[1], image.width), min(size[0], image.height))
+    if smaller != image.size:
+        image = image.resize(smaller, Image.Resampling.BOX)
+    if smaller != (size[1], size[0]):
+        image = image.resize((size[1], size[0]), Image.Resampling.NEAREST)
+    return Image.fromarray(window.apply(np.asarray(image)))
 
 
 def _outline(tile: Image, labels: np.ndarray, size: tuple[int, int]) -> Image:

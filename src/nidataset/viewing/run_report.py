@@ -75,9 +75,20 @@ def _report_row(path: str, outcome: Outcome, options: Any) -> InputRow:
         row,
         shape=header.shape,
         spacing=spacing,
-        dtype=str(header.dtype),
+        dtype=dtype_words(header.dtype),
         axcodes=axcodes,
         previews=previews,
         folders=folders,
         notes=notes,
     )
+
+
+def dtype_words(dtype: Any) -> str:
+    """A dtype as a person reads it: ``int16``, or ``int16 (big-endian)`` (numpy writes ``>i2``).
+
+    >>> import numpy as np
+    >>> dtype_words(np.dtype(">i2")), dtype_words(np.dtype("<f4")), dtype_words(np.dtype("u1"))
+    ('int16 (big-endian)', 'float32', 'uint8')
+    """
+    order = {">": "big", "<": "little"}.get(dtype.byteorder)
+    return dtype.name if order is None else f"{dtype.name} ({order}-endian)"
