@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from conftest import ROOT
 
 
@@ -55,3 +56,26 @@ def test_the_readme_python_examples_run(tmp_path, monkeypatch):
     assert len(list(Path("out").glob("scan_axial_*.tif"))) == 12
     assert Path("extracted/images/axial_slices_stats.csv").is_file()
     assert Path("extracted/labels/axial_annotations_stats.csv").is_file()
+
+
+def test_the_package_version_is_pyprojects_and_the_command_prints_it(capsys):
+    import nidataset
+    from nidataset.cli import main
+
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    version = re.search(r'^version = "([^"]+)"$', pyproject, re.M)
+    assert version and nidataset.__version__ == version.group(1)
+    assert int(version.group(1).split(".")[0]) >= 1, "above nidataset 0.9.1 on the package index"
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == f"nidataset {version.group(1)}\n"
+
+
+def test_no_description_still_says_tiff_slice_datasets():
+    import nidataset
+    from nidataset.cli import build_parser
+
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    for text in (pyproject, nidataset.__doc__ or "", build_parser().description or ""):
+        assert "TIFF slice datasets" not in text
