@@ -31,7 +31,7 @@ def write_image(
 ) -> None:
     """Write a 2D image as TIFF (raw or compressed), PNG or JPEG, atomically.
 
-    Encoders, chosen by measurement on 512 x 512 CT slices (see the README): uncompressed TIFF by
+    Encoders, chosen by measurement on 512 x 512 CT slices (benchmarks/RESULTS-*.md): uncompressed TIFF by
     :func:`write_tiff`; compressed TIFF by tifffile (zlib at level 1: 4x faster than level 6 for 1%
     more bytes; zstd at level 1 too, 1.5x faster than its default 3 for 2% more bytes; zstd and lzw
     through imagecodecs); PNG by :func:`~nidataset.io.png.png_bytes` (2.8x faster than Pillow on
