@@ -437,7 +437,7 @@ def _check_image_options(window: object, bits: object, image_format: str, compre
         raise ValueError(f"compression applies to TIFF; image_format={image_format!r} compresses by itself")
     if compression in ("zstd", "lzw") and not _has_imagecodecs():
         raise ValueError(
-            f"compression={compression!r} needs imagecodecs: pip install 'nidataset[codecs]' "
+            f"compression={compression!r} needs imagecodecs: pip install imagecodecs (the codecs extra) "
             "(or use compression='zlib')"
         )
 

@@ -104,7 +104,7 @@ def extract_slices(
         JPEG is lossy and needs an 8-bit window.
     compression : {None, "zlib", "zstd", "lzw"}
         Lossless TIFF compression; ``"zstd"`` and ``"lzw"`` need imagecodecs
-        (``pip install 'nidataset[codecs]'``).
+        (``pip install imagecodecs``, the codecs extra).
     save_preview : bool
         Write ``<output>/previews/<prefix>_<view>_preview.png`` (``output_path/previews/`` for one
         volume): evenly spaced slices in a grid, one window for the whole volume (``window``, or
