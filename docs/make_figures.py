@@ -1,4 +1,4 @@
-"""Draw the README's pictures: ``docs/geometry.png`` and ``docs/preview.png``.
+"""Draw the documentation's pictures: ``docs/geometry.png`` and ``docs/preview.png``.
 
 ``geometry.png``: one demo CT phantom's middle slices, as stored and as radiological. ``preview.png``:
 the preview :func:`nidataset.preview_dataset` draws of the same phantom, with the outlines of a label

@@ -34,7 +34,7 @@ def spec_window(values: np.ndarray, center: float, width: float, bits: int) -> n
 def read_all(path: Path, dtype: type, opencv: bool = True) -> list[np.ndarray]:
     """The image as four independent readers see it (OpenCV at unchanged depth). Each must give the
     file's dtype, except Pillow, which widens signed 16-bit TIFF to int32 (its values must still match).
-    ``opencv=False``: OpenCV's own libtiff must fail to read it (zstd TIFF, as the README says)."""
+    ``opencv=False``: OpenCV's own libtiff must fail to read it (zstd TIFF, as docs/values.md says)."""
     with Image.open(path) as image:
         pillow = np.asarray(image)
     readers = [iio.imread(path)]

@@ -1,4 +1,4 @@
-"""nidataset: turn folders of 3D NIfTI volumes into 2D TIFF slice datasets, and back.
+"""nidataset: turn folders of 3D medical volumes into 2D slice datasets, and back.
 
 >>> import nidataset as nid
 >>> callable(nid.extract_slices_dataset)
@@ -11,7 +11,7 @@ are logged on the ``nidataset`` logger (level WARNING) as well as shown by the p
 import logging
 from typing import Any
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"  # equal to pyproject.toml's (tests/test_docs.py)
 __all__ = [
     "boxes_to_volume",
     "build_dataset",

@@ -16,6 +16,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from .. import __version__
 from . import annotations, build, common, demo, preview, reassemble, slices
 from .common import EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_USAGE, UsageError
 from .words import translator
@@ -32,8 +33,10 @@ COMMANDS = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="nidataset", description="Turn folders of 3D NIfTI volumes into 2D TIFF slice datasets."
+        prog="nidataset",
+        description="Turn folders of 3D medical volumes into 2D slice datasets and training sets, and back.",
     )
+    parser.add_argument("--version", action="version", version=f"nidataset {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS.values():
         command.add(commands)

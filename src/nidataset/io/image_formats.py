@@ -141,7 +141,9 @@ def describe_compressions() -> str:
     for record in IMAGE_FORMATS.values():
         for compression, module, extra in record.needs:
             needs[module, extra].append(compression)
-    notes = "; ".join(f"{' and '.join(c)} need nidataset[{extra}]" for (_, extra), c in needs.items())
+    notes = "; ".join(
+        f"{' and '.join(c)} need {module} (the {extra} extra)" for (module, extra), c in needs.items()
+    )
     return f"lossless {takers} compression (default: none){'; ' + notes if notes else ''}"
 
 
@@ -157,9 +159,9 @@ def check_depth(name: str, windowed: bool, bits: int) -> None:
     if record.lossy and (not windowed or bits not in record.bits):
         depths = " or ".join(str(b) for b in record.bits)
         raise ValueError(
-            f"image_format={name!r} needs an {depths}-bit window ({name.upper()} is lossy and {depths}-bit): add "
-            f"window='soft_tissue' (CT) or window='auto' (MRI) with bits={record.bits[0]}, or use "
-            "image_format='png'"
+            f"image_format={name!r} needs an {depths}-bit window ({name.upper()} is lossy and "
+            f"{depths}-bit): add window='soft_tissue' (CT) or window='auto' (MRI) with "
+            f"bits={record.bits[0]}, or use image_format='png'"
         )
 
 
@@ -174,7 +176,8 @@ def check_compression(name: str, compression: str) -> None:
             plain = [c for c in record.compressions if c not in {n[0] for n in record.needs}]
             instead = f" (or use compression={plain[0]!r})" if plain else ""
             raise ValueError(
-                f"compression={compression!r} needs {module}: pip install 'nidataset[{extra}]'{instead}"
+                f"compression={compression!r} needs {module}: pip install {module} "
+                f"(the {extra} extra){instead}"
             )
 
 

@@ -31,7 +31,7 @@ def write_image(
 ) -> None:
     """Write a 2D image in one of the formats of :mod:`~nidataset.io.image_formats`, atomically.
 
-    Encoders of the built-in formats, chosen by measurement on 512 x 512 CT slices (see the README):
+    Encoders of the built-in formats, chosen by measurement on 512 x 512 CT slices (benchmarks/RESULTS-*.md):
     uncompressed TIFF by :func:`write_tiff`'s header and pixels; compressed TIFF by tifffile (zlib at
     level 1: 4x faster than level 6 for 1% more bytes; zstd at level 1 too, 1.5x faster than its
     default 3 for 2% more bytes; zstd and lzw through imagecodecs); PNG by

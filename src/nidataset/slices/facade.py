@@ -106,7 +106,7 @@ def extract_slices(
         headers before anything is written) and ``"jpeg"`` (``.jpg``, lossy: needs an 8-bit window).
     compression : str or None
         A compression the format accepts (TIFF: lossless ``"zlib"``, ``"zstd"``, ``"lzw"``; the
-        last two need imagecodecs, ``pip install 'nidataset[codecs]'``).
+        last two need imagecodecs, ``pip install imagecodecs``, the codecs extra).
     save_preview : bool
         Write ``<output>/previews/<prefix>_<view>_preview.png`` (``output_path/previews/`` for one
         volume): evenly spaced slices in a grid, one window for the whole volume (``window``, or
