@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import os
+import posixpath
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -149,6 +150,11 @@ class SourcePlan:
 
 def source_plan(name: str, rows: Sequence[Row]) -> SourcePlan:
     """Check one source's rows against each other; VolumeError naming the first contradiction."""
+    if prefix_of(name).startswith("."):  # ".nii.gz" itself, or a hidden name: never an input's
+        raise VolumeError(
+            f"source {name!r} would be written as the hidden file {prefix_of(name)}.nii.gz; "
+            "a source is an input's file name"
+        )
     first = rows[0]
     for row in rows[1:]:
         for column in ("view", "source_axis", *SHAPE, *AFFINE):
@@ -178,7 +184,7 @@ def source_plan(name: str, rows: Sequence[Row]) -> SourcePlan:
 
 
 def _slice_plan(row: Row, axis: int, count: int) -> SlicePlan:
-    path = str(row["path"])
+    path = inside_path(str(row["path"]))
     index = integer(row, "source_index", low=0, high=count - 1)
     pix2vox = matrix(row, PIX2VOX)
     interpolation = str(row["interpolation"])
@@ -194,6 +200,33 @@ def _slice_plan(row: Row, axis: int, count: int) -> SlicePlan:
     if interpolation == "none" and not is_one_to_one(pix2vox, axis):
         raise VolumeError(f"manifest row {path}: interpolation 'none' needs one whole voxel per pixel")
     return SlicePlan(path, index, integer(row, "rows", low=1), integer(row, "cols", low=1), pix2vox)
+
+
+def inside_path(path: str) -> str:
+    """A manifest ``path`` cell, normalised, when it stays inside the slices folder; else VolumeError.
+
+    The rule is lexical (``posixpath.normpath``, no symbolic link resolved): a path that is absolute
+    (``/x``, ``C:x``, ``C:\\x``, ``\\\\server\\x``) or whose ``..`` components climb above the folder
+    names an image outside it, which a manifest never does. Backslashes count as separators for this
+    check, so a manifest written on Windows cannot climb out either.
+
+    >>> inside_path("case/axial/./case_axial_002.tif"), inside_path("a/../b.tif")
+    ('case/axial/case_axial_002.tif', 'b.tif')
+    >>> inside_path("../secret/x.tif")
+    Traceback (most recent call last):
+    ...
+    nidataset.errors.VolumeError: manifest row '../secret/x.tif': path leaves the slices folder; ...
+    """
+    unified = path.replace("\\", "/")
+    normal = posixpath.normpath(unified)
+    climbs = normal == ".." or normal.startswith("../")
+    drive = len(unified) >= 2 and unified[1] == ":" and unified[0].isalpha()
+    if not path or normal == "." or unified.startswith("/") or drive or climbs:
+        raise VolumeError(
+            f"manifest row {path!r}: path leaves the slices folder; a manifest's paths are relative "
+            "to it and stay inside it"
+        )
+    return posixpath.normpath(path)
 
 
 def matrix(row: Row, columns: Sequence[str]) -> np.ndarray:

@@ -1,0 +1,97 @@
+"""Reassembly against hostile manifests and images: paths that leave the slices folder, hidden
+output names, images larger than their row says, cells that are not numbers; space codes kept."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+import tifffile
+
+from nidataset import extract_slices_dataset, reassemble
+
+SHAPE = (6, 7, 5)
+
+
+def rows_of(manifest: Path) -> list[dict[str, str]]:
+    with open(manifest, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def write_rows(manifest: Path, rows: list[dict[str, str]]) -> None:
+    with open(manifest, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.fixture
+def extracted(tmp_path: Path) -> Path:
+    """Axial slices of two int16 volumes, ``a`` and ``b``, with their manifest."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for number, name in enumerate("ab"):
+        data = (np.arange(np.prod(SHAPE)).reshape(SHAPE) + 100 * number).astype(np.int16)
+        nib.save(nib.Nifti1Image(data, np.diag([0.5, 0.75, 2.0, 1.0])), str(folder / f"{name}.nii.gz"))
+    slices = tmp_path / "slices"
+    extract_slices_dataset(str(folder), str(slices), view="axial", save_manifest=True, progress=False)
+    return slices
+
+
+ESCAPES = {
+    "parent": "../secret/x.tif",
+    "parent after a folder": "a/../../secret/x.tif",
+    "absolute": "{secret}/x.tif",
+    "backslashes": "..\\secret\\x.tif",
+    "drive letter": "C:\\secret\\x.tif",
+    "drive relative": "C:secret/x.tif",
+    "unc": "\\\\server\\share\\x.tif",
+}
+
+
+@pytest.mark.parametrize("kind", list(ESCAPES))
+def test_a_manifest_path_leaving_the_slices_folder_skips_that_source_only(
+    extracted: Path, tmp_path: Path, kind: str
+) -> None:
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    tifffile.imwrite(secret / "x.tif", np.full(SHAPE[:2], 9999, dtype=np.int16))
+    manifest = extracted / "axial_manifest.csv"
+    rows = rows_of(manifest)
+    target = next(r for r in rows if r["source"] == "a.nii.gz" and r["source_index"] == "2")
+    target["path"] = ESCAPES[kind].format(secret=secret)
+    write_rows(manifest, rows)
+    out = tmp_path / "out"
+    result = reassemble(str(extracted), str(out), str(manifest), progress=False)
+    (skipped,) = result.skipped
+    assert skipped.name == "a.nii.gz" and "path leaves the slices folder" in (skipped.reason or "")
+    assert sorted(p.name for p in out.iterdir()) == ["b.nii.gz"]
+
+
+def test_a_path_with_dots_that_stays_inside_is_read(extracted: Path, tmp_path: Path) -> None:
+    manifest = extracted / "axial_manifest.csv"
+    rows = rows_of(manifest)
+    for row in rows:
+        row["path"] = "./" + row["path"].replace("/axial/", "/axial/../axial/")
+    write_rows(manifest, rows)
+    result = reassemble(str(extracted), str(tmp_path / "out"), str(manifest), progress=False)
+    assert result.summary() == "2 of 2 files done, 2 volumes written"
+
+
+def test_a_source_named_only_by_its_suffix_is_skipped_not_written_hidden(
+    extracted: Path, tmp_path: Path
+) -> None:
+    manifest = extracted / "axial_manifest.csv"
+    rows = rows_of(manifest)
+    for row in rows:
+        if row["source"] == "a.nii.gz":
+            row["source"] = ".nii.gz"
+    write_rows(manifest, rows)
+    out = tmp_path / "out"
+    result = reassemble(str(extracted), str(out), str(manifest), progress=False)
+    (skipped,) = result.skipped
+    assert skipped.name == ".nii.gz" and "hidden file" in (skipped.reason or "")
+    assert sorted(p.name for p in out.iterdir()) == ["b.nii.gz"]
