@@ -95,3 +95,39 @@ def test_a_source_named_only_by_its_suffix_is_skipped_not_written_hidden(
     (skipped,) = result.skipped
     assert skipped.name == ".nii.gz" and "hidden file" in (skipped.reason or "")
     assert sorted(p.name for p in out.iterdir()) == ["b.nii.gz"]
+
+
+@pytest.mark.parametrize("codes", [(1, 1), (1, 0), (0, 4), (0, 0), (2, 2)])
+def test_reassembled_volumes_keep_the_sources_space_codes(tmp_path: Path, codes: tuple[int, int]) -> None:
+    affine = np.array([[0, -0.8, 0, 10], [0.9, 0, 0, -20], [0, 0, 2.5, 5], [0, 0, 0, 1.0]])
+    data = np.arange(np.prod(SHAPE), dtype=np.int16).reshape(SHAPE)
+    image = nib.Nifti1Image(data, None)
+    image.header.set_qform(affine, code=codes[0])
+    image.header.set_sform(affine, code=codes[1])
+    (tmp_path / "in").mkdir()
+    nib.save(image, str(tmp_path / "in" / "case.nii.gz"))
+    source = nib.load(str(tmp_path / "in" / "case.nii.gz"))
+    slices = tmp_path / "slices"
+    extract_slices_dataset(
+        str(tmp_path / "in"), str(slices), view="coronal", save_manifest=True, progress=False
+    )
+    reassemble(str(slices), str(tmp_path / "out"), str(slices / "coronal_manifest.csv"), progress=False)
+    back = nib.load(str(tmp_path / "out" / "case.nii.gz"))
+    assert (int(back.header["qform_code"]), int(back.header["sform_code"])) == codes
+    np.testing.assert_allclose(back.affine, source.affine)
+    np.testing.assert_array_equal(np.asarray(back.dataobj), data)
+
+
+def test_a_manifest_without_space_codes_still_reassembles_with_an_aligned_sform(
+    extracted: Path, tmp_path: Path
+) -> None:
+    manifest = extracted / "axial_manifest.csv"
+    rows = [
+        {k: v for k, v in row.items() if k not in ("qform_code", "sform_code")} for row in rows_of(manifest)
+    ]
+    write_rows(manifest, rows)
+    result = reassemble(str(extracted), str(tmp_path / "out"), str(manifest), progress=False)
+    assert result.summary() == "2 of 2 files done, 2 volumes written"
+    back = nib.load(str(tmp_path / "out" / "a.nii.gz"))
+    assert (int(back.header["qform_code"]), int(back.header["sform_code"])) == (0, 2)
+    np.testing.assert_array_equal(back.affine, np.diag([0.5, 0.75, 2.0, 1.0]))

@@ -102,6 +102,7 @@ def manifest_rows(path: str, outcome: Outcome, options: AnnotationOptions) -> li
         indices=outcome.indices or (),
         extension="csv",
         dtype="",
+        codes=header.codes,
     )
 
 

@@ -90,7 +90,8 @@ def _whole_numbers(volume: np.ndarray) -> np.ndarray:
     fractional = ~np.isfinite(volume) | (volume != np.floor(volume))
     if fractional.any():
         example = volume[np.unravel_index(int(np.argmax(fractional)), volume.shape)]
-        raise VolumeError(f"non-integer mask values (e.g. {float(example)!r}); annotations need integer labels")
+        shown = repr(float(example))  # exact: ":g" showed 1000000.5 as 1e+06, an integer
+        raise VolumeError(f"non-integer mask values (e.g. {shown}); annotations need integer labels")
     if volume.size and (volume.max() >= 2.0**63 or volume.min() < -(2.0**63)):
         raise VolumeError("mask values beyond the 64-bit integer range; annotations need integer labels")
     return volume.astype(np.int64)

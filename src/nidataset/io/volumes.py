@@ -136,6 +136,8 @@ class Header:
     affine: np.ndarray | None = field(default=None, compare=False)
     #: Voxel sizes along the three stored axes (``get_zooms()``), in the header's units (usually mm).
     spacing: tuple[float, float, float] | None = None
+    #: The header's space codes ``(qform_code, sform_code)``, which reassembly writes back.
+    codes: tuple[int, int] | None = field(default=None, compare=False)
 
     @property
     def nbytes(self) -> int:
@@ -281,7 +283,12 @@ def _parse_header(stream: BinaryIO) -> Header:
     header = _HEADERS[size](binaryblock=block, endianness=endianness, check=False)
     _check_magic(header)
     return Header(
-        _volume_shape(header), _stored_dtype(header), *_scaling(header), _offset(header), *_geometry(header)
+        _volume_shape(header),
+        _stored_dtype(header),
+        *_scaling(header),
+        _offset(header),
+        *_geometry(header),
+        (int(header["qform_code"]), int(header["sform_code"])),
     )
 
 

@@ -20,8 +20,8 @@ from ..batch.failures import attempt
 from ..batch.memory import BUDGET
 from ..errors import VolumeError
 from ..geometry.sampling import sample_plane
+from ..io.atomic import write_atomic
 from ..io.image_files import IMAGE_EXTENSIONS, find_image, read_image
-from ..io.images import write_nifti
 from ..naming import prefix_of
 from ..options import ReassemblyOptions
 from ..results import Outcome
@@ -47,13 +47,33 @@ def reassemble_file(source: str, options: ReassemblyOptions) -> tuple[Outcome, l
         plan = _plan(source, options)
         volume, note = assemble(plan, options)
         path = os.path.join(options.output_path, f"{prefix_of(source)}.nii.gz")
-        write_nifti(path, volume, plan.affine, keep_dtype=True)
+        write_volume(path, volume, plan)
         written.append(path)
         notes.extend([note] if note else [])
         return (1,)
 
     outcome, written = attempt(source, work, what="volume")
     return (replace(outcome, note=notes[0]) if notes and not outcome.skipped else outcome), written
+
+
+def write_volume(path: str, volume: np.ndarray, plan: SourcePlan) -> None:
+    """Write the volume atomically in its own dtype, with the affine under the source's space codes.
+
+    A code of 0 leaves that transform unset; a qform (rotation and zooms only) that cannot hold the
+    affine, as with a sheared one, is left unset and the sform keeps it.
+    """
+    import nibabel as nib
+
+    image = nib.Nifti1Image(volume, None, dtype=volume.dtype)
+    qform, sform = plan.codes
+    image.header.set_sform(plan.affine, code=sform)
+    try:
+        image.header.set_qform(plan.affine, code=qform)
+    except nib.spatialimages.HeaderDataError:
+        image.header.set_qform(None, code=0)
+        if sform == 0:
+            image.header.set_sform(plan.affine, code=2)
+    write_atomic(path, lambda temporary: nib.save(image, temporary), ".nii.gz")
 
 
 def _plan(source: str, options: ReassemblyOptions) -> SourcePlan:

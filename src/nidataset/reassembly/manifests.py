@@ -13,7 +13,7 @@ import os
 import posixpath
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -43,6 +43,10 @@ REASSEMBLY_COLUMNS: tuple[str, ...] = (
 #: The columns boxes_to_volume reads.
 BOX_COLUMNS: tuple[str, ...] = ("path", "source", "slice_index", *PIX2VOX, *PIX2WORLD)
 INTERPOLATIONS = ("none", "linear", "nearest")
+#: Optional columns (newer manifests): the source's space codes, written back into the volume.
+CODES = ("qform_code", "sform_code")
+#: What a volume gets without them: the affine as an aligned sform, as before they were recorded.
+DEFAULT_CODES = (0, 2)
 
 Row = Mapping[str, object]
 
@@ -140,6 +144,8 @@ class SourcePlan:
     shape: tuple[int, int, int]
     affine: np.ndarray
     slices: tuple[SlicePlan, ...]
+    #: ``(qform_code, sform_code)`` of the source's header.
+    codes: tuple[int, int] = DEFAULT_CODES
 
     @property
     def plane(self) -> tuple[int, int]:
@@ -157,7 +163,7 @@ def source_plan(name: str, rows: Sequence[Row]) -> SourcePlan:
         )
     first = rows[0]
     for row in rows[1:]:
-        for column in ("view", "source_axis", *SHAPE, *AFFINE):
+        for column in ("view", "source_axis", *SHAPE, *AFFINE, *(c for c in CODES if c in first)):
             if _cell(row, column) != _cell(first, column):
                 raise VolumeError(
                     f"manifest rows {first['path']} and {row['path']} disagree on {column} "
@@ -180,7 +186,16 @@ def source_plan(name: str, rows: Sequence[Row]) -> SourcePlan:
             raise VolumeError(
                 f"manifest rows {other} and {plan.path} both hold stored slice {plan.stored_index}"
             )
-    return SourcePlan(name, str(first["view"]), axis, shape, affine, tuple(slices))  # type: ignore[arg-type]
+    plan = SourcePlan(name, str(first["view"]), axis, shape, affine, tuple(slices))  # type: ignore[arg-type]
+    return plan if _codes(first) is None else replace(plan, codes=_codes(first))  # type: ignore[arg-type]
+
+
+def _codes(row: Row) -> tuple[int, int] | None:
+    """The row's space codes (NIfTI xform codes 0 to 5), None when the manifest has none."""
+    if any(row.get(c) in ("", None) for c in CODES):
+        return None
+    qform, sform = (integer(row, c, low=0, high=5) for c in CODES)
+    return qform, sform
 
 
 def _slice_plan(row: Row, axis: int, count: int) -> SlicePlan:
