@@ -131,3 +131,69 @@ def test_a_manifest_without_space_codes_still_reassembles_with_an_aligned_sform(
     back = nib.load(str(tmp_path / "out" / "a.nii.gz"))
     assert (int(back.header["qform_code"]), int(back.header["sform_code"])) == (0, 2)
     np.testing.assert_array_equal(back.affine, np.diag([0.5, 0.75, 2.0, 1.0]))
+
+
+def test_an_image_larger_than_its_row_says_is_refused_from_its_header_before_decoding(
+    extracted: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A zlib TIFF of 8000 x 8000 zeros is 60 kB on disk and 64 MB decoded: it is never decoded."""
+    from nidataset.io import image_files
+
+    target = extracted / "a" / "axial" / "a_axial_002.tif"
+    tiles = (np.zeros((512, 512), np.uint8) for _ in range(16 * 16))
+    tifffile.imwrite(target, tiles, shape=(8000, 8000), dtype=np.uint8, tile=(512, 512), compression="zlib")
+    real = image_files.read_image
+
+    def decoding(path: str) -> np.ndarray:
+        assert not path.endswith("a_axial_002.tif"), "decoded before its size was checked"
+        return real(path)
+
+    monkeypatch.setattr(image_files, "read_image", decoding)
+    from nidataset.reassembly import job
+
+    monkeypatch.setattr(job, "read_image", decoding)
+    result = reassemble(
+        str(extracted), str(tmp_path / "out"), str(extracted / "axial_manifest.csv"), progress=False
+    )
+    (skipped,) = result.skipped
+    assert skipped.reason == "a_axial_002.tif is 8000x8000; the manifest says 6x7"
+
+
+@pytest.mark.parametrize("kind", ["png", "npy"])
+def test_png_and_npy_sizes_are_read_from_their_headers(tmp_path: Path, kind: str) -> None:
+    from PIL import Image
+
+    from nidataset.io.image_files import image_shape
+
+    path = tmp_path / f"x.{kind}"
+    data = np.zeros((3, 5), np.uint16)
+    if kind == "png":
+        Image.fromarray(data).save(path)
+    else:
+        np.save(path, data)
+    assert image_shape(str(path)) == (3, 5)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "reason"),
+    [
+        ("affine_00", "nan", "affine_00 is 'nan', not a finite number"),
+        ("affine_03", "inf", "affine_03 is 'inf', not a finite number"),
+        ("shape_i", "NaN", "shape_i is 'NaN', not a finite number"),
+        ("shape_i", "3000000000", "too large: a volume of shape (3000000000, 3000000000, 3000000000)"),
+    ],
+)
+def test_cells_that_are_not_finite_or_shapes_beyond_int64_skip_the_source(
+    extracted: Path, tmp_path: Path, column: str, value: str, reason: str
+) -> None:
+    manifest = extracted / "axial_manifest.csv"
+    rows = rows_of(manifest)
+    for row in rows:
+        if row["source"] == "a.nii.gz":
+            row[column] = value
+            if value == "3000000000":
+                row["shape_j"] = row["shape_k"] = value
+    write_rows(manifest, rows)
+    result = reassemble(str(extracted), str(tmp_path / "out"), str(manifest), progress=False)
+    (skipped,) = result.skipped
+    assert skipped.name == "a.nii.gz" and reason in (skipped.reason or ""), skipped.reason

@@ -10,6 +10,7 @@ skips it with a reason and leaves nothing behind (:mod:`nidataset.batch.failures
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import replace
@@ -21,7 +22,7 @@ from ..batch.memory import BUDGET
 from ..errors import VolumeError
 from ..geometry.sampling import sample_plane
 from ..io.atomic import write_atomic
-from ..io.image_files import IMAGE_EXTENSIONS, find_image, read_image
+from ..io.image_files import IMAGE_EXTENSIONS, find_image, image_shape, read_image
 from ..naming import prefix_of
 from ..options import ReassemblyOptions
 from ..results import Outcome
@@ -96,7 +97,9 @@ def assemble(plan: SourcePlan, options: ReassemblyOptions) -> tuple[np.ndarray, 
             f"no image for any of its {len(plan.slices)} slices (looked for <name>{options.suffix}{names} "
             f"under {options.slices_folder!r})"
         )
-    voxels = int(np.prod(plan.shape))
+    voxels = math.prod(plan.shape)  # Python integers: numpy's int64 product would wrap around
+    if voxels > np.iinfo(np.intp).max // 16:
+        raise VolumeError(f"too large: a volume of shape {plan.shape} has more bytes than memory can address")
     dtype = volume_dtype(first[1].dtype, options.fill)
     # The volume, its coverage, and the copy nibabel may make while writing it.
     with BUDGET.reserve(voxels * (2 * dtype.itemsize + 1), f"a volume of shape {plan.shape}"):
@@ -133,14 +136,19 @@ def _images(plan: SourcePlan, options: ReassemblyOptions) -> Iterator[tuple[Slic
         path = find_image(os.path.join(options.slices_folder, folder), stem)
         if path is None:
             continue
+        _check_shape(path, image_shape(path), sliced)  # from the header: a huge image is never decoded
         image = read_image(path)
-        if image.shape != (sliced.rows, sliced.cols):
-            shown = "x".join(str(n) for n in image.shape)
-            raise VolumeError(
-                f"{os.path.basename(path)} is {shown or 'a single value'}; "
-                f"the manifest says {sliced.rows}x{sliced.cols}"
-            )
+        _check_shape(path, image.shape, sliced)
         yield sliced, image
+
+
+def _check_shape(path: str, shape: tuple[int, ...], sliced: SlicePlan) -> None:
+    if shape != (sliced.rows, sliced.cols):
+        shown = "x".join(str(n) for n in shape)
+        raise VolumeError(
+            f"{os.path.basename(path)} is {shown or 'a single value'}; "
+            f"the manifest says {sliced.rows}x{sliced.cols}"
+        )
 
 
 def incompleteness(plan: SourcePlan, covered: np.ndarray, fill: float) -> str | None:

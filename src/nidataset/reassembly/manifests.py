@@ -9,6 +9,7 @@ source when that source is reassembled: a contradiction skips that volume, not t
 from __future__ import annotations
 
 import csv
+import math
 import os
 import posixpath
 import threading
@@ -170,6 +171,8 @@ def source_plan(name: str, rows: Sequence[Row]) -> SourcePlan:
                     f"({first[column]!r} vs {row[column]!r})"
                 )
     shape = tuple(integer(first, c, low=1) for c in SHAPE)
+    if math.prod(shape) > np.iinfo(np.int64).max:  # Python integers: numpy's product would wrap
+        raise VolumeError(f"too large: a volume of shape {shape} has more voxels than a 64-bit count holds")
     axis = integer(first, "source_axis", low=0, high=2)
     if any(first[c] in ("", None) for c in AFFINE):
         raise VolumeError("the manifest has no affine for this source (its header's was unusable)")
@@ -274,6 +277,7 @@ def _cell(row: Row, column: str) -> object:
     """A cell as compared between rows: numbers by value ("2" equals "2.0"), text as it is."""
     value = row[column]
     try:
-        return float(value)  # type: ignore[arg-type]
+        number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return value
+    return number if np.isfinite(number) else value  # NaN equals nothing: left to number() to refuse
