@@ -14,7 +14,7 @@ import os
 import posixpath
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -189,8 +189,8 @@ def source_plan(name: str, rows: Sequence[Row]) -> SourcePlan:
             raise VolumeError(
                 f"manifest rows {other} and {plan.path} both hold stored slice {plan.stored_index}"
             )
-    plan = SourcePlan(name, str(first["view"]), axis, shape, affine, tuple(slices))  # type: ignore[arg-type]
-    return plan if _codes(first) is None else replace(plan, codes=_codes(first))  # type: ignore[arg-type]
+    codes = _codes(first) or DEFAULT_CODES
+    return SourcePlan(name, str(first["view"]), axis, shape, affine, tuple(slices), codes)  # type: ignore[arg-type]
 
 
 def _codes(row: Row) -> tuple[int, int] | None:
