@@ -197,3 +197,34 @@ def test_cells_that_are_not_finite_or_shapes_beyond_int64_skip_the_source(
     result = reassemble(str(extracted), str(tmp_path / "out"), str(manifest), progress=False)
     (skipped,) = result.skipped
     assert skipped.name == "a.nii.gz" and reason in (skipped.reason or ""), skipped.reason
+
+
+def test_resampling_back_works_in_row_blocks_with_the_same_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resampled 1000 x 1000 plane: the same values in blocks of 7 voxels as in one block, and a
+    peak of a few times the image, not the ~70x of sampling the whole plane at once."""
+    import tracemalloc
+
+    from nidataset.geometry import sampling
+
+    image = np.random.default_rng(0).random((1000, 1000), dtype=np.float32)
+    pix2vox = np.array([[0.999, 0.0, 0.0], [0.0, 0.0, 2.0], [0.0, 0.999, 0.0]])
+    tracemalloc.start()
+    values, covered = sampling.sample_plane(image, pix2vox, 1, (1000, 1000))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 12 * image.nbytes, peak / image.nbytes
+    monkeypatch.setattr(sampling, "BLOCK_VOXELS", 7)
+    small_values, small_covered = sampling.sample_plane(image, pix2vox, 1, (1000, 1000))
+    np.testing.assert_array_equal(values, small_values)
+    np.testing.assert_array_equal(covered, small_covered)
+    # independently: voxel (a, b) lies at pixel (a / 0.999, b / 0.999), bilinear between its four pixels
+    a, b = 500, 321
+    r, c = a / 0.999, b / 0.999
+    r0, c0, fr, fc = int(r), int(c), r - int(r), c - int(c)
+    expected = (
+        image[r0, c0] * (1 - fr) * (1 - fc)
+        + image[r0, c0 + 1] * (1 - fr) * fc
+        + image[r0 + 1, c0] * fr * (1 - fc)
+        + image[r0 + 1, c0 + 1] * fr * fc
+    )
+    assert values[a, b] == pytest.approx(expected, rel=1e-6)

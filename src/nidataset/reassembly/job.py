@@ -20,7 +20,7 @@ import numpy as np
 from ..batch.failures import attempt
 from ..batch.memory import BUDGET
 from ..errors import VolumeError
-from ..geometry.sampling import sample_plane
+from ..geometry.sampling import BLOCK_VOXELS, sample_plane
 from ..io.atomic import write_atomic
 from ..io.image_files import IMAGE_EXTENSIONS, find_image, image_shape, read_image
 from ..naming import prefix_of
@@ -101,8 +101,9 @@ def assemble(plan: SourcePlan, options: ReassemblyOptions) -> tuple[np.ndarray, 
     if voxels > np.iinfo(np.intp).max // 16:
         raise VolumeError(f"too large: a volume of shape {plan.shape} has more bytes than memory can address")
     dtype = volume_dtype(first[1].dtype, options.fill)
-    # The volume, its coverage, and the copy nibabel may make while writing it.
-    with BUDGET.reserve(voxels * (2 * dtype.itemsize + 1), f"a volume of shape {plan.shape}"):
+    # The volume, its coverage, the copy nibabel may make while writing it, and one slice at work.
+    held = voxels * (2 * dtype.itemsize + 1) + slice_bytes(plan)
+    with BUDGET.reserve(held, f"a volume of shape {plan.shape}"):
         # Fortran order, as NIfTI stores voxels: nibabel then writes without a transposing copy.
         volume = np.full(plan.shape, options.fill, dtype=dtype, order="F")
         covered = np.zeros(plan.shape, dtype=bool, order="F")
@@ -119,6 +120,15 @@ def assemble(plan: SourcePlan, options: ReassemblyOptions) -> tuple[np.ndarray, 
                 volume[index][hit] = values[hit]
             covered[index] = hit
         return volume, incompleteness(plan, covered, options.fill)
+
+
+def slice_bytes(plan: SourcePlan) -> int:
+    """What one slice holds while it is put back, at most: its image (up to 8 bytes a pixel), which
+    pixels show the volume (a float64 position and a flag each), the plane's values and coverage,
+    and one block of resampling (:data:`~nidataset.geometry.sampling.BLOCK_VOXELS`)."""
+    pixels = max(s.rows * s.cols for s in plan.slices)
+    plane = plan.plane[0] * plan.plane[1]
+    return pixels * (8 + 8 + 1) + plane * (8 + 1) + BLOCK_VOXELS * 160
 
 
 def _chain(
