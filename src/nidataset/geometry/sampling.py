@@ -54,9 +54,7 @@ def plane_positions(
     chosen = range(plane[0]) if rows is None else rows
     da = np.arange(chosen.start, chosen.stop, dtype=np.float64)[:, None] - block[0, 2]
     db = np.arange(plane[1], dtype=np.float64)[None, :] - block[1, 2]
-    rows = inverse[0, 0] * da + inverse[0, 1] * db
-    cols = inverse[1, 0] * da + inverse[1, 1] * db
-    return _snap(rows), _snap(cols)
+    return _snap(inverse[0, 0] * da + inverse[0, 1] * db), _snap(inverse[1, 0] * da + inverse[1, 1] * db)
 
 
 def _snap(values: np.ndarray) -> np.ndarray:
