@@ -122,7 +122,7 @@ def reassemble(
     if not os.path.isdir(options.slices_folder):
         raise FileNotFoundError(f"slices_folder {options.slices_folder!r} does not exist or is not a folder")
     sources = sources_of(options.manifest)
-    view = next(iter(sources.values()))[0]["view"]
+    view = str(next(iter(sources.values()))[0]["view"])
     make_folder(options.output_path)
     display = as_progress(run.progress)
     outcomes = run_files(

@@ -13,6 +13,7 @@ import math
 import os
 import posixpath
 import threading
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ import numpy as np
 from ..errors import VolumeError
 from ..geometry.sampling import in_plane_axes, is_one_to_one
 from ..naming import prefix_of
+from .table import SourceRows, Table, read_table
 
 AFFINE = tuple(f"affine_{r}{c}" for r in range(3) for c in range(4))
 PIX2VOX = tuple(f"pix2vox_{r}{c}" for r in range(3) for c in range(3))
@@ -51,7 +53,7 @@ DEFAULT_CODES = (0, 2)
 
 Row = Mapping[str, object]
 
-_cache: dict[str, tuple[tuple[int, int], dict[str, list[dict[str, str]]]]] = {}
+_cache: dict[str, tuple[tuple[int, int], dict[str, SourceRows]]] = {}
 _lock = threading.Lock()
 
 
@@ -82,9 +84,10 @@ def check_columns(fields: Iterable[str], columns: Sequence[str], what: str) -> N
         )
 
 
-def sources_of(path: str) -> dict[str, list[dict[str, str]]]:
+def sources_of(path: str) -> dict[str, SourceRows]:
     """The manifest's rows grouped by source, in order of first appearance; cached while unchanged.
 
+    The rows are held as columns (:mod:`~nidataset.reassembly.table`), not as a dict per row.
     Raises FileNotFoundError or ValueError (missing file or columns, no row, one manifest holding
     several views, a source that is not a file name, two sources with the same prefix).
     """
@@ -97,22 +100,35 @@ def sources_of(path: str) -> dict[str, list[dict[str, str]]]:
         cached = _cache.get(path)
         if cached is not None and cached[0] == key:
             return cached[1]
-        grouped = _group(path, read_manifest(path, REASSEMBLY_COLUMNS))
+        grouped = _group(path, *_read_columns(path))
         if len(_cache) >= 8:  # a long-lived worker may see many manifests; keep the last few
             _cache.clear()
         _cache[path] = (key, grouped)
         return grouped
 
 
-def _group(path: str, rows: list[dict[str, str]]) -> dict[str, list[dict[str, str]]]:
-    views = sorted({row["view"] for row in rows})
+def _read_columns(path: str) -> tuple[Table, dict[str, array[int]]]:
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"manifest {path!r} does not exist or is not a file")
+    try:
+        table, groups = read_table(
+            path,
+            (*REASSEMBLY_COLUMNS, *CODES),
+            lambda fields: check_columns(fields, REASSEMBLY_COLUMNS, f"manifest {path!r}"),
+        )
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise ValueError(f"manifest {path!r} is not a UTF-8 CSV file: {error}") from None
+    if not len(table):
+        raise ValueError(f"manifest {path!r} lists no slice")
+    return table, groups
+
+
+def _group(path: str, table: Table, groups: dict[str, array[int]]) -> dict[str, SourceRows]:
+    views = sorted(set(table.views))
     if len(views) > 1:
         raise ValueError(f"manifest {path!r} mixes the views {views}: one manifest holds one view")
-    grouped: dict[str, list[dict[str, str]]] = {}
-    for row in rows:
-        grouped.setdefault(row["source"], []).append(row)
     prefixes: dict[str, str] = {}
-    for source in grouped:
+    for source in groups:
         if not source or os.path.basename(source) != source or source in (".", ".."):
             raise ValueError(f"manifest {path!r}: source {source!r} is not a file name")
         other = prefixes.setdefault(prefix_of(source), source)
@@ -121,7 +137,7 @@ def _group(path: str, rows: list[dict[str, str]]) -> dict[str, list[dict[str, st
                 f"manifest {path!r}: sources {other!r} and {source!r} would both be written as "
                 f"{prefix_of(source)}.nii.gz"
             )
-    return grouped
+    return {source: SourceRows(table, rows) for source, rows in groups.items()}
 
 
 @dataclass(frozen=True)
