@@ -56,3 +56,17 @@ def test_a_mask_beyond_the_budget_is_skipped_as_too_large(
     result = extract_annotations_dataset(str(masks), str(tmp_path / "out"), progress=False)
     (skipped,) = result.skipped
     assert (skipped.reason or "").startswith("too large: mask of shape (32, 32, 16) needs")
+
+
+def test_a_scaled_mask_of_1_mb_fits_a_budget_of_20_mb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reserved before: 1 + 16 (float64) + 4 (ids) MB per MB of uint8 mask, so it was refused."""
+    from nidataset.batch import memory
+
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    write_volume(masks / "m.nii.gz", np.ones((128, 128, 64), dtype=np.uint8), slope=2.0)
+    monkeypatch.setattr(memory.BUDGET, "_available", lambda: 20 << 20)
+    result = extract_annotations_dataset(str(masks), str(tmp_path / "out"), progress=False)
+    assert result.summary().startswith("1 of 1 files done")
