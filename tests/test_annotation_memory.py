@@ -70,3 +70,39 @@ def test_a_scaled_mask_of_1_mb_fits_a_budget_of_20_mb(
     monkeypatch.setattr(memory.BUDGET, "_available", lambda: 20 << 20)
     result = extract_annotations_dataset(str(masks), str(tmp_path / "out"), progress=False)
     assert result.summary().startswith("1 of 1 files done")
+
+
+def many_objects(height: int = 128, width: int = 128) -> np.ndarray:
+    """Objects of one to three pixels on a grid: about a thousand ids on one slice."""
+    ids = np.zeros((height, width), dtype=np.uint16)
+    number = 0
+    for r in range(0, height - 2, 4):
+        for c in range(0, width - 2, 4):
+            number += 1
+            ids[r, c] = number
+            if number % 3:
+                ids[r + 1, c + (number % 2)] = number  # touching by a face or a corner
+    return ids
+
+
+def test_slice_objects_hold_their_boxes_and_give_the_same_coco_masks(tmp_path: Path) -> None:
+    """Each object used to hold a mask of the whole slice (1,000 objects: 16 MB on 128 x 128)."""
+    from pycocotools import mask as coco_mask
+
+    from nidataset.annotations.labels import coco_annotation, slice_objects
+
+    ids = many_objects()
+    labels = {int(i): 1 + int(i) % 5 for i in np.unique(ids) if i}
+    slice_objects(ids[:4, :4], labels)  # scipy imported before measuring
+    tracemalloc.start()
+    found = slice_objects(ids, labels)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(found) == len(labels) and peak < 2 * 2**20, peak
+    for number, item in enumerate(found, start=1):
+        annotation = coco_annotation(item, item.label)
+        segmentation = annotation["segmentation"]
+        assert isinstance(segmentation, dict)
+        decoded = coco_mask.decode(coco_mask.frPyObjects(segmentation, *segmentation["size"]))
+        np.testing.assert_array_equal(decoded.astype(bool), ids == number)
+        assert annotation["area"] == int(np.count_nonzero(ids == number))
