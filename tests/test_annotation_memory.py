@@ -106,3 +106,26 @@ def test_slice_objects_hold_their_boxes_and_give_the_same_coco_masks(tmp_path: P
         decoded = coco_mask.decode(coco_mask.frPyObjects(segmentation, *segmentation["size"]))
         np.testing.assert_array_equal(decoded.astype(bool), ids == number)
         assert annotation["area"] == int(np.count_nonzero(ids == number))
+
+
+def test_many_components_are_numbered_in_storage_order_and_held_compactly() -> None:
+    """3,000 one-voxel components (no two touch, even by a corner) and a block of label 2."""
+    shape = (40, 30, 20)
+    mask = np.zeros(shape, dtype=np.uint8, order="F")
+    mask[::2, ::2, ::2] = 1
+    mask[1, 1, 1:4] = 2  # between the voxels of label 1, touching them only by corners: its own label
+    number_objects(mask[:4, :4, :4], components=True)  # scipy imported before measuring
+    tracemalloc.start()
+    objects = number_objects(mask, components=True)
+    held = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    voxels = np.argwhere(mask.T == 1)[:, ::-1]  # label 1's voxels in storage order (x fastest)
+    assert len(objects.items) == len(voxels) + 1 == 3001
+    for item, voxel in zip(objects.items, voxels, strict=False):
+        assert item.label == 1 and item.first == item.last == tuple(voxel)
+        assert objects.ids[tuple(voxel)] == item.id
+    last = objects.items[-1]
+    assert (last.id, last.label, last.first, last.last) == (3001, 2, (1, 1, 1), (1, 1, 3))
+    assert held < objects.ids.nbytes + 150 * len(objects.items), held / len(
+        objects.items
+    )  # was ~315 a component
