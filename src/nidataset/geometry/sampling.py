@@ -115,13 +115,18 @@ def _exact(image: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.nd
 def content_pixels(
     pix2vox: np.ndarray, axis: int, plane: tuple[int, int], image_shape: tuple[int, ...]
 ) -> np.ndarray:
-    """Which pixels show the volume: their centre maps inside it (padding pixels map outside)."""
-    rows = np.arange(image_shape[0], dtype=np.float64)[:, None]
+    """Which pixels show the volume: their centre maps inside it (padding pixels map outside).
+
+    Computed in blocks of image rows, so the float64 positions never span the whole image.
+    """
     cols = np.arange(image_shape[1], dtype=np.float64)[None, :]
     inside = np.ones((image_shape[0], image_shape[1]), dtype=bool)
-    for size, d in zip(plane, in_plane_axes(axis), strict=True):
-        voxel = pix2vox[d, 0] * rows + pix2vox[d, 1] * cols + pix2vox[d, 2]
-        inside &= (voxel >= -EPS) & (voxel <= size - 1 + EPS)
+    step = max(1, BLOCK_VOXELS // max(1, image_shape[1]))
+    for start in range(0, image_shape[0], step):
+        rows = np.arange(start, min(start + step, image_shape[0]), dtype=np.float64)[:, None]
+        for size, d in zip(plane, in_plane_axes(axis), strict=True):
+            voxel = pix2vox[d, 0] * rows + pix2vox[d, 1] * cols + pix2vox[d, 2]
+            inside[start : start + step] &= (voxel >= -EPS) & (voxel <= size - 1 + EPS)
     return inside
 
 

@@ -124,11 +124,11 @@ def assemble(plan: SourcePlan, options: ReassemblyOptions) -> tuple[np.ndarray, 
 
 def slice_bytes(plan: SourcePlan) -> int:
     """What one slice holds while it is put back, at most: its image (up to 8 bytes a pixel), which
-    pixels show the volume (a float64 position and a flag each), the plane's values and coverage,
-    and one block of resampling (:data:`~nidataset.geometry.sampling.BLOCK_VOXELS`)."""
+    pixels show the volume (a flag each), the plane's values and coverage, and one block of
+    resampling (:data:`~nidataset.geometry.sampling.BLOCK_VOXELS`)."""
     pixels = max(s.rows * s.cols for s in plan.slices)
     plane = plan.plane[0] * plan.plane[1]
-    return pixels * (8 + 8 + 1) + plane * (8 + 1) + BLOCK_VOXELS * 160
+    return pixels * (8 + 1) + plane * (8 + 1) + BLOCK_VOXELS * 160
 
 
 def _chain(
