@@ -212,7 +212,7 @@ def test_resampling_back_works_in_row_blocks_with_the_same_values(monkeypatch: p
     values, covered = sampling.sample_plane(image, pix2vox, 1, (1000, 1000))
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert peak < 6 * image.nbytes, peak / image.nbytes
+    assert peak < 12 * image.nbytes, peak / image.nbytes  # mostly one block of ~20 MB
     monkeypatch.setattr(sampling, "BLOCK_VOXELS", 7)
     small_values, small_covered = sampling.sample_plane(image, pix2vox, 1, (1000, 1000))
     np.testing.assert_array_equal(values, small_values)
