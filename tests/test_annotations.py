@@ -386,7 +386,7 @@ def test_voxels_that_cannot_be_labels_are_refused(tmp_path, dtype, reason):
 
 def test_a_scaled_mask_with_fractional_values_is_refused(tmp_path):
     path = write_volume(tmp_path / "m.nii.gz", boxes().astype(np.int16), slope=0.3)
-    with pytest.raises(VolumeError, match=r"non-integer mask values \(e.g. 0.3"):
+    with pytest.raises(VolumeError, match=r"non-integer mask values \(e.g. 0.[36]\)"):
         extract_annotations(str(path), str(tmp_path / "out"))
 
 

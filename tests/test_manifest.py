@@ -27,7 +27,7 @@ SPEC_COLUMNS = (
     + ",".join(f"pix2vox_{r}{c}" for r in range(3) for c in range(3))
     + ","
     + ",".join(f"pix2world_{r}{c}" for r in range(3) for c in range(3))
-    + ",interpolation,value_map,dtype"
+    + ",interpolation,value_map,dtype,qform_code,sform_code"
 ).split(",")
 
 

@@ -31,9 +31,9 @@ def test_streaming_one_huge_slice_is_refused_not_attempted(tmp_path, little_memo
 def test_a_scaled_mask_reserves_its_real_values_and_labels(tmp_path, little_memory):
     folder = tmp_path / "in"
     folder.mkdir()
-    write_volume(folder / "mask.nii.gz", np.ones((128, 128, 64), dtype=np.uint8), slope=2.0)  # 1 MB stored
+    write_volume(folder / "mask.nii.gz", np.ones((256, 256, 128), dtype=np.uint8), slope=2.0)  # 8 MB stored
     write_volume(folder / "tiny.nii.gz", np.ones((8, 8, 8), dtype=np.uint8))
     result = extract_annotations_dataset(str(folder), str(tmp_path / "out"), progress=False)
     assert [o.name for o in result.done] == ["tiny.nii.gz"]
     (skipped,) = result.skipped
-    assert skipped.reason.startswith("too large: mask of shape (128, 128, 64) needs")
+    assert skipped.reason.startswith("too large: mask of shape (256, 256, 128) needs")

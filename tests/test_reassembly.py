@@ -36,7 +36,7 @@ COLUMNS = (
     + ",".join(f"pix2vox_{r}{c}" for r in range(3) for c in range(3))
     + ","
     + ",".join(f"pix2world_{r}{c}" for r in range(3) for c in range(3))
-    + ",interpolation,value_map,dtype"
+    + ",interpolation,value_map,dtype,qform_code,sform_code"
 ).split(",")
 
 
@@ -336,8 +336,8 @@ def test_each_process_reads_the_manifest_once(axial, tmp_path, monkeypatch):
     import nidataset.reassembly.manifests as manifests
 
     calls = []
-    real = manifests.read_manifest
-    monkeypatch.setattr(manifests, "read_manifest", lambda *a: calls.append(a) or real(*a))
+    real = manifests.read_table
+    monkeypatch.setattr(manifests, "read_table", lambda *a: calls.append(a) or real(*a))
     manifest = tmp_path / "copy.csv"  # a path no earlier test has cached
     shutil.copy(axial / "axial_manifest.csv", manifest)
     reassemble(str(axial), str(tmp_path / "out"), str(manifest), workers=3, progress=False)

@@ -42,6 +42,9 @@ COLUMNS: tuple[str, ...] = (
     "interpolation",
     "value_map",
     "dtype",
+    # Added later, so at the end: older manifests lack them and reassembly then uses codes 0 and 2.
+    "qform_code",
+    "sform_code",
 )
 
 
@@ -65,17 +68,19 @@ def frame_rows(
     indices: Iterable[int],
     dtype: str,
     value_map: str = "identity",
+    codes: tuple[int, int] | None = None,
 ) -> list[list[object]]:
     """The manifest rows of the slices ``indices`` of one frame, written as ``paths`` (one per index).
 
-    Without a usable affine (a damaged header), the affine and pix2world columns are left empty.
+    Without a usable affine (a damaged header), the affine and pix2world columns are left empty;
+    without ``codes`` (the header's ``qform_code, sform_code``), so are the last two.
     """
     chosen = list(indices)
     top, left = frame.offsets
     height, width = frame.image_shape
     head: list[object] = [frame.view, frame.orientation]
     size: list[object] = [height, width, top, left, *frame.shape]
-    tail: list[object] = [frame.interpolation, value_map, dtype]
+    tail: list[object] = [frame.interpolation, value_map, dtype, *(codes or ("", ""))]
     # pix2vox moves with the slice index only in its translation: every row's matrix at once, and
     # every pix2world in one product (4,000 rows took 0.1 s one by one, 4% of a coronal run).
     first, step = frame.pix2vox(0), frame.pix2vox(1) - frame.pix2vox(0)
@@ -126,6 +131,7 @@ def volume_rows(
     extension: str,
     dtype: str,
     value_map: str = "identity",
+    codes: tuple[int, int] | None = None,
 ) -> list[list[list[object]]]:
     """The rows of one input's files, per view: ``<folder>/<prefix>_<view>_<index>.<extension>``
     for the slice ``indices`` of each view's frame (``folders`` relative to the output root)."""
@@ -139,7 +145,14 @@ def volume_rows(
         names = [slice_filename(prefix, frame.view, i, width, extension) for i in chosen]
         paths = [f"{folder}/{name}" if folder else name for name in names]
         rows = frame_rows(
-            frame, affine, source=source, paths=paths, indices=chosen, dtype=dtype, value_map=value_map
+            frame,
+            affine,
+            source=source,
+            paths=paths,
+            indices=chosen,
+            dtype=dtype,
+            value_map=value_map,
+            codes=codes,
         )
         tables.append(rows)
     return tables

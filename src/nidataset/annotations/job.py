@@ -27,7 +27,15 @@ from ..naming import index_width, output_folder, own_folders, prefix_of, relativ
 from ..options import FLAT, AnnotationOptions
 from ..results import Outcome
 from .formats import Number, columns, measures
-from .objects import Objects, check_label_dtype, integer_labels, number_objects, plane_boxes
+from .objects import (
+    CONVERSION_BYTES,
+    Objects,
+    check_label_dtype,
+    integer_labels,
+    label_dtype,
+    number_objects,
+    plane_boxes,
+)
 
 
 def annotate_volume(path: str, options: AnnotationOptions) -> Outcome:
@@ -115,6 +123,7 @@ def manifest_rows(path: str, outcome: Outcome, options: AnnotationOptions) -> li
         indices=outcome.indices or (),
         extension="csv",
         dtype="",
+        codes=header.codes,
     )
 
 
@@ -162,11 +171,15 @@ def _image_bytes(options: AnnotationOptions, prefix: str) -> int:
 
 
 def _held(header: Header) -> int:
-    """What reading and numbering a mask holds at most: the stored voxels, their real values when
-    scaled or float (float64) and the integer labels (int64), and the object ids (up to 4 bytes)."""
+    """What reading and numbering a mask holds at most: the stored voxels, the integer labels when
+    they are a converted copy (scaled or float masks, converted a block at a time), and the object
+    ids (up to 4 bytes)."""
     voxels = header.nbytes // header.dtype.itemsize
-    scaled = header.slope is not None or header.dtype.kind == "f"
-    return header.nbytes + voxels * ((8 + 8) if scaled else 0) + voxels * 4
+    copied = (
+        header.dtype.kind == "f" or (header.slope is not None and header.slope != 1) or bool(header.inter)
+    )
+    labels = voxels * label_dtype(header.dtype, header.slope, header.inter).itemsize + CONVERSION_BYTES
+    return header.nbytes + (labels if copied else 0) + voxels * 4
 
 
 def _overlay_previews(

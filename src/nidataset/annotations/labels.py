@@ -16,12 +16,18 @@ import numpy as np
 
 @dataclass(frozen=True)
 class SliceObject:
-    """One object on one slice image: its label value, inclusive extent, and pixels."""
+    """One object on one slice image: its label value, inclusive extent, and pixels.
+
+    ``mask`` is the object's pixels inside its extent when ``shape`` (the image's) is given, else
+    over the whole image: a slice of a million objects then holds each one's box, not a million
+    images.
+    """
 
     label: int
     rows: tuple[int, int]
     cols: tuple[int, int]
-    mask: np.ndarray  # bool, the image's shape
+    mask: np.ndarray  # bool: the extent's shape with ``shape``, else the image's
+    shape: tuple[int, int] | None = None
 
     @property
     def area(self) -> int:
@@ -38,8 +44,10 @@ def slice_objects(ids: np.ndarray, labels: dict[int, int]) -> list[SliceObject]:
     from .objects import plane_boxes
 
     found = []
+    shape = (int(ids.shape[0]), int(ids.shape[1]))
     for object_id, r0, r1, c0, c1 in plane_boxes(ids):
-        found.append(SliceObject(labels[object_id], (r0, r1), (c0, c1), ids == object_id))
+        pixels = ids[r0 : r1 + 1, c0 : c1 + 1] == object_id
+        found.append(SliceObject(labels[object_id], (r0, r1), (c0, c1), pixels, shape))
     return found
 
 
@@ -71,7 +79,7 @@ def coco_annotation(item: SliceObject, category_id: int) -> dict[str, object]:
         "bbox": [c0, r0, c1 - c0 + 1, r1 - r0 + 1],
         "area": item.area,
         "iscrowd": 0,
-        "segmentation": rle(item.mask),
+        "segmentation": rle(item.mask) if item.shape is None else _boxed_rle(item),
     }
 
 
@@ -88,3 +96,24 @@ def rle(mask: np.ndarray) -> dict[str, object]:
     if flat.size and flat[0]:
         counts = [0, *counts]
     return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": [int(c) for c in counts]}
+
+
+def _boxed_rle(item: SliceObject) -> dict[str, object]:
+    """:func:`rle` of the whole image, from the object's pixels inside its extent only.
+
+    >>> item = SliceObject(1, (0, 1), (1, 1), np.array([[True], [True]]), (2, 2))
+    >>> _boxed_rle(item) == rle(np.array([[0, 1], [0, 1]], bool))
+    True
+    """
+    assert item.shape is not None
+    height, width = item.shape
+    cols, rows = np.nonzero(item.mask.T)  # column-major order, as COCO counts
+    where = (cols.astype(np.int64) + item.cols[0]) * height + rows + item.rows[0]
+    breaks = np.flatnonzero(np.diff(where) != 1) + 1
+    starts = where[np.concatenate(([0], breaks))]
+    stops = where[np.concatenate((breaks - 1, [where.size - 1]))] + 1
+    counts = np.empty(2 * starts.size, dtype=np.int64)
+    counts[0::2] = starts - np.concatenate(([0], stops[:-1]))
+    counts[1::2] = stops - starts
+    tail = height * width - int(stops[-1])
+    return {"size": [height, width], "counts": [*counts.tolist(), *([tail] if tail else [])]}

@@ -9,13 +9,15 @@ labels there are. Only ``components=True`` works label by label, inside each lab
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 
 # Reading a mask's values as labels is the value stage's; kept importable from here.
-from ..values.labels import check_label_dtype, integer_labels  # noqa: F401
+from ..values.labels import CONVERSION_BYTES, check_label_dtype, integer_labels, label_dtype  # noqa: F401
 
 #: Above this largest label, labels are renumbered before the first find_objects pass, which makes
 #: a list as long as the largest label.
@@ -48,7 +50,7 @@ class Objects:
     """
 
     ids: np.ndarray
-    items: tuple[MaskObject, ...]
+    items: Sequence[MaskObject]
 
 
 def number_objects(labels: np.ndarray, *, components: bool = False) -> Objects:
@@ -117,18 +119,64 @@ def _components(labels: np.ndarray, values: list[int], boxes: list[Box]) -> Obje
     """Number the 26-connected components of each label, label by label inside the label's box.
 
     The components of one label come in the order of their first voxel in NIfTI storage order
-    (X fastest, then Y, then Z): the order scipy numbers them in the transposed box.
+    (X fastest, then Y, then Z): the order scipy numbers them in the transposed box. Each component
+    is written into the ids as it is found, under a provisional number, and only its first voxel and
+    box are kept (in flat integer arrays); once the label is done its ids are renumbered in that
+    order. A million components thus hold a few dozen bytes each, not an object and a mask each.
     """
     ids = np.zeros_like(labels, dtype=np.uint16)  # same memory order as the mask
-    items: list[MaskObject] = []
+    table: list[np.ndarray] = []  # per label: rows of (label, first i, j, k, last i, j, k), in order
+    count = 0
     for label, box in zip(values, boxes, strict=True):
-        parts = sorted(_parts(labels[box] == label, _corner(box)), key=lambda part: part.key)
-        if len(items) + len(parts) > np.iinfo(ids.dtype).max:
-            ids = ids.astype(np.uint32)
-        for part in parts:
-            items.append(MaskObject(len(items) + 1, label, *_ends(part.box)))
-            ids[part.box][part.mask] = len(items)  # labels are disjoint: nothing else is in there
-    return Objects(ids, tuple(items))
+        found: array[int] = array("q")  # per part: z, y, x of its first voxel, then its box ends
+        for part in _parts(labels[box] == label, _corner(box)):
+            count += 1
+            if count > np.iinfo(ids.dtype).max:
+                ids = ids.astype(np.uint32)
+            ids[part.box][part.mask] = count  # labels are disjoint: nothing else is in there
+            first, last = _ends(part.box)
+            found.extend((*part.key, *first, *last))
+        parts = np.frombuffer(found, dtype=np.int64).reshape(-1, 9)
+        order = np.lexsort((parts[:, 2], parts[:, 1], parts[:, 0]))  # by z, then y, then x
+        base = count - len(parts)
+        rank = np.empty(len(parts), dtype=np.int64)
+        rank[order] = np.arange(base + 1, count + 1)
+        region = ids[box]
+        provisional = region > base
+        region[provisional] = rank[region[provisional].astype(np.int64) - base - 1]
+        rows = np.empty((len(parts), 7), dtype=np.int64)
+        rows[:, 0], rows[:, 1:] = label, parts[order, 3:]
+        table.append(rows)
+    return Objects(ids, _Items(np.concatenate(table) if table else np.empty((0, 7), np.int64)))
+
+
+class _Items(Sequence[MaskObject]):
+    """Objects kept as rows of integers (label, first, last); each MaskObject is made when read."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: np.ndarray) -> None:
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> MaskObject: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[MaskObject]: ...
+    def __getitem__(self, index: int | slice) -> MaskObject | Sequence[MaskObject]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        number = range(len(self))[index]
+        label, i0, j0, k0, i1, j1, k1 = self._rows[number].tolist()
+        return MaskObject(number + 1, label, (i0, j0, k0), (i1, j1, k1))
+
+    def __iter__(self) -> Iterator[MaskObject]:
+        for start in range(0, len(self._rows), 4096):  # a chunk of Python numbers at a time
+            chunk = self._rows[start : start + 4096].tolist()
+            for number, (label, i0, j0, k0, i1, j1, k1) in enumerate(chunk, start=start + 1):
+                yield MaskObject(number, label, (i0, j0, k0), (i1, j1, k1))
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,11 +2,20 @@
 
 Two runs writing one folder would overwrite and roll back each other's files. A run takes the lock
 after its checks, before it writes anything, and releases it when it ends, whatever the way it ends; a
-second run into the same folder meets a usage error naming the holder. The lock is the kernel's
-(``flock``), so the death of its holder (a crash, ``kill -9``) frees it; a run that takes over a dead
-holder's lock first removes the temporaries that holder left half-written. Where the file system
-offers no such lock, the file's content decides: a holder on this host whose process is gone is
-taken over.
+second run into the same folder meets a usage error naming the holder.
+
+The lock file is created with an exclusive create (``O_CREAT | O_EXCL``): of two runs starting
+together, exactly one creates it, on every file system, and the other meets it. The creator then
+takes the kernel's lock (``flock``) on it and writes who it is. A lock file that already exists is
+held while its kernel lock is: the death of its holder (a crash, ``kill -9``) frees it, and the next
+run takes it over in place, after removing the temporaries that holder left half-written.
+
+Where the file system offers no kernel lock (``flock`` fails with ENOLCK, as on some NFS mounts),
+the file's content decides: a lock file that is empty (its creator is writing it) or whose holder
+may be alive refuses the run; a holder on this host whose process is gone is taken over, by one run
+only: the taker first creates ``lock.takeover`` exclusively, checks that the lock file is still the
+dead holder's, replaces it, and removes the marker. A marker left by a run killed in that instant
+refuses later runs with a message saying to remove it.
 """
 
 from __future__ import annotations
@@ -18,12 +27,16 @@ import os
 import socket
 import time
 
-from ..errors import VolumeError
+from ..errors import OutputError, VolumeError
 from ..io.atomic import make_folder, remove_temporaries
 
 #: The lock file, relative to the output root.
 LOCK_PATH = os.path.join(".nidataset", "lock")
-_OPEN = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+_FLAGS = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+_CREATE = os.O_RDWR | os.O_CREAT | os.O_EXCL | _FLAGS
+_OPEN = os.O_RDWR | _FLAGS
+#: Errors that say the output cannot be written at all, whatever the run does.
+_READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 
 class OutputLock:
@@ -49,29 +62,46 @@ def take_lock(output_path: str) -> OutputLock:
     """Create the output folder if needed and take its lock.
 
     Raises ValueError when ``output_path`` is empty or not a folder, or when another run holds the
-    folder (naming its process, host and start time).
+    folder (naming its process, host and start time); OutputError when the folder is read-only.
     """
     check_output_root(output_path)
     path = os.path.join(output_path, LOCK_PATH)
-    for _ in range(20):  # the lock file can vanish between our open and our lock: its holder released it
+    for _ in range(20):  # the lock file can vanish between two steps: its holder released it
         try:
             make_folder(os.path.dirname(path))
-            descriptor = os.open(path, _OPEN, 0o666)
+            lock = _take(path, output_path)
         except FileNotFoundError:  # the folder was removed by a holder releasing the lock
             continue
         except OSError as error:
             if error.errno == errno.ELOOP:
                 raise ValueError(f"{path!r} is a symbolic link; remove it") from None
-            raise
-        try:
-            lock = _lock(descriptor, path, output_path)
-        except BaseException:
-            os.close(descriptor)
+            if error.errno in _READ_ONLY and not isinstance(error, OutputError):
+                raise OutputError(
+                    error.errno,
+                    f"output_path {output_path!r} is read-only: cannot create the lock {path!r} "
+                    f"({error.strerror})",
+                ) from None
             raise
         if lock is not None:
             return lock
-        os.close(descriptor)
     raise ValueError(f"cannot take the lock {path!r}: it keeps being replaced by other runs")
+
+
+def _take(path: str, output_path: str) -> OutputLock | None:
+    """The lock, a ValueError when another run holds it, or None to try again."""
+    try:
+        descriptor = os.open(path, _CREATE, 0o666)
+    except FileExistsError:
+        return _take_existing(path, output_path)
+    try:
+        if _kernel_lock(descriptor) is False:  # a run met our empty file and took it first: it holds it
+            os.close(descriptor)
+            return None
+        _write_holder(descriptor)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return OutputLock(path, descriptor)
 
 
 def check_output_root(output_path: str) -> None:
@@ -86,26 +116,70 @@ def check_output_root(output_path: str) -> None:
         raise ValueError(f"output_path {output_path!r} cannot be a folder: {error}") from None
 
 
-def _lock(descriptor: int, path: str, output_path: str) -> OutputLock | None:
-    """Take the lock through ``descriptor``; None when its file was replaced meanwhile (try again)."""
-    kernel = _kernel_lock(descriptor)
-    previous = _holder(descriptor)
-    for _ in range(50):  # a holder that has just taken the lock writes who it is a moment later
-        if previous or kernel is not False:
-            break
-        time.sleep(0.02)
-        previous = _holder(descriptor)
-    if kernel is False or (kernel is None and previous and _alive(previous)):
-        raise ValueError(_in_use(output_path, path, previous, kernel is None))
+def _take_existing(path: str, output_path: str) -> OutputLock | None:
+    """Take over a lock file left by a holder that is gone; ValueError while its holder runs."""
     try:
-        if not _same_file(os.stat(path), os.fstat(descriptor)):
-            return None
-    except FileNotFoundError:
+        descriptor = os.open(path, _OPEN)
+    except FileNotFoundError:  # released meanwhile
         return None
-    _write_holder(descriptor)
+    try:
+        kernel = _kernel_lock(descriptor)
+        previous = _holder(descriptor)
+        if kernel is False or (kernel is None and (not previous or _alive(previous))):
+            # empty, without a kernel lock: its creator is writing who it is
+            raise ValueError(_in_use(output_path, path, previous, kernel is None))
+        if kernel and not _still(path, descriptor):
+            os.close(descriptor)
+            return None
+        if kernel:
+            _write_holder(descriptor)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    if kernel is None:
+        return _take_over_without_kernel(descriptor, path, output_path)
     if previous:  # its holder died without releasing it: remove what it left half-written
         remove_temporaries(output_path)
     return OutputLock(path, descriptor)
+
+
+def _take_over_without_kernel(stale: int, path: str, output_path: str) -> OutputLock | None:
+    """Replace the lock file of a dead holder, by one run only (``stale`` is closed here)."""
+    marker = path + ".takeover"
+    try:
+        os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _FLAGS, 0o666))
+    except FileExistsError:
+        raise ValueError(
+            f"output_path {output_path!r} is in use by another nidataset run (one taking over the lock "
+            f"of a run that has ended); if no run is using the folder, remove {marker!r}"
+        ) from None
+    try:
+        if not _still(path, stale):  # another run replaced it first: look again
+            return None
+        os.remove(path)
+        try:
+            descriptor = os.open(path, _CREATE, 0o666)
+        except FileExistsError:  # a run starting now created it: it holds the folder
+            return None
+        try:
+            _write_holder(descriptor)
+        except BaseException:
+            os.close(descriptor)
+            raise
+    finally:
+        os.close(stale)
+        with contextlib.suppress(OSError):
+            os.remove(marker)
+    remove_temporaries(output_path)
+    return OutputLock(path, descriptor)
+
+
+def _still(path: str, descriptor: int) -> bool:
+    """Whether ``path`` is still the file open as ``descriptor``."""
+    try:
+        return _same_file(os.stat(path), os.fstat(descriptor))
+    except FileNotFoundError:
+        return False
 
 
 def _same_file(one: os.stat_result, other: os.stat_result) -> bool:

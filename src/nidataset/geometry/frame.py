@@ -65,6 +65,10 @@ def frames_for(
     if affine is None:
         raise VolumeError(f"spacing={spacing!r} needs the voxel sizes, and this header's affine is unusable")
     sizes = np.sqrt((np.asarray(affine, dtype=np.float64)[:3, :3] ** 2).sum(axis=0))
+    if not np.all(sizes > 0):  # a zero column: a voxel of no size has no pixels per millimetre
+        raise VolumeError(
+            f"spacing={spacing!r}: the affine {affine[:3].tolist()} has a voxel size of 0 along a stored axis"
+        )
     return [
         replace(frame, steps=steps_for(frame.spacings(sizes), spacing), method=method) for frame in frames
     ]

@@ -39,15 +39,22 @@ def is_one_to_one(pix2vox: np.ndarray, axis: int) -> bool:
     return bool(np.all(block == np.round(block)) and round(abs(np.linalg.det(block[:, :2]))) == 1)
 
 
-def plane_positions(pix2vox: np.ndarray, axis: int, plane: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """The fractional (row, col) showing each voxel of the plane (its axes in stored order)."""
+#: Voxels of the plane resampled at once: the fractional positions, the four neighbours, their
+#: weights and values take about 150 bytes per voxel, so a block holds some 20 MB whatever the plane.
+BLOCK_VOXELS = 1 << 17
+
+
+def plane_positions(
+    pix2vox: np.ndarray, axis: int, plane: tuple[int, int], rows: range | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The fractional (row, col) showing each voxel of the plane (its axes in stored order), or of
+    the plane's ``rows`` only."""
     block = pix2vox[list(in_plane_axes(axis))]
     inverse = np.linalg.inv(block[:, :2])
-    da = np.arange(plane[0], dtype=np.float64)[:, None] - block[0, 2]
+    chosen = range(plane[0]) if rows is None else rows
+    da = np.arange(chosen.start, chosen.stop, dtype=np.float64)[:, None] - block[0, 2]
     db = np.arange(plane[1], dtype=np.float64)[None, :] - block[1, 2]
-    rows = inverse[0, 0] * da + inverse[0, 1] * db
-    cols = inverse[1, 0] * da + inverse[1, 1] * db
-    return _snap(rows), _snap(cols)
+    return _snap(inverse[0, 0] * da + inverse[0, 1] * db), _snap(inverse[1, 0] * da + inverse[1, 1] * db)
 
 
 def _snap(values: np.ndarray) -> np.ndarray:
@@ -64,9 +71,17 @@ def sample_plane(
         if permuted is not None:
             return permuted
         return _exact(image, *plane_positions(pix2vox, axis, plane))
-    rows, cols = plane_positions(pix2vox, axis, plane)
     content = content_pixels(pix2vox, axis, plane, image.shape)
-    return _resampled(image, rows, cols, content, nearest=image.dtype.kind in "biu", shape=plane)
+    values = np.empty(plane, dtype=image.dtype)
+    covered = np.empty(plane, dtype=bool)
+    step = max(1, BLOCK_VOXELS // max(1, plane[1]))
+    for start in range(0, plane[0], step):  # in row blocks: the working memory stays small
+        block = range(start, min(start + step, plane[0]))
+        rows, cols = plane_positions(pix2vox, axis, plane, block)
+        shape = (len(block), plane[1])
+        part = _resampled(image, rows, cols, content, nearest=image.dtype.kind in "biu", shape=shape)
+        values[start : block.stop], covered[start : block.stop] = part
+    return values, covered
 
 
 def _permuted(
@@ -100,13 +115,18 @@ def _exact(image: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.nd
 def content_pixels(
     pix2vox: np.ndarray, axis: int, plane: tuple[int, int], image_shape: tuple[int, ...]
 ) -> np.ndarray:
-    """Which pixels show the volume: their centre maps inside it (padding pixels map outside)."""
-    rows = np.arange(image_shape[0], dtype=np.float64)[:, None]
+    """Which pixels show the volume: their centre maps inside it (padding pixels map outside).
+
+    Computed in blocks of image rows, so the float64 positions never span the whole image.
+    """
     cols = np.arange(image_shape[1], dtype=np.float64)[None, :]
     inside = np.ones((image_shape[0], image_shape[1]), dtype=bool)
-    for size, d in zip(plane, in_plane_axes(axis), strict=True):
-        voxel = pix2vox[d, 0] * rows + pix2vox[d, 1] * cols + pix2vox[d, 2]
-        inside &= (voxel >= -EPS) & (voxel <= size - 1 + EPS)
+    step = max(1, BLOCK_VOXELS // max(1, image_shape[1]))
+    for start in range(0, image_shape[0], step):
+        rows = np.arange(start, min(start + step, image_shape[0]), dtype=np.float64)[:, None]
+        for size, d in zip(plane, in_plane_axes(axis), strict=True):
+            voxel = pix2vox[d, 0] * rows + pix2vox[d, 1] * cols + pix2vox[d, 2]
+            inside[start : start + step] &= (voxel >= -EPS) & (voxel <= size - 1 + EPS)
     return inside
 
 

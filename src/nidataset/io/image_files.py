@@ -37,6 +37,45 @@ def find_image(folder: str, stem: str) -> str | None:
     return found[0] if found else None
 
 
+def image_shape(path: str) -> tuple[int, ...]:
+    """The shape of an image's array, from its header only (no pixel is decoded).
+
+    TIFF: the first series' shape (tifffile); PNG: Pillow's size and bands; NPY: its header. A file
+    of the wrong size can then be refused before decoding it, whatever its compressed size.
+    """
+    name = os.path.basename(path)
+    try:
+        if path.endswith(".npy"):
+            with open(path, "rb") as handle:
+                major, _ = np.lib.format.read_magic(handle)
+                if major == 1:
+                    shape = np.lib.format.read_array_header_1_0(handle)[0]
+                else:
+                    shape = np.lib.format.read_array_header_2_0(handle)[0]
+            return tuple(int(n) for n in shape)
+        if path.endswith(".png"):
+            return _png_shape(path)
+        import tifffile
+
+        with tifffile.TiffFile(path) as tiff:
+            return tuple(int(n) for n in tiff.series[0].shape)
+    except VolumeError:
+        raise
+    except Exception as error:  # each reader has its own exceptions; all mean "this file is unusable"
+        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise VolumeError(f"cannot read {name}: {detail}") from None
+
+
+def _png_shape(path: str) -> tuple[int, ...]:
+    try:
+        from PIL import Image
+    except ImportError:
+        raise VolumeError("reading PNG images needs Pillow: pip install pillow") from None
+    with Image.open(path) as image:
+        bands = len(image.getbands())
+        return (image.height, image.width) if bands == 1 else (image.height, image.width, bands)
+
+
 def read_image(path: str) -> np.ndarray:
     """The array of one image file, in its own dtype (byte order made native)."""
     name = os.path.basename(path)

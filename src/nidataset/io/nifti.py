@@ -135,7 +135,12 @@ def _parse_header(stream: BinaryIO) -> Header:
     header = _HEADERS[size](binaryblock=block, endianness=endianness, check=False)
     _check_magic(header)
     return Header(
-        _volume_shape(header), _stored_dtype(header), *_scaling(header), _offset(header), *_geometry(header)
+        _volume_shape(header),
+        _stored_dtype(header),
+        *_scaling(header),
+        _offset(header),
+        *_geometry(header),
+        codes=(int(header["qform_code"]), int(header["sform_code"])),
     )
 
 

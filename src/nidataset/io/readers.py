@@ -42,6 +42,9 @@ class Header:
     format: str = "nifti"
     #: Extra facts a report may show, as (name, value) pairs, e.g. ``(("modality", "CT"),)``.
     details: tuple[tuple[str, str], ...] = ()
+    #: The header's space codes ``(qform_code, sform_code)``, which reassembly writes back (None:
+    #: the format has none; reassembly then writes an aligned sform).
+    codes: tuple[int, int] | None = field(default=None, compare=False)
 
     @property
     def nbytes(self) -> int:

@@ -91,12 +91,15 @@ def reassemble(
 
     The volume's dtype is the images' (numpy's common type if they differ; bool is written as uint8,
     float16 as float32), widened only when ``fill`` does not fit it (``fill=-1`` with uint8 images
-    gives int16). The header holds the affine as its sform (code 2) and nothing else of the
-    source's header. A source is skipped, with a one-line reason and nothing written, when an image
-    has another size than its row's ``rows`` x ``cols``, cannot be read, or two images (``.tif`` and
-    ``.png``) match one slice; when its rows contradict each other (shape, affine, view, axis, two
-    rows for one stored slice) or a row's ``pix2vox`` does not hold its slice; or when no image at
-    all is found for it.
+    gives int16). The header holds the affine under the source's space codes (the manifest's
+    ``qform_code`` and ``sform_code``; a manifest without them gives an sform of code 2 and no
+    qform) and nothing else of the source's header. A source is skipped, with a one-line reason and
+    nothing written, when an image has another size than its row's ``rows`` x ``cols``, cannot be
+    read, or two images (``.tif`` and ``.png``) match one slice; when a row's ``path`` leaves
+    ``slices_folder`` (absolute, or climbing out with ``..``) or the source would be written as a
+    hidden file; when its rows contradict each other (shape, affine, view, axis, two rows for one
+    stored slice) or a row's ``pix2vox`` does not hold its slice; or when no image at all is found
+    for it.
 
     Examples
     --------
@@ -121,7 +124,7 @@ def reassemble(
     if not os.path.isdir(options.slices_folder):
         raise FileNotFoundError(f"slices_folder {options.slices_folder!r} does not exist or is not a folder")
     sources = sources_of(options.manifest)
-    view = next(iter(sources.values()))[0]["view"]
+    view = str(next(iter(sources.values()))[0]["view"])
     make_folder(options.output_path)
     display = as_progress(run.progress)
     outcomes = run_files(

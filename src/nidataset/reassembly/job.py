@@ -10,6 +10,7 @@ skips it with a reason and leaves nothing behind (:mod:`nidataset.batch.failures
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import replace
@@ -19,9 +20,9 @@ import numpy as np
 from ..batch.failures import attempt
 from ..batch.memory import BUDGET
 from ..errors import VolumeError
-from ..geometry.sampling import sample_plane
-from ..io.image_files import find_image, image_extensions, read_image
-from ..io.images import write_nifti
+from ..geometry.sampling import BLOCK_VOXELS, sample_plane
+from ..io.atomic import write_atomic
+from ..io.image_files import find_image, image_extensions, image_shape, read_image
 from ..naming import prefix_of
 from ..results import Outcome
 from .manifests import SlicePlan, SourcePlan, source_plan, sources_of
@@ -47,13 +48,33 @@ def reassemble_file(source: str, options: ReassemblyOptions) -> tuple[Outcome, l
         plan = _plan(source, options)
         volume, note = assemble(plan, options)
         path = os.path.join(options.output_path, f"{prefix_of(source)}.nii.gz")
-        write_nifti(path, volume, plan.affine, keep_dtype=True)
+        write_volume(path, volume, plan)
         written.append(path)
         notes.extend([note] if note else [])
         return (1,)
 
     outcome, written = attempt(source, work, what="volume")
     return (replace(outcome, note=notes[0]) if notes and not outcome.skipped else outcome), written
+
+
+def write_volume(path: str, volume: np.ndarray, plan: SourcePlan) -> None:
+    """Write the volume atomically in its own dtype, with the affine under the source's space codes.
+
+    A code of 0 leaves that transform unset; a qform (rotation and zooms only) that cannot hold the
+    affine, as with a sheared one, is left unset and the sform keeps it.
+    """
+    import nibabel as nib
+
+    image = nib.Nifti1Image(volume, None, dtype=volume.dtype)
+    qform, sform = plan.codes
+    image.header.set_sform(plan.affine, code=sform)
+    try:
+        image.header.set_qform(plan.affine, code=qform)
+    except nib.spatialimages.HeaderDataError:
+        image.header.set_qform(None, code=0)
+        if sform == 0:
+            image.header.set_sform(plan.affine, code=2)
+    write_atomic(path, lambda temporary: nib.save(image, temporary), ".nii.gz")
 
 
 def _plan(source: str, options: ReassemblyOptions) -> SourcePlan:
@@ -76,10 +97,13 @@ def assemble(plan: SourcePlan, options: ReassemblyOptions) -> tuple[np.ndarray, 
             f"no image for any of its {len(plan.slices)} slices (looked for <name>{options.suffix}{names} "
             f"under {options.slices_folder!r})"
         )
-    voxels = int(np.prod(plan.shape))
+    voxels = math.prod(plan.shape)  # Python integers: numpy's int64 product would wrap around
+    if voxels > np.iinfo(np.intp).max // 16:
+        raise VolumeError(f"too large: a volume of shape {plan.shape} has more bytes than memory can address")
     dtype = volume_dtype(first[1].dtype, options.fill)
-    # The volume, its coverage, and the copy nibabel may make while writing it.
-    with BUDGET.reserve(voxels * (2 * dtype.itemsize + 1), f"a volume of shape {plan.shape}"):
+    # The volume, its coverage, the copy nibabel may make while writing it, and one slice at work.
+    held = voxels * (2 * dtype.itemsize + 1) + slice_bytes(plan)
+    with BUDGET.reserve(held, f"a volume of shape {plan.shape}"):
         # Fortran order, as NIfTI stores voxels: nibabel then writes without a transposing copy.
         volume = np.full(plan.shape, options.fill, dtype=dtype, order="F")
         covered = np.zeros(plan.shape, dtype=bool, order="F")
@@ -98,6 +122,15 @@ def assemble(plan: SourcePlan, options: ReassemblyOptions) -> tuple[np.ndarray, 
         return volume, incompleteness(plan, covered, options.fill)
 
 
+def slice_bytes(plan: SourcePlan) -> int:
+    """What one slice holds while it is put back, at most: its image (up to 8 bytes a pixel), which
+    pixels show the volume (a flag each), the plane's values and coverage, and one block of
+    resampling (:data:`~nidataset.geometry.sampling.BLOCK_VOXELS`)."""
+    pixels = max(s.rows * s.cols for s in plan.slices)
+    plane = plan.plane[0] * plan.plane[1]
+    return pixels * (8 + 1) + plane * (8 + 1) + BLOCK_VOXELS * 160
+
+
 def _chain(
     first: tuple[SlicePlan, np.ndarray], rest: Iterator[tuple[SlicePlan, np.ndarray]]
 ) -> Iterator[tuple[SlicePlan, np.ndarray]]:
@@ -113,14 +146,19 @@ def _images(plan: SourcePlan, options: ReassemblyOptions) -> Iterator[tuple[Slic
         path = find_image(os.path.join(options.slices_folder, folder), stem)
         if path is None:
             continue
+        _check_shape(path, image_shape(path), sliced)  # from the header: a huge image is never decoded
         image = read_image(path)
-        if image.shape != (sliced.rows, sliced.cols):
-            shown = "x".join(str(n) for n in image.shape)
-            raise VolumeError(
-                f"{os.path.basename(path)} is {shown or 'a single value'}; "
-                f"the manifest says {sliced.rows}x{sliced.cols}"
-            )
+        _check_shape(path, image.shape, sliced)
         yield sliced, image
+
+
+def _check_shape(path: str, shape: tuple[int, ...], sliced: SlicePlan) -> None:
+    if shape != (sliced.rows, sliced.cols):
+        shown = "x".join(str(n) for n in shape)
+        raise VolumeError(
+            f"{os.path.basename(path)} is {shown or 'a single value'}; "
+            f"the manifest says {sliced.rows}x{sliced.cols}"
+        )
 
 
 def incompleteness(plan: SourcePlan, covered: np.ndarray, fill: float) -> str | None:

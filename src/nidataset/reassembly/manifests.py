@@ -9,8 +9,11 @@ source when that source is reassembled: a contradiction skips that volume, not t
 from __future__ import annotations
 
 import csv
+import math
 import os
+import posixpath
 import threading
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -19,6 +22,7 @@ import numpy as np
 from ..errors import VolumeError
 from ..geometry.sampling import in_plane_axes, is_one_to_one
 from ..naming import prefix_of
+from .table import SourceRows, Table, read_table
 
 AFFINE = tuple(f"affine_{r}{c}" for r in range(3) for c in range(4))
 PIX2VOX = tuple(f"pix2vox_{r}{c}" for r in range(3) for c in range(3))
@@ -42,10 +46,14 @@ REASSEMBLY_COLUMNS: tuple[str, ...] = (
 #: The columns boxes_to_volume reads.
 BOX_COLUMNS: tuple[str, ...] = ("path", "source", "slice_index", *PIX2VOX, *PIX2WORLD)
 INTERPOLATIONS = ("none", "linear", "nearest")
+#: Optional columns (newer manifests): the source's space codes, written back into the volume.
+CODES = ("qform_code", "sform_code")
+#: What a volume gets without them: the affine as an aligned sform, as before they were recorded.
+DEFAULT_CODES = (0, 2)
 
 Row = Mapping[str, object]
 
-_cache: dict[str, tuple[tuple[int, int], dict[str, list[dict[str, str]]]]] = {}
+_cache: dict[str, tuple[tuple[int, int], dict[str, SourceRows]]] = {}
 _lock = threading.Lock()
 
 
@@ -76,9 +84,10 @@ def check_columns(fields: Iterable[str], columns: Sequence[str], what: str) -> N
         )
 
 
-def sources_of(path: str) -> dict[str, list[dict[str, str]]]:
+def sources_of(path: str) -> dict[str, SourceRows]:
     """The manifest's rows grouped by source, in order of first appearance; cached while unchanged.
 
+    The rows are held as columns (:mod:`~nidataset.reassembly.table`), not as a dict per row.
     Raises FileNotFoundError or ValueError (missing file or columns, no row, one manifest holding
     several views, a source that is not a file name, two sources with the same prefix).
     """
@@ -91,22 +100,35 @@ def sources_of(path: str) -> dict[str, list[dict[str, str]]]:
         cached = _cache.get(path)
         if cached is not None and cached[0] == key:
             return cached[1]
-        grouped = _group(path, read_manifest(path, REASSEMBLY_COLUMNS))
+        grouped = _group(path, *_read_columns(path))
         if len(_cache) >= 8:  # a long-lived worker may see many manifests; keep the last few
             _cache.clear()
         _cache[path] = (key, grouped)
         return grouped
 
 
-def _group(path: str, rows: list[dict[str, str]]) -> dict[str, list[dict[str, str]]]:
-    views = sorted({row["view"] for row in rows})
+def _read_columns(path: str) -> tuple[Table, dict[str, array[int]]]:
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"manifest {path!r} does not exist or is not a file")
+    try:
+        table, groups = read_table(
+            path,
+            (*REASSEMBLY_COLUMNS, *CODES),
+            lambda fields: check_columns(fields, REASSEMBLY_COLUMNS, f"manifest {path!r}"),
+        )
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise ValueError(f"manifest {path!r} is not a UTF-8 CSV file: {error}") from None
+    if not len(table):
+        raise ValueError(f"manifest {path!r} lists no slice")
+    return table, groups
+
+
+def _group(path: str, table: Table, groups: dict[str, array[int]]) -> dict[str, SourceRows]:
+    views = sorted(set(table.views))
     if len(views) > 1:
         raise ValueError(f"manifest {path!r} mixes the views {views}: one manifest holds one view")
-    grouped: dict[str, list[dict[str, str]]] = {}
-    for row in rows:
-        grouped.setdefault(row["source"], []).append(row)
     prefixes: dict[str, str] = {}
-    for source in grouped:
+    for source in groups:
         if not source or os.path.basename(source) != source or source in (".", ".."):
             raise ValueError(f"manifest {path!r}: source {source!r} is not a file name")
         other = prefixes.setdefault(prefix_of(source), source)
@@ -115,7 +137,7 @@ def _group(path: str, rows: list[dict[str, str]]) -> dict[str, list[dict[str, st
                 f"manifest {path!r}: sources {other!r} and {source!r} would both be written as "
                 f"{prefix_of(source)}.nii.gz"
             )
-    return grouped
+    return {source: SourceRows(table, rows) for source, rows in groups.items()}
 
 
 @dataclass(frozen=True)
@@ -139,6 +161,8 @@ class SourcePlan:
     shape: tuple[int, int, int]
     affine: np.ndarray
     slices: tuple[SlicePlan, ...]
+    #: ``(qform_code, sform_code)`` of the source's header.
+    codes: tuple[int, int] = DEFAULT_CODES
 
     @property
     def plane(self) -> tuple[int, int]:
@@ -149,15 +173,22 @@ class SourcePlan:
 
 def source_plan(name: str, rows: Sequence[Row]) -> SourcePlan:
     """Check one source's rows against each other; VolumeError naming the first contradiction."""
+    if prefix_of(name).startswith("."):  # ".nii.gz" itself, or a hidden name: never an input's
+        raise VolumeError(
+            f"source {name!r} would be written as the hidden file {prefix_of(name)}.nii.gz; "
+            "a source is an input's file name"
+        )
     first = rows[0]
     for row in rows[1:]:
-        for column in ("view", "source_axis", *SHAPE, *AFFINE):
+        for column in ("view", "source_axis", *SHAPE, *AFFINE, *(c for c in CODES if c in first)):
             if _cell(row, column) != _cell(first, column):
                 raise VolumeError(
                     f"manifest rows {first['path']} and {row['path']} disagree on {column} "
                     f"({first[column]!r} vs {row[column]!r})"
                 )
     shape = tuple(integer(first, c, low=1) for c in SHAPE)
+    if math.prod(shape) > np.iinfo(np.int64).max:  # Python integers: numpy's product would wrap
+        raise VolumeError(f"too large: a volume of shape {shape} has more voxels than a 64-bit count holds")
     axis = integer(first, "source_axis", low=0, high=2)
     if any(first[c] in ("", None) for c in AFFINE):
         raise VolumeError("the manifest has no affine for this source (its header's was unusable)")
@@ -174,11 +205,20 @@ def source_plan(name: str, rows: Sequence[Row]) -> SourcePlan:
             raise VolumeError(
                 f"manifest rows {other} and {plan.path} both hold stored slice {plan.stored_index}"
             )
-    return SourcePlan(name, str(first["view"]), axis, shape, affine, tuple(slices))  # type: ignore[arg-type]
+    codes = _codes(first) or DEFAULT_CODES
+    return SourcePlan(name, str(first["view"]), axis, shape, affine, tuple(slices), codes)  # type: ignore[arg-type]
+
+
+def _codes(row: Row) -> tuple[int, int] | None:
+    """The row's space codes (NIfTI xform codes 0 to 5), None when the manifest has none."""
+    if any(row.get(c) in ("", None) for c in CODES):
+        return None
+    qform, sform = (integer(row, c, low=0, high=5) for c in CODES)
+    return qform, sform
 
 
 def _slice_plan(row: Row, axis: int, count: int) -> SlicePlan:
-    path = str(row["path"])
+    path = inside_path(str(row["path"]))
     index = integer(row, "source_index", low=0, high=count - 1)
     pix2vox = matrix(row, PIX2VOX)
     interpolation = str(row["interpolation"])
@@ -194,6 +234,33 @@ def _slice_plan(row: Row, axis: int, count: int) -> SlicePlan:
     if interpolation == "none" and not is_one_to_one(pix2vox, axis):
         raise VolumeError(f"manifest row {path}: interpolation 'none' needs one whole voxel per pixel")
     return SlicePlan(path, index, integer(row, "rows", low=1), integer(row, "cols", low=1), pix2vox)
+
+
+def inside_path(path: str) -> str:
+    """A manifest ``path`` cell, normalised, when it stays inside the slices folder; else VolumeError.
+
+    The rule is lexical (``posixpath.normpath``, no symbolic link resolved): a path that is absolute
+    (``/x``, ``C:x``, ``C:\\x``, ``\\\\server\\x``) or whose ``..`` components climb above the folder
+    names an image outside it, which a manifest never does. Backslashes count as separators for this
+    check, so a manifest written on Windows cannot climb out either.
+
+    >>> inside_path("case/axial/./case_axial_002.tif"), inside_path("a/../b.tif")
+    ('case/axial/case_axial_002.tif', 'b.tif')
+    >>> inside_path("../secret/x.tif")
+    Traceback (most recent call last):
+    ...
+    nidataset.errors.VolumeError: manifest row '../secret/x.tif': path leaves the slices folder; ...
+    """
+    unified = path.replace("\\", "/")
+    normal = posixpath.normpath(unified)
+    climbs = normal == ".." or normal.startswith("../")
+    drive = len(unified) >= 2 and unified[1] == ":" and unified[0].isalpha()
+    if not path or normal == "." or unified.startswith("/") or drive or climbs:
+        raise VolumeError(
+            f"manifest row {path!r}: path leaves the slices folder; a manifest's paths are relative "
+            "to it and stay inside it"
+        )
+    return posixpath.normpath(path)
 
 
 def matrix(row: Row, columns: Sequence[str]) -> np.ndarray:
@@ -226,6 +293,7 @@ def _cell(row: Row, column: str) -> object:
     """A cell as compared between rows: numbers by value ("2" equals "2.0"), text as it is."""
     value = row[column]
     try:
-        return float(value)  # type: ignore[arg-type]
+        number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return value
+    return number if np.isfinite(number) else value  # NaN equals nothing: left to number() to refuse

@@ -202,6 +202,7 @@ def manifest_rows(path: str, outcome: Outcome, options: SliceOptions) -> list[li
         extension=options.extension,
         dtype=dtype,
         value_map=value_map,
+        codes=header.codes,
     )
 
 
@@ -348,5 +349,6 @@ def _sample_rows(
         extension=options.extension,
         dtype=dtype,
         value_map=value_map,
+        codes=header.codes,
     )
     return [dict(zip(COLUMNS, row, strict=True)) for row in rows]

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from ..naming import printable
+
 #: Inline, so the page needs nothing else; readable in light and dark.
 STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #1b1b1b; background: #fafafa; }
@@ -120,12 +122,13 @@ def _figure(name: str, view: str, path: str) -> str:
 
 
 def _text(value: str) -> str:
-    printable = os.fsencode(value).decode("utf-8", errors="backslashreplace")
-    return html.escape(printable, quote=True)
+    return html.escape(printable(value), quote=True)
 
 
 def _href(path: str) -> str:
-    return html.escape(quote(path.replace(os.sep, "/"), safe="/"), quote=True)
+    """A relative link: the file name's own bytes percent-encoded, so a name that is not UTF-8 still
+    links to its file (a browser maps ``%E9`` back to that byte)."""
+    return html.escape(quote(os.fsencode(path.replace(os.sep, "/")), safe="/"), quote=True)
 
 
 def _link(path: str, label: str) -> str:
