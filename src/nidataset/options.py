@@ -302,7 +302,7 @@ def preview_options(
         output_path=os.fspath(output_path),
         views=check_views(view),
         orientation=check_choice("orientation", orientation, ORIENTATIONS),
-        window=check_window(window),
+        window=check_window(window, several=False),  # a preview shows one window
         masks_folder=_folder("masks_folder", masks_folder),
     )
 
@@ -398,14 +398,26 @@ def check_views(view: object) -> tuple[str, ...]:
     return views  # type: ignore[return-value]
 
 
-def check_window(window: object) -> str | tuple[float, float] | None:
-    """None, a preset name, "auto", or (center, width) with a finite center and a width of at least 1.
+def check_window(window: object, several: bool = True) -> str | tuple[float, float] | None:
+    """None, a preset name, "auto", or (center, width) with a finite center and a width of at least 1;
+    or, with ``several``, a list of three presets or pairs (the channels of an RGB image).
 
     >>> check_window("brain"), check_window((40, 80)), check_window("auto")
     ('brain', (40.0, 80.0), 'auto')
+    >>> check_window(["brain", (75, 215), "bone"])
+    ('brain', (75.0, 215.0), 'bone')
     """
     from .windows import PRESETS
 
+    if _several(window):  # SPEC Part 3: three windows as the channels of an RGB image
+        if not several:
+            raise ValueError(f"window must be one window here, not several: {window!r}")
+        if len(window) != 3:  # type: ignore[arg-type]
+            count = len(window)  # type: ignore[arg-type]
+            raise ValueError(
+                f"window as channels takes exactly three windows (R, G, B); got {count}: {window!r}"
+            )
+        return tuple(_one_of_three(one) for one in window)  # type: ignore[attr-defined,return-value]
     if window is None or window == "auto" or (isinstance(window, str) and window in PRESETS):
         return window  # type: ignore[return-value]
     if isinstance(window, str):
@@ -420,6 +432,36 @@ def check_window(window: object) -> str | tuple[float, float] | None:
     ):
         raise ValueError(f"window must be (center, width) with finite numbers and width >= 1; got {window!r}")
     return float(window[0]), float(window[1])
+
+
+def _several(window: object) -> bool:
+    """A list of windows (each a name or a pair), not one ``(center, width)``."""
+    return (
+        isinstance(window, Sequence)
+        and not isinstance(window, str)
+        and any(isinstance(one, str | Sequence) for one in window)
+    )
+
+
+def _one_of_three(window: object) -> str | tuple[float, float]:
+    """One of several windows: a preset or (center, width), not "auto" nor a list."""
+    if window is None or window == "auto" or _several(window):
+        raise ValueError(f"window as channels takes presets or (center, width) pairs, not {window!r}")
+    return check_window(window)  # type: ignore[return-value]
+
+
+def check_channels(window: object, context: object) -> None:
+    """Three windows make the channels of an RGB image, and so does ``context``: not both.
+
+    >>> check_channels(("brain", "subdural", "bone"), 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: window= with three windows makes the channels: it cannot be combined with context=1
+    """
+    if _several(window) and context:
+        raise ValueError(
+            f"window= with three windows makes the channels: it cannot be combined with context={context!r}"
+        )
 
 
 def _check_image_options(window: object, bits: object, image_format: str, compression: object) -> None:
@@ -619,6 +661,7 @@ def build_options(
     window = check_window(window)
     image_format = check_choice("image_format", image_format, IMAGE_FORMATS)
     _check_image_options(window, bits, image_format, compression)
+    check_channels(window, context)
     chosen = (labels,) if isinstance(labels, str) else tuple(labels) if isinstance(labels, Sequence) else ()
     for name in chosen or ("",):
         check_choice("labels", name, LABEL_FORMATS)

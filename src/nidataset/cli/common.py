@@ -124,7 +124,8 @@ def add_value_options(command: argparse.ArgumentParser) -> None:
         type=window_argument,
         metavar="NAME|C,W",
         help="window the values to 8 or 16 bits: a preset (brain, subdural, stroke, bone, soft_tissue, "
-        "lung, liver, mediastinum), auto, or CENTER,WIDTH (default: values untouched)",
+        "lung, liver, mediastinum), auto, or CENTER,WIDTH (default: values untouched); three windows "
+        "(brain,subdural,bone; a pair as C:W) make the R, G, B channels of one image",
     )
     command.add_argument("--bits", type=int, choices=[8, 16], default=8, help="depth of a window's output")
     command.add_argument(
@@ -135,14 +136,20 @@ def add_value_options(command: argparse.ArgumentParser) -> None:
     )
 
 
-def window_argument(text: str) -> str | tuple[float, float]:
-    """A preset or auto as given (checked by the API), or ``CENTER,WIDTH`` as two numbers."""
+def window_argument(text: str) -> str | tuple[object, ...]:
+    """A preset or auto as given (checked by the API), ``CENTER,WIDTH`` as two numbers, or three
+    windows for the channels of an RGB image, each a preset or ``CENTER:WIDTH`` (``brain,40:80,bone``)."""
     if "," not in text:
         return text
+    parts = text.split(",")
     try:
-        center, width = (float(part) for part in text.split(","))
+        if len(parts) == 3:
+            return tuple(tuple(float(v) for v in p.split(":")) if ":" in p else p for p in parts)
+        center, width = (float(part) for part in parts)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"a preset, auto, or CENTER,WIDTH; not {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"a preset, auto, CENTER,WIDTH, or three windows (brain,subdural,bone or C:W); not {text!r}"
+        ) from None
     return center, width
 
 

@@ -33,7 +33,7 @@ from ..naming import index_width, output_folder, own_folders, prefix_of, relativ
 from ..options import SliceOptions
 from ..results import Outcome
 from ..viewing.preview import PreviewPlanes, preview_frames
-from ..windows import Window
+from ..windows import Window, Windows
 from .pixels import Pixels, pixels_for, recorded_values, stack_dtype, value_plan
 
 #: Axial streaming reads this many bytes of voxels at a time: large reads, a few MB per worker.
@@ -176,13 +176,14 @@ def _write_previews(
     header: Header,
     options: SliceOptions,
     prefix: str,
-    window: Window | None,
+    window: Window | Windows | None,
     placed: Placed,
 ) -> None:
-    """The previews in the slices' window when they have one, else in the asked one (or "auto")."""
+    """The previews in the slices' window when they have one (the first of several), else in the
+    asked one (or "auto")."""
     from ..viewing.job import write_planes
 
-    shown = window or options.window
+    shown = (window.channels[0] if isinstance(window, Windows) else window) or options.window
     write_planes(planes, header, options.output_path, prefix, window=shown, written=placed.paths)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from ..dtypes import ValuePlan, check_values, output_slice, plan_values, real_values
 from ..geometry.frame import SliceFrame
 from ..io.volumes import Header
-from ..windows import Window, auto_window, unsigned, window_for
+from ..windows import Window, Windows, auto_window, unsigned, windows_for
 
 
 class PixelOptions(Protocol):
@@ -32,7 +32,7 @@ class PixelOptions(Protocol):
     def dtype(self) -> str: ...
 
     @property
-    def window(self) -> str | tuple[float, float] | None: ...
+    def window(self) -> object: ...
 
     @property
     def bits(self) -> int: ...
@@ -47,7 +47,7 @@ class Pixels:
     window on the real values; resampling and padding come from each view's frame."""
 
     plan: ValuePlan
-    window: Window | None
+    window: Window | Windows | None  # Windows: several windows as the channels of an RGB image
     pad_value: float
 
     @property
@@ -74,7 +74,7 @@ class Pixels:
         pad = self.window.apply(np.array([self.pad_value]))[0]
         table = None if frame.resampled or stored.dtype != self.plan.stored else self.lookup
         if table is not None:  # the same formula on the same values, once per possible value
-            return frame.pad(np.take(table, stored.view(unsigned(stored.dtype))), pad)
+            return frame.pad(np.take(table, stored.view(unsigned(stored.dtype)), axis=0), pad)
         real = frame.resample(real_values(stored, self.plan), np.dtype(np.float64))
         return frame.pad(self.window.apply(real), pad)
 
@@ -103,7 +103,7 @@ def value_plan(header: Header, options: PixelOptions) -> ValuePlan:
 
 def pixels_for(plan: ValuePlan, options: PixelOptions, volume: np.ndarray | None = None) -> Pixels:
     """The pixels of a volume; ``window="auto"`` needs its voxels (``volume``)."""
-    window = None if options.window is None else window_for(options.window, options.bits)
+    window = None if options.window is None else windows_for(options.window, options.bits)
     if options.window == "auto":
         assert volume is not None
         window = auto_window(volume, options.bits, plan.slope, plan.inter)

@@ -1,0 +1,145 @@
+"""Polygons of label masks (SPEC Part 3): each 8-connected component's outer boundary along pixel edges.
+
+Pure numpy. A pixel (row r, col c) is the square ``[c, c + 1] x [r, r + 1]`` in COCO's (x, y)
+coordinates, so a polygon whose vertices sit on pixel corners and follow the mask's edges covers
+exactly its pixels: pycocotools rasterises it back to the component itself (holes filled), where a
+polygon through pixel *centres* (OpenCV's ``findContours``, scikit-image's ``find_contours``) loses
+half a pixel all around (a 5 x 5 square comes back as 4 x 4, IoU 0.64).
+
+How: every foreground pixel side that faces the background is a directed edge, oriented with the
+foreground on its right (clockwise on screen). Each corner has one edge leaving it, except where two
+pixels touch only diagonally: there the walk turns left, onto the other pixel, which joins the two
+into one boundary, exactly 8-connectivity. Following the edges gives closed loops: clockwise ones
+(positive area) are the components' outer boundaries, anticlockwise ones their holes, dropped. Runs
+of edges in one direction become one side, so a polygon keeps only its corners (lossless).
+
+Why our own tracer: measured in ``benchmarks/polygons.py`` against OpenCV (see
+``docs/training-layouts.md``); OpenCV traces pixel centres and would be a 70 MB dependency.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Edge directions in clockwise order on screen (rows grow downwards): a right turn is +1, a left -1.
+EAST, SOUTH, WEST, NORTH = 0, 1, 2, 3
+
+
+def outer_polygons(mask: np.ndarray) -> list[np.ndarray]:
+    """The outer boundary of each 8-connected component of a 2D mask, on pixel edges.
+
+    Returns (n, 2) integer arrays of (x, y) = (col, row) pixel corners, n >= 4, clockwise on screen
+    starting at the component's top-left corner, only where the boundary turns; components in the
+    raster order of their first pixel.
+
+    >>> mask = np.array([[1, 1, 0], [1, 0, 0], [0, 0, 1]], bool)
+    >>> [p.tolist() for p in outer_polygons(mask)]
+    [[[0, 0], [2, 0], [2, 1], [1, 1], [1, 2], [0, 2]], [[2, 2], [3, 2], [3, 3], [2, 3]]]
+
+    Two pixels that touch at a corner are one component, whose boundary passes that corner twice:
+
+    >>> [p.tolist() for p in outer_polygons(np.eye(2, dtype=bool))]
+    [[[0, 0], [1, 0], [1, 1], [2, 1], [2, 2], [1, 2], [1, 1], [0, 1]]]
+    """
+    found = np.nonzero(np.asarray(mask, dtype=bool))
+    if found[0].size == 0:
+        return []
+    r0, c0 = int(found[0].min()), int(found[1].min())
+    crop = np.asarray(mask, dtype=bool)[r0 : int(found[0].max()) + 1, c0 : int(found[1].max()) + 1]
+    starts, directions, width = _edges(crop)
+    follow = _next_edges(starts, directions, width)
+    polygons = []
+    for loop in _loops(follow):
+        corners = loop[directions[loop] != directions[np.roll(loop, 1)]]
+        vertices = np.stack([starts[corners] % width, starts[corners] // width], axis=1)
+        if _doubled_area(vertices) > 0:  # clockwise on screen: an outer boundary, not a hole
+            polygons.append(vertices + np.array([c0, r0]))
+    return polygons
+
+
+def _edges(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Every pixel side between the foreground and the background, with the foreground on its
+    right: (start corners as ``row * (W + 1) + col``, directions, W + 1), sorted by start corner."""
+    padded = np.pad(mask, 1)
+    inside = padded[1:-1, 1:-1]
+    width = mask.shape[1] + 1
+    parts = []
+    # (facing neighbour, start corner offset (row, col), direction) for the top, right, bottom, left side.
+    for neighbour, (dr, dc), direction in (
+        (padded[:-2, 1:-1], (0, 0), EAST),
+        (padded[1:-1, 2:], (0, 1), SOUTH),
+        (padded[2:, 1:-1], (1, 1), WEST),
+        (padded[1:-1, :-2], (1, 0), NORTH),
+    ):
+        rows, cols = np.nonzero(inside & ~neighbour)
+        parts.append(((rows + dr) * width + cols + dc, np.full(rows.size, direction, np.int8)))
+    starts = np.concatenate([p[0] for p in parts])
+    directions = np.concatenate([p[1] for p in parts])
+    order = np.argsort(starts * 4 + directions, kind="stable")
+    return starts[order], directions[order], width
+
+
+def _next_edges(starts: np.ndarray, directions: np.ndarray, width: int) -> np.ndarray:
+    """For each edge, the edge that continues the boundary from its end corner (the left turn
+    where two edges leave one corner: the diagonal neighbours stay one component)."""
+    steps = np.array([1, width, -1, -width])  # EAST, SOUTH, WEST, NORTH in corner ids
+    ends = starts + steps[directions]
+    first = np.searchsorted(starts, ends, side="left")
+    count = np.searchsorted(starts, ends, side="right") - first
+    follow = first.copy()
+    saddle = np.flatnonzero(count == 2)
+    if saddle.size:
+        left = (directions[saddle] - 1) % 4
+        second = first[saddle] + 1
+        follow[saddle] = np.where(directions[second] == left, second, first[saddle])
+    return follow
+
+
+def _loops(follow: np.ndarray) -> list[np.ndarray]:
+    """The closed loops of the successor map ``follow`` (a permutation), each from its lowest edge."""
+    seen = np.zeros(follow.size, dtype=bool)
+    order = follow.tolist()
+    loops = []
+    for start in range(follow.size):
+        if seen[start]:
+            continue
+        loop = [start]
+        edge = order[start]
+        while edge != start:
+            loop.append(edge)
+            edge = order[edge]
+        found = np.array(loop)
+        seen[found] = True
+        loops.append(found)
+    return loops
+
+
+def _doubled_area(vertices: np.ndarray) -> int:
+    """Twice the signed area (shoelace), positive for clockwise on screen (rows grow downwards)."""
+    x, y = vertices[:, 0], vertices[:, 1]
+    return int(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
+
+
+def yolo_segments(mask: np.ndarray, class_id: int, shape: tuple[int, int]) -> list[str]:
+    """YOLO segmentation lines, one per component: ``class x1 y1 ... xn yn``, x / W and y / H with
+    6 decimals.
+
+    >>> yolo_segments(np.array([[0, 1], [0, 1]], bool), 3, (2, 2))
+    ['3 0.500000 0.000000 1.000000 0.000000 1.000000 1.000000 0.500000 1.000000']
+    """
+    height, width = shape
+    lines = []
+    for polygon in outer_polygons(mask):
+        scaled = polygon / np.array([width, height], dtype=np.float64)
+        lines.append(f"{class_id} " + " ".join(f"{v:.6f}" for v in scaled.ravel()))
+    return lines
+
+
+def coco_polygons(mask: np.ndarray) -> list[list[int]]:
+    """COCO ``segmentation`` polygons, one per component: ``[x1, y1, ..., xn, yn]`` in pixel-edge
+    coordinates (pycocotools' ``frPyObjects`` rasterises them back to the components' pixels).
+
+    >>> coco_polygons(np.array([[0, 1], [0, 1]], bool))
+    [[1, 0, 2, 0, 2, 2, 1, 2]]
+    """
+    return [[int(v) for v in polygon.ravel()] for polygon in outer_polygons(mask)]
