@@ -20,8 +20,9 @@ from ..io.atomic import make_folder, remove_files, write_text
 from ..naming import manifest_filename, prefix_of
 from ..results import RunResult
 from .job import KIND, entries_path
-from .options import SPLITS, BuildOptions
+from .options import BuildOptions
 from .plugins import FinishedDataset
+from .splits import SPLITS
 from .tables import LABEL_FORMATS, LAYOUTS
 
 _DATASET_RECORD = os.path.join(FOLDER, KIND, "dataset.json")

@@ -27,7 +27,6 @@ from ..options import (
 from .classes import Classes, check_label_names
 from .tables import LABEL_FORMATS, LAYOUTS
 
-SPLITS: tuple[str, ...] = ("train", "val", "test")
 #: Mask names the builder pairs with an image's prefix, besides the same prefix and nnU-Net's.
 MASK_SUFFIXES: tuple[str, ...] = ("_seg", "_mask", "_label", "_labels")
 
@@ -153,9 +152,20 @@ def check_labels(labels: object, layout: str, image_format: str) -> tuple[str, .
 
 
 def check_channels(image_format: str, context: int, bits: int) -> None:
-    """What an image format holds of ``2 * context + 1`` channels (SPEC Part 2's 2.5D images)."""
+    """What the images of ``2 * context + 1`` channels (SPEC Part 2's 2.5D images) can be.
+
+    Three channels (``context=1``) are an RGB image in every format. Five or more are refused: a
+    TIFF holds them, but OpenCV (and so most training loaders) reads at most 4 channels. A 16-bit
+    RGB PNG is refused too: Pillow, and so torchvision's default loader, reads it as 8 bits.
+    """
     channels = 2 * context + 1
-    if image_format == "png" and channels not in (1, 3):
-        raise ValueError(f"context={context} gives {channels} channels; PNG holds 1 or 3: use TIFF")
-    if image_format == "jpeg" and channels not in (1, 3):
-        raise ValueError(f"context={context} gives {channels} channels; JPEG holds 1 or 3: use TIFF")
+    if channels > 3:
+        raise ValueError(
+            f"context={context} gives {channels} channels; images hold 1 or 3 (context 0 or 1): "
+            "OpenCV and the loaders built on it read at most 4"
+        )
+    if image_format == "png" and channels == 3 and bits == 16:
+        raise ValueError(
+            "context=1 with bits=16 is a 16-bit RGB image: Pillow and torchvision's default loader "
+            "read a 16-bit RGB PNG as 8 bits; use image_format='tiff' (tifffile and OpenCV read it)"
+        )
