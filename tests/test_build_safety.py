@@ -150,7 +150,11 @@ ALL = ["case_0", "case_1", "case_2", "case_3", "empty"]
     ("name", "text", "message"),
     [
         ("twice.json", json.dumps({"train": ALL, "val": ["case_1"]}), "names case 'case_1' twice"),
-        ("twice.csv", "case,split\n" + "".join(f"{c},train\n" for c in ALL) + "case_3,val\n", "'case_3' twice"),
+        (
+            "twice.csv",
+            "case,split\n" + "".join(f"{c},train\n" for c in ALL) + "case_3,val\n",
+            "'case_3' twice",
+        ),
         ("value.json", json.dumps({"train": "case_0", "val": ALL}), "'train' must list its cases"),
         ("shape.json", json.dumps([["case_0", "train"]]), "JSON must be"),
     ],
@@ -175,7 +179,7 @@ def test_a_split_csv_with_a_byte_order_mark_is_read_and_unknown_cases_warned(tmp
 def test_an_output_inside_an_input_folder_or_one_folder_for_everything_is_refused(tmp_path):
     images, masks = make_inputs(tmp_path / "in", cases=1)
     for arguments in ([images, images, images], [images, masks, images / "dataset"], [images, masks, masks]):
-        with pytest.raises(ValueError, match="same folder|inside"):
+        with pytest.raises(ValueError, match=r"same folder|inside"):
             build(*arguments)
         assert main(["build", *map(str, arguments), "--quiet"]) == 2
     assert sorted(p.name for p in images.iterdir()) == ["case_0_0000.nii.gz", "empty_0000.nii.gz"]

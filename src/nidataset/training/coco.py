@@ -22,13 +22,13 @@ FOLDER = "annotations"
 
 
 def coco_entry(item: LabelSlice) -> dict[str, object]:
-    """The slice's COCO image and its annotations (ids are given by the finisher)."""
-    category_of = {value: number + 1 for value, number in item.classes.index().items()}
+    """The slice's COCO image and its annotations, each with its label value as ``category_id``: the
+    finisher numbers images, annotations and categories once every mask has been read."""
     return {
         "file_name": item.image_name,
         "height": int(item.shape[0]),
         "width": int(item.shape[1]),
-        "annotations": [coco_annotation(found, category_of[found.label]) for found in item.objects],
+        "annotations": [coco_annotation(found, found.label) for found in item.objects],
     }
 
 
@@ -50,6 +50,7 @@ def finish_coco(dataset: FinishedDataset) -> list[str]:
         {"id": number + 1, "name": name, "supercategory": "label"}
         for number, name in enumerate(dataset.classes.names)
     ]
+    category_of = {value: number + 1 for value, number in dataset.classes.index().items()}
     entries = dataset.entries.get("coco", {})
     written = []
     image_id = annotation_id = 0
@@ -61,7 +62,10 @@ def finish_coco(dataset: FinishedDataset) -> list[str]:
             image = dict(entry)  # type: ignore[call-overload]
             for annotation in image.pop("annotations"):
                 annotation_id += 1
-                annotations.append({"id": annotation_id, "image_id": image_id, **annotation})
+                category = category_of[annotation["category_id"]]
+                annotations.append(
+                    {"id": annotation_id, "image_id": image_id, **annotation, "category_id": category}
+                )
             images.append({"id": image_id, **image})
         table = {
             "info": info,

@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import replace
 
-import numpy as np
-
 from ..batch.flow import run_dataset
 from ..batch.runner import run_files
 from ..errors import VolumeError
@@ -28,13 +26,13 @@ from ..options import (
 from ..progress import Progress
 from ..results import Outcome, RunResult
 from ..slices.pixels import refuse_format
-from ..windows import value_counts
 from .classes import Classes
 from .finish import finish_dataset
-from .job import build_pair, manifest_rows, read_labels
+from .job import build_pair, label_values, manifest_rows, read_labels
 from .options import MASK_SUFFIXES, BuildOptions, build_options
 from .pairing import case_of, pair
 from .splits import assign, check_split
+from .tables import LABEL_FORMATS
 
 __all__ = ["build_dataset"]
 
@@ -201,25 +199,27 @@ def _check_folders(images_folder: str, masks_folder: str, output_path: str) -> N
 
 
 def mask_labels(path: str, options: object) -> Outcome:
-    """The label values (> 0) a mask holds: the classes, gathered before the build."""
-    name = os.path.basename(path)
+    """The label values (> 0) a mask holds, for formats that need the classes before the build. A mask
+    that cannot be read gives none: its pair's own skip line says why (once)."""
     try:
-        labels = read_labels(path)[1]
-    except VolumeError as error:
-        return Outcome(name, reason=str(error))
-    small = labels.dtype.kind == "u" and labels.dtype.itemsize <= 2
-    values = np.flatnonzero(value_counts(labels)) if small else np.unique(labels[labels > 0])
-    return Outcome(name, labels=tuple(int(v) for v in values if v > 0))
+        return Outcome(os.path.basename(path), labels=tuple(label_values(read_labels(path)[1])))
+    except VolumeError:
+        return Outcome(os.path.basename(path), labels=())
 
 
 def _with_inputs(
     options: BuildOptions, masks: dict[str, str], split: object, seed: int, run: RunOptions
 ) -> tuple[BuildOptions, dict[str, str]]:
-    """The options with the pairs, each image's split and the dataset's classes (its masks' label
-    values, read once before the build, in parallel)."""
-    paths = sorted(set(masks.values()))
-    found = run_files(mask_labels, paths, None, workers=run.workers, executor=run.executor, progress=False)
-    classes = Classes.of({v for outcome in found for v in outcome.labels or ()}, dict(options.label_names))
+    """The options with the pairs and each image's split; with the dataset's classes only when a
+    chosen label format needs them per slice (then every mask is read once before the build)."""
+    classes = None
+    if any(LABEL_FORMATS[name].needs_classes for name in options.labels):
+        paths = sorted(set(masks.values()))
+        found = run_files(
+            mask_labels, paths, None, workers=run.workers, executor=run.executor, progress=False
+        )
+        values = {v for outcome in found for v in outcome.labels or ()}
+        classes = Classes.of(values, dict(options.label_names))
     cases = {name: case_of(prefix_of(name)) for name in masks}
     of_case = assign(list(cases.values()), split, seed) if split is not None else {}
     splits = tuple((name, of_case[case]) for name, case in cases.items() if case in of_case)

@@ -19,6 +19,7 @@ from ..batch.records import FOLDER
 from ..io.atomic import make_folder, remove_files, write_text
 from ..naming import manifest_filename, prefix_of
 from ..results import RunResult
+from .classes import Classes
 from .job import KIND, entries_path
 from .options import BuildOptions
 from .plugins import FinishedDataset
@@ -94,6 +95,7 @@ def finished(
     empty = tuple(s for s in (SPLITS if split is not None else ()) if s not in names)
     by_split: dict[str | None, list[str]] = {name: [] for name in names}
     entries: dict[str, dict[str | None, list[object]]] = {n: {s: [] for s in names} for n in options.labels}
+    values = {v for o in result.done for v in o.labels or ()}
     for name in done:
         part = of_pair.get(name)
         by_split[part].append(cases[name])
@@ -105,7 +107,7 @@ def finished(
         output_path=options.output_path,
         layout=LAYOUTS[options.layout],
         splits=names,
-        classes=options.classes,
+        classes=options.classes or Classes.of(values, dict(options.label_names)),
         cases={s: sorted(set(listed)) for s, listed in by_split.items()},
         entries=entries,
         options=options,

@@ -34,6 +34,7 @@ from ..naming import index_width, prefix_of, slice_filename
 from ..results import Outcome
 from ..slices.job import by_view
 from ..slices.pixels import Pixels, pixels_for, recorded_values, value_plan
+from ..windows import value_counts
 from .options import BuildOptions
 from .plugins import LabelSlice
 from .tables import LABEL_FORMATS, LAYOUTS
@@ -60,19 +61,29 @@ def build_pair(path: str, options: BuildOptions) -> Outcome:
         if done is not None:
             details = done[1]
             return Outcome(
-                name, done[0], reused=True, indices=_indices(details), value_map=str(details.get("value_map"))
+                name,
+                done[0],
+                reused=True,
+                indices=_indices(details),
+                value_map=str(details.get("value_map")),
+                labels=tuple(int(v) for v in details.get("labels", ())),  # type: ignore[attr-defined]
             )
     picked: list[tuple[int, ...]] = []
     chosen: list[str] = []  # the window an auto window chose for this image
+    values: list[int] = []  # the label values the mask holds: the dataset's classes, without a pre-pass
 
     def work(written: list[str]) -> tuple[int, ...]:
         remove_files(begin(output, options.views, prefix, KIND))  # the earlier run's outputs
-        counts = _build(path, mask_path, split, options, prefix, written, picked, chosen)
+        counts = _build(path, mask_path, split, options, prefix, written, picked, chosen, values)
         if _pair_identity(path, mask_path) != identity or identity is None:
             raise VolumeError("the image or its mask changed while they were read; run again")
         files = by_view(written, prefix, options.views)
         files[0] += [p for p in written if p.endswith(".json")]  # the entries' fragment spans the views
-        details: dict[str, object] = {"indices": [list(i) for i in picked], "value_map": chosen[0]}
+        details: dict[str, object] = {
+            "indices": [list(i) for i in picked],
+            "value_map": chosen[0],
+            "labels": values,
+        }
         remember(identity, output, options.views, prefix, key, files, counts, details, KIND)
         return counts
 
@@ -80,7 +91,7 @@ def build_pair(path: str, options: BuildOptions) -> Outcome:
     if outcome.skipped:
         forget(output, options.views, prefix, KIND)
         return outcome
-    return replace(outcome, indices=tuple(picked), value_map=chosen[0])
+    return replace(outcome, indices=tuple(picked), value_map=chosen[0], labels=tuple(values))
 
 
 def _pair_identity(image: str, mask: str) -> tuple[int, ...] | None:
@@ -101,6 +112,13 @@ def read_labels(path: str) -> tuple[Header, np.ndarray]:
     if labels.size and int(labels.max()) > 65535:
         raise VolumeError(f"label values up to {int(labels.max())}: a mask image holds at most 65535")
     return reader.header, labels
+
+
+def label_values(labels: np.ndarray) -> list[int]:
+    """The label values (> 0) an integer mask holds, in order."""
+    if labels.dtype.kind == "u" and labels.dtype.itemsize <= 2:
+        return [int(v) for v in np.flatnonzero(value_counts(labels)) if v > 0]
+    return [int(v) for v in np.unique(labels[labels > 0])]
 
 
 def _check_pair(image: Header, mask: Header, mask_path: str) -> None:
@@ -139,8 +157,10 @@ def _build(
     written: list[str],
     picked: list[tuple[int, ...]],
     chosen: list[str],
+    values: list[int],
 ) -> tuple[int, ...]:
     mask_header, labels = read_labels(mask_path)
+    values += label_values(labels)
     reader = VolumeReader(path)
     header = reader.header
     _check_pair(header, mask_header, mask_path)
@@ -236,16 +256,18 @@ class _SliceWriter:
             self._put(os.path.join(self.folder("images"), image_name), image)
             labels = self._mask(label_slices[index])
             for label_format in formats:
+                kind = label_format.folder
                 item = LabelSlice(
                     stem,
                     image_name,
                     self.split,
                     image.shape[:2],
                     labels,
-                    self.options.classes,
+                    None if kind is None else self.layout.folder(kind, self.split),
                     self.options,
-                    self._placer(label_format.folder, stem),
+                    self._placer(kind, stem),
                     lambda index=index: self._objects(index),  # type: ignore[misc]
+                    self.options.classes,
                 )
                 entries[label_format.name].append(label_format.write(item))
 

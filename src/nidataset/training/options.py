@@ -55,7 +55,7 @@ class BuildOptions:
     masks: tuple[tuple[str, str], ...] = ()  # (image file name, its mask's path)
     unpaired: tuple[tuple[str, str], ...] = ()  # (image file name, why it has no mask)
     splits: tuple[tuple[str, str], ...] = ()  # (image file name, its split)
-    classes: Classes = Classes(())  # noqa: RUF009 (frozen, so shared safely); every label value of the dataset, in class-id order, and its name
+    classes: Classes | None = None  # only when a chosen format needs them per slice (a pass over the masks)
     dtype: str = "auto"
     interpolation: str = "linear"  # images; masks and labels are always nearest
 

@@ -11,7 +11,8 @@ How a build uses them, per pair (in a worker) then once per dataset (in the call
    label format's :attr:`LabelFormat.write` with a :class:`LabelSlice`. A writer puts its files with
    ``item.place(extension)`` (the path in the format's :attr:`~LabelFormat.folder`, placed by the layout
    per split; every placed path is recorded, so reruns and failures remove it) and may return a
-   JSON-able *entry* for its finisher (COCO returns the slice's image and annotations).
+   JSON-able *entry* for its finisher (COCO returns the slice's image and annotations, YOLO its
+   boxes: their class ids are known once every mask has been read).
 2. The entries of a pair are kept in one hidden fragment file per pair; once every pair is done, each
    chosen format's :attr:`LabelFormat.finish` then the layout's :attr:`Layout.finish` get a
    :class:`FinishedDataset` (splits that exist, classes, cases, every format's entries of the pairs
@@ -38,6 +39,11 @@ if TYPE_CHECKING:
 class LabelSlice:
     """One selected slice of one pair, as a label format's per-slice writer gets it.
 
+    The dataset's classes are known once every mask has been read, so a format whose files depend on
+    class ids (YOLO, COCO) returns entries that hold label values, and its finisher writes the files
+    with the ids: each mask is read once. A format that needs the classes per slice sets
+    :attr:`LabelFormat.needs_classes`; the build then reads every mask once more, before the pairs.
+
     ``labels`` is the mask slice (label values, 0 background) in the image's pixel frame (same
     orientation, resampling by nearest neighbour and padding with 0); ``objects`` its objects (one per
     label value, or per 3D connected component with ``components=True``), computed on first use.
@@ -48,10 +54,12 @@ class LabelSlice:
     split: str | None
     shape: tuple[int, int]  # the image's (height, width)
     labels: np.ndarray
-    classes: Classes
+    folder: str | None  # the format's folder for this split, relative to the dataset's root
     options: Any  # the build's BuildOptions
     place: Callable[[str], str]  # place(".txt") -> this slice's path in the format's folder, recorded
     find_objects: Callable[[], list[SliceObject]] = field(repr=False, default=list)
+    #: The dataset's classes, only for a format with ``needs_classes`` (it costs a pass over the masks).
+    classes: Classes | None = None
 
     @cached_property
     def objects(self) -> list[SliceObject]:
@@ -100,6 +108,7 @@ class LabelFormat:
     write: SliceWriter
     finish: Finisher | None = None
     help: str = ""
+    needs_classes: bool = False
 
 
 def _image_name(stem: str, extension: str) -> str:
