@@ -119,6 +119,8 @@ def test_builder_writes_rgb_images_and_the_cli_takes_a_list(ct: Path, tmp_path: 
     ],
 )
 def test_refused(ct: Path, tmp_path: Path, window: list[str], context: int, message: str) -> None:
+    masks = tmp_path / "masks"
+    masks.mkdir()
     with pytest.raises(ValueError, match=message):
-        build_dataset(str(ct), str(ct), str(tmp_path / "o"), window=window, context=context, progress=False)
+        build_dataset(str(ct), str(masks), str(tmp_path / "o"), window=window, context=context, progress=False)
     assert not (tmp_path / "o").exists()

@@ -70,7 +70,7 @@ class SliceOptions:
     views: tuple[str, ...] = ("axial",)
     saving_mode: str = "case"  # "case", "view", or FLAT
     target_size: tuple[int, int] | None = None
-    pad_value: float = 0.0
+    pad_value: float | str = 0.0  # or "min": each volume's smallest real value
     dtype: str = "auto"
     resume: bool = False  # skip volumes whose completion records match (batch/records.py)
     orientation: str = "stored"
@@ -450,10 +450,10 @@ def _one_of_three(window: object) -> str | tuple[float, float]:
     return check_window(window)  # type: ignore[return-value]
 
 
-def check_channels(window: object, context: object) -> None:
+def check_window_channels(window: object, context: object) -> None:
     """Three windows make the channels of an RGB image, and so does ``context``: not both.
 
-    >>> check_channels(("brain", "subdural", "bone"), 1)
+    >>> check_window_channels(("brain", "subdural", "bone"), 1)
     Traceback (most recent call last):
     ...
     ValueError: window= with three windows makes the channels: it cannot be combined with context=1
@@ -530,10 +530,13 @@ def _is_positive_int(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) > 0
 
 
-def check_pad_value(pad_value: object) -> float:
-    """A real number that float32 can hold (NaN and infinities allowed, finite overflow not)."""
+def check_pad_value(pad_value: object) -> float | str:
+    """A real number that float32 can hold (NaN and infinities allowed, finite overflow not), or
+    "min": each volume's minimum real value (SPEC Part 3)."""
+    if pad_value == "min":
+        return "min"
     if isinstance(pad_value, bool) or not isinstance(pad_value, numbers.Real):
-        raise ValueError(f"pad_value must be a number; got {pad_value!r}")
+        raise ValueError(f'pad_value must be a number or "min"; got {pad_value!r}')
     value = float(pad_value)
     if math.isfinite(value) and abs(value) > _F32_MAX:
         raise ValueError(
@@ -603,7 +606,7 @@ class BuildOptions:
     orientation: str = "stored"
     spacing: str | float | None = None
     target_size: tuple[int, int] | None = None
-    pad_value: float = 0.0
+    pad_value: float | str = 0.0
     window: str | tuple[float, float] | None = None
     bits: int = 8
     image_format: str = "tiff"
@@ -661,7 +664,6 @@ def build_options(
     window = check_window(window)
     image_format = check_choice("image_format", image_format, IMAGE_FORMATS)
     _check_image_options(window, bits, image_format, compression)
-    check_channels(window, context)
     chosen = (labels,) if isinstance(labels, str) else tuple(labels) if isinstance(labels, Sequence) else ()
     for name in chosen or ("",):
         check_choice("labels", name, LABEL_FORMATS)

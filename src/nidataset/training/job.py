@@ -1,22 +1,24 @@
-"""The per-pair job: one image and its mask become selected slices, mask slices and labels.
+"""The per-pair job: one image and its mask become selected slices and each label format's files.
 
 Every output of a slice goes through the same :class:`~nidataset.geometry.frame.SliceFrame` (the
 mask's with nearest neighbour), so images, masks, YOLO lines and COCO annotations line up pixel for
-pixel whatever the orientation, spacing and padding. The COCO annotations of a pair are kept in a
-hidden fragment file; the façade merges the fragments into one file per split.
+pixel whatever the orientation, spacing and padding. Where files go is the layout's
+(:attr:`~nidataset.training.plugins.Layout.folder`); what a label format writes is its own
+(:mod:`~nidataset.training.tables`). The entries a format leaves for its finisher (COCO's images and
+annotations) are kept in one hidden fragment per pair, which the façade gathers.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
-from ..annotations.formats import columns, measures
-from ..annotations.labels import SliceObject, coco_annotation, slice_objects, yolo_line
+from ..annotations.labels import SliceObject, slice_objects
 from ..annotations.objects import Objects, check_label_dtype, integer_labels, number_objects
 from ..batch.failures import attempt
 from ..batch.flow import fitting_frames
@@ -26,59 +28,62 @@ from ..errors import VolumeError
 from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder, remove_files, write_text
 from ..io.images import write_image
-from ..io.tables import write_csv
 from ..io.volumes import Header, VolumeReader, read_header
 from ..manifest import volume_rows
 from ..naming import index_width, prefix_of, slice_filename
-from ..options import BuildOptions
 from ..results import Outcome
 from ..slices.job import by_view
 from ..slices.pixels import Pixels, pixels_for, recorded_values, value_plan
 from ..windows import value_counts
+from .options import BuildOptions
+from .plugins import LabelSlice
+from .tables import LABEL_FORMATS, LAYOUTS
 
 #: How far a mask's affine may differ from its image's (each entry, in millimetres) and still pair.
 AFFINE_TOLERANCE = 1e-3
-
-
-def mask_labels(path: str, options: object) -> Outcome:
-    """The label values (> 0) a mask holds: the classes, gathered before the build."""
-    name = os.path.basename(path)
-    try:
-        labels = _read_labels(path)[1]
-    except VolumeError as error:
-        return Outcome(name, reason=str(error))
-    small = labels.dtype.kind == "u" and labels.dtype.itemsize <= 2
-    values = np.flatnonzero(value_counts(labels)) if small else np.unique(labels[labels > 0])
-    return Outcome(name, labels=tuple(int(v) for v in values if v > 0))
+#: The builder's records live apart from the slice functions' in the same output folder.
+KIND = "build"
 
 
 def build_pair(path: str, options: BuildOptions) -> Outcome:
-    """Write one image's selected slices and its mask's slices and labels; skip the pair with a
-    reason when the image or the mask cannot be used, rolling back what it wrote."""
+    """Write one image's selected slices and each label format's files; skip the pair with a reason
+    when the image or the mask cannot be used, rolling back what it wrote."""
     name = os.path.basename(path)
     prefix = prefix_of(name)
     if name not in dict(options.masks):
         return Outcome(name, reason=dict(options.unpaired).get(name, "no mask"))
     mask_path = dict(options.masks)[name]
     split = dict(options.splits).get(name)
-    key, output = options.output_key, options.output_path
+    key, output = f"{options.output_key} split={split!r}", options.output_path
     identity = _pair_identity(path, mask_path)
     if options.resume:
         done = completed(identity, output, options.views, prefix, key, KIND)
         if done is not None:
-            value_map = done[1].get("value_map")
-            return Outcome(name, done[0], reused=True, indices=_indices(done[1]), value_map=str(value_map))
+            details = done[1]
+            return Outcome(
+                name,
+                done[0],
+                reused=True,
+                indices=_indices(details),
+                value_map=str(details.get("value_map")),
+                labels=tuple(int(v) for v in details.get("labels", ())),  # type: ignore[attr-defined]
+            )
     picked: list[tuple[int, ...]] = []
     chosen: list[str] = []  # the window an auto window chose for this image
+    values: list[int] = []  # the label values the mask holds: the dataset's classes, without a pre-pass
 
     def work(written: list[str]) -> tuple[int, ...]:
         remove_files(begin(output, options.views, prefix, KIND))  # the earlier run's outputs
-        counts = _build(path, mask_path, split, options, prefix, written, picked, chosen)
+        counts = _build(path, mask_path, split, options, prefix, written, picked, chosen, values)
         if _pair_identity(path, mask_path) != identity or identity is None:
             raise VolumeError("the image or its mask changed while they were read; run again")
         files = by_view(written, prefix, options.views)
-        files[0] += [p for p in written if p.endswith(".json")]  # the COCO fragment spans the views
-        details: dict[str, object] = {"indices": [list(i) for i in picked], "value_map": chosen[0]}
+        files[0] += [p for p in written if p.endswith(".json")]  # the entries' fragment spans the views
+        details: dict[str, object] = {
+            "indices": [list(i) for i in picked],
+            "value_map": chosen[0],
+            "labels": values,
+        }
         remember(identity, output, options.views, prefix, key, files, counts, details, KIND)
         return counts
 
@@ -86,11 +91,7 @@ def build_pair(path: str, options: BuildOptions) -> Outcome:
     if outcome.skipped:
         forget(output, options.views, prefix, KIND)
         return outcome
-    return replace(outcome, indices=tuple(picked), value_map=chosen[0])
-
-
-#: The builder's records live apart from the slice functions' in the same output folder.
-KIND = "build"
+    return replace(outcome, indices=tuple(picked), value_map=chosen[0], labels=tuple(values))
 
 
 def _pair_identity(image: str, mask: str) -> tuple[int, ...] | None:
@@ -103,13 +104,21 @@ def _indices(details: dict[str, object]) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(int(i) for i in view) for view in listed)  # type: ignore[attr-defined]
 
 
-def _read_labels(path: str) -> tuple[Header, np.ndarray]:
+def read_labels(path: str) -> tuple[Header, np.ndarray]:
+    """A mask's header and integer labels; VolumeError for a mask a mask image cannot hold."""
     with VolumeReader(path) as reader:
         check_label_dtype(reader.header.dtype)
         labels = integer_labels(reader.volume(), reader.header.slope, reader.header.inter)
     if labels.size and int(labels.max()) > 65535:
         raise VolumeError(f"label values up to {int(labels.max())}: a mask image holds at most 65535")
     return reader.header, labels
+
+
+def label_values(labels: np.ndarray) -> list[int]:
+    """The label values (> 0) an integer mask holds, in order."""
+    if labels.dtype.kind == "u" and labels.dtype.itemsize <= 2:
+        return [int(v) for v in np.flatnonzero(value_counts(labels)) if v > 0]
+    return [int(v) for v in np.unique(labels[labels > 0])]
 
 
 def _check_pair(image: Header, mask: Header, mask_path: str) -> None:
@@ -125,6 +134,20 @@ def _check_pair(image: Header, mask: Header, mask_path: str) -> None:
             )
 
 
+@dataclass
+class _Pair:
+    """What every view of one pair shares: the voxels, the labels, their objects (found on first use)."""
+
+    volume: np.ndarray
+    labels: np.ndarray
+    pixels: Pixels
+    components: bool
+
+    @cached_property
+    def objects(self) -> Objects:
+        return number_objects(self.labels, components=self.components)
+
+
 def _build(
     path: str,
     mask_path: str,
@@ -134,38 +157,41 @@ def _build(
     written: list[str],
     picked: list[tuple[int, ...]],
     chosen: list[str],
+    values: list[int],
 ) -> tuple[int, ...]:
-    mask_header, labels = _read_labels(mask_path)
+    mask_header, labels = read_labels(mask_path)
+    values += label_values(labels)
     reader = VolumeReader(path)
     header = reader.header
     _check_pair(header, mask_header, mask_path)
     frames = fitting_frames(header, options)
     plan = value_plan(header, options)
+    entries: dict[str, list[object]] = {name: [] for name in options.labels}
     with reader, BUDGET.reserve(2 * header.nbytes, f"shape {header.shape}"):
         volume = reader.volume()
         pixels = pixels_for(plan, options, volume)
         chosen.append(pixels.value_map)
         pixels.check(volume)
-        objects = number_objects(labels, components=options.components)
-        fragment: list[dict[str, object]] = []
+        pair = _Pair(volume, labels, pixels, options.components)
         counts = []
         for frame in frames:
             indices = selected(frame, labels, options.select)
             picked.append(tuple(indices))
-            writer = _SliceWriter(options, split, prefix, frame, pixels, written)
-            writer.write(volume, labels, objects, indices, fragment)
+            if indices:
+                _SliceWriter(options, split, prefix, frame, pair, written).write(indices, entries)
             counts.append(len(indices))
-    if "coco" in options.labels:
-        fragment_path = coco_fragment_path(options.output_path, prefix)
+    kept = {name: listed for name, listed in entries.items() if any(e is not None for e in listed)}
+    if kept:
+        fragment_path = entries_path(options.output_path, prefix)
         make_folder(os.path.dirname(fragment_path))
-        write_text(fragment_path, json.dumps({"split": split, "images": fragment}))
+        write_text(fragment_path, json.dumps({"split": split, "entries": kept}))
         written.append(fragment_path)
     return tuple(counts)
 
 
-def coco_fragment_path(output_path: str, prefix: str) -> str:
-    """Where one pair's COCO images and annotations wait for the façade to merge them."""
-    return os.path.join(output_path, FOLDER, "coco", f"{prefix}.json")
+def entries_path(output_path: str, prefix: str) -> str:
+    """Where one pair's entries for the finishers (COCO's images and annotations) wait for them."""
+    return os.path.join(output_path, FOLDER, KIND, "entries", f"{prefix}.json")
 
 
 def selected(frame: SliceFrame, labels: np.ndarray, select: object) -> list[int]:
@@ -190,7 +216,8 @@ def selected(frame: SliceFrame, labels: np.ndarray, select: object) -> list[int]
 
 
 class _SliceWriter:
-    """The files of one view of one pair: images, mask images, YOLO lines, box CSVs, COCO entries."""
+    """The files of one view of one pair: the images where the layout puts them, then each label
+    format's files through :class:`~nidataset.training.plugins.LabelSlice`."""
 
     def __init__(
         self,
@@ -198,100 +225,87 @@ class _SliceWriter:
         split: str | None,
         prefix: str,
         frame: SliceFrame,
-        pixels: Pixels,
+        pair: _Pair,
         written: list[str],
     ) -> None:
-        self.options, self.prefix, self.frame, self.pixels, self.written = (
-            options,
-            prefix,
-            frame,
-            pixels,
-            written,
-        )
+        self.options, self.split, self.prefix, self.frame, self.pair = options, split, prefix, frame, pair
+        self.written = written
+        self.layout = LAYOUTS[options.layout]
         self.nearest = replace(frame, method="nearest")
-        self.split = split
         self.width = index_width(frame.count)
+        self._folders: dict[str, str] = {}
+        self._found: dict[int, list[SliceObject]] = {}
+        self._id_slices: np.ndarray | None = None
 
     def folder(self, kind: str) -> str:
-        folder = os.path.join(self.options.output_path, kind, *([self.split] if self.split else []))
-        make_folder(folder)
-        return folder
+        """The folder of a kind of file for this split, created on first use."""
+        if kind not in self._folders:
+            folder = os.path.join(self.options.output_path, self.layout.folder(kind, self.split))
+            make_folder(folder)
+            self._folders[kind] = folder
+        return self._folders[kind]
 
-    def write(
-        self,
-        volume: np.ndarray,
-        labels: np.ndarray,
-        objects: Objects,
-        indices: Iterable[int],
-        fragment: list[dict[str, object]],
-    ) -> None:
-        stack = self.frame.slices(volume)
-        id_slices, label_slices = self.nearest.slices(objects.ids), self.nearest.slices(labels)
-        label_of = {o.id: o.label for o in objects.items}
-        images, kinds = self.folder("images"), set(self.options.labels)
+    def write(self, indices: list[int], entries: dict[str, list[object]]) -> None:
+        stack = self.frame.slices(self.pair.volume)
+        label_slices = self.nearest.slices(self.pair.labels)
+        formats = [LABEL_FORMATS[name] for name in self.options.labels]
         for index in indices:
             stem = slice_filename(self.prefix, self.frame.view, index, self.width, "x")[:-2]
+            image_name = self.layout.image_name(stem, self.options.extension)
             image = self._image(stack, index)
-            self._put(os.path.join(images, f"{stem}.{self.options.extension}"), image)
-            found = slice_objects(self._mask(id_slices[index]), label_of)
-            if "masks" in kinds:
-                self._put_mask(stem, self._mask(label_slices[index]))
-            if "yolo" in kinds and found:
-                self._put_yolo(stem, found, image.shape[:2])
-            if "csv" in kinds and found:
-                self._put_csv(stem, found)
-            if "coco" in kinds:
-                fragment.append(self._coco(stem, found, image.shape[:2]))
+            self._put(os.path.join(self.folder("images"), image_name), image)
+            labels = self._mask(label_slices[index])
+            for label_format in formats:
+                kind = label_format.folder
+                item = LabelSlice(
+                    stem,
+                    image_name,
+                    self.split,
+                    image.shape[:2],
+                    labels,
+                    None if kind is None else self.layout.folder(kind, self.split),
+                    self.options,
+                    self._placer(kind, stem),
+                    lambda index=index: self._objects(index),  # type: ignore[misc]
+                    self.options.classes,
+                )
+                entries[label_format.name].append(label_format.write(item))
+
+    def _placer(self, kind: str | None, stem: str) -> Callable[[str], str]:
+        def place(extension: str) -> str:
+            if kind is None:
+                raise ValueError("a label format without a folder writes no per-slice file")
+            path = os.path.join(self.folder(kind), stem + extension)
+            self.written.append(path)
+            return path
+
+        return place
+
+    def _objects(self, index: int) -> list[SliceObject]:
+        """The objects on slice ``index``, in the image's frame (computed once per slice)."""
+        if index not in self._found:
+            objects = self.pair.objects
+            if self._id_slices is None:
+                self._id_slices = self.nearest.slices(objects.ids)
+            plane = self._mask(self._id_slices[index])
+            self._found[index] = slice_objects(plane, {o.id: o.label for o in objects.items})
+        return self._found[index]
 
     def _image(self, stack: np.ndarray, index: int) -> np.ndarray:
         """Slice ``index``, or slices index - context .. index + context as channels (edges repeated)."""
-        context = self.options.context
+        context, pixels = self.options.context, self.pair.pixels
         if context == 0:
-            return self.pixels.image(np.ascontiguousarray(stack[index]), self.frame)
+            return pixels.image(np.ascontiguousarray(stack[index]), self.frame)
         around = np.clip(np.arange(index - context, index + context + 1), 0, self.frame.count - 1)
-        return np.stack(
-            [self.pixels.image(np.ascontiguousarray(stack[j]), self.frame) for j in around], axis=-1
-        )
+        return np.stack([pixels.image(np.ascontiguousarray(stack[j]), self.frame) for j in around], axis=-1)
 
     def _mask(self, plane: np.ndarray) -> np.ndarray:
         return self.nearest.pad(self.nearest.resample(np.ascontiguousarray(plane)), 0)
 
-    def _put(self, path: str, image: np.ndarray, image_format: str | None = None) -> None:
-        fmt = image_format or self.options.image_format
+    def _put(self, path: str, image: np.ndarray) -> None:
+        fmt = self.options.image_format
         write_image(path, image, fmt, self.options.compression if fmt == "tiff" else None)
         self.written.append(path)
-
-    def _put_mask(self, stem: str, plane: np.ndarray) -> None:
-        values = np.maximum(plane, 0)
-        dtype = np.uint8 if values.size == 0 or int(values.max()) <= 255 else np.uint16
-        fmt = "tiff" if self.options.mask_extension == "tif" else "png"
-        self._put(
-            os.path.join(self.folder("masks"), f"{stem}.{self.options.mask_extension}"),
-            values.astype(dtype),
-            fmt,
-        )
-
-    def _put_yolo(self, stem: str, found: list[SliceObject], shape: tuple[int, int]) -> None:
-        class_of = {value: number for number, value in enumerate(self.options.classes)}
-        lines = [yolo_line(item, class_of[item.label], shape) for item in found]
-        path = os.path.join(self.folder("labels"), f"{stem}.txt")
-        write_text(path, "\n".join(lines) + "\n")
-        self.written.append(path)
-
-    def _put_csv(self, stem: str, found: list[SliceObject]) -> None:
-        rows = [[*measures("box", (o.cols[0], o.rows[0]), (o.cols[1], o.rows[1])), o.label] for o in found]
-        path = os.path.join(self.folder("boxes"), f"{stem}.csv")
-        write_csv(path, [columns("box", ("X", "Y")), *rows])
-        self.written.append(path)
-
-    def _coco(self, stem: str, found: list[SliceObject], shape: tuple[int, int]) -> dict[str, object]:
-        category_of = {value: number + 1 for number, value in enumerate(self.options.classes)}
-        return {
-            "file_name": f"{stem}.{self.options.extension}",
-            "height": int(shape[0]),
-            "width": int(shape[1]),
-            "annotations": [coco_annotation(item, category_of[item.label]) for item in found],
-        }
 
 
 def manifest_rows(path: str, outcome: Outcome, options: BuildOptions) -> list[list[list[object]]]:
@@ -299,7 +313,7 @@ def manifest_rows(path: str, outcome: Outcome, options: BuildOptions) -> list[li
     header = read_header(path)
     dtype, value_map = recorded_values(header, options, outcome.value_map)
     split = dict(options.splits).get(outcome.name)
-    folder = "/".join(["images", *([split] if split else [])])
+    folder = LAYOUTS[options.layout].folder("images", split)
     frames = fitting_frames(header, options)
     return volume_rows(
         frames,

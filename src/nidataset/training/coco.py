@@ -1,0 +1,89 @@
+"""COCO detection files: one entry per slice from the pair jobs, merged by COCO's finisher.
+
+SPEC Part 3: ``annotations/instances_<split>.json`` (COCO 2017's names), or
+``annotations/instances.json`` without splits, each with ``info``, ``licenses: []``, ``images``
+(``file_name`` relative to the split's image folder, every image, with or without objects),
+``annotations`` (``iscrowd: 0``, ids from 1) and ``categories`` (ids from 1 in label-value order,
+named by ``label_names``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+
+from ..annotations.labels import coco_annotation
+from ..io.atomic import make_folder, write_text
+from .plugins import FinishedDataset, LabelFormat, LabelSlice
+
+#: The folder of the COCO files, under the dataset's root.
+FOLDER = "annotations"
+
+
+def coco_entry(item: LabelSlice) -> dict[str, object]:
+    """The slice's COCO image and its annotations, each with its label value as ``category_id``: the
+    finisher numbers images, annotations and categories once every mask has been read."""
+    return {
+        "file_name": item.image_name,
+        "height": int(item.shape[0]),
+        "width": int(item.shape[1]),
+        "annotations": [coco_annotation(found, found.label) for found in item.objects],
+    }
+
+
+def coco_path(output_path: str, split: str | None) -> str:
+    """Where the COCO file of a split goes."""
+    return os.path.join(output_path, FOLDER, f"instances_{split}.json" if split else "instances.json")
+
+
+def finish_coco(dataset: FinishedDataset) -> list[str]:
+    """One COCO file per split that exists, images and annotations numbered from 1 across the dataset."""
+    from .. import __version__
+
+    info = {
+        "description": f"2D slices by nidataset {__version__} build_dataset, layout={dataset.layout.name}",
+        "version": __version__,
+        "date_created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y/%m/%d"),
+    }
+    categories = [
+        {"id": number + 1, "name": name, "supercategory": "label"}
+        for number, name in enumerate(dataset.classes.names)
+    ]
+    category_of = {value: number + 1 for value, number in dataset.classes.index().items()}
+    entries = dataset.entries.get("coco", {})
+    written = []
+    image_id = annotation_id = 0
+    make_folder(os.path.join(dataset.output_path, FOLDER))
+    for split in dataset.splits:
+        images, annotations = [], []
+        for entry in entries.get(split, ()):
+            image_id += 1
+            image = dict(entry)  # type: ignore[call-overload]
+            for annotation in image.pop("annotations"):
+                annotation_id += 1
+                category = category_of[annotation["category_id"]]
+                annotations.append(
+                    {"id": annotation_id, "image_id": image_id, **annotation, "category_id": category}
+                )
+            images.append({"id": image_id, **image})
+        table = {
+            "info": info,
+            "licenses": [],
+            "images": images,
+            "annotations": annotations,
+            "categories": categories,
+        }
+        path = coco_path(dataset.output_path, split)
+        write_text(path, json.dumps(table))
+        written.append(path)
+    return written
+
+
+COCO = LabelFormat(
+    "coco",
+    None,
+    coco_entry,
+    finish_coco,
+    help="COCO detection files with RLE masks, annotations/instances_<split>.json",
+)
