@@ -122,5 +122,7 @@ def test_refused(ct: Path, tmp_path: Path, window: list[str], context: int, mess
     masks = tmp_path / "masks"
     masks.mkdir()
     with pytest.raises(ValueError, match=message):
-        build_dataset(str(ct), str(masks), str(tmp_path / "o"), window=window, context=context, progress=False)
+        build_dataset(
+            str(ct), str(masks), str(tmp_path / "o"), window=window, context=context, progress=False
+        )
     assert not (tmp_path / "o").exists()

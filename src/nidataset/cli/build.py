@@ -44,6 +44,14 @@ def add(commands: Any) -> None:
         metavar="V=NAME,...|FILE.json",
         help="class names: 1=liver,2=tumour or a JSON file {value: name} (default: label_<value>)",
     )
+    from ..training.segments import COCO_SEGMENTATIONS
+
+    parser.add_argument(
+        "--coco-segmentation",
+        choices=list(COCO_SEGMENTATIONS),
+        default=next(iter(COCO_SEGMENTATIONS)),
+        help="COCO masks as RLE (exact) or polygons on pixel edges, one per 2D component",
+    )
     parser.add_argument("--components", action="store_true", help="one object per connected component")
     parser.add_argument(
         "--select",
@@ -126,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         layout=args.layout,
         labels=labels_argument(args.labels),
         label_names=None if args.label_names is None else parse_label_names(args.label_names),
+        coco_segmentation=args.coco_segmentation,
         components=args.components,
         select=select_argument(args.select),
         split=split_argument(args.split),

@@ -24,11 +24,17 @@ FOLDER = "annotations"
 def coco_entry(item: LabelSlice) -> dict[str, object]:
     """The slice's COCO image and its annotations, each with its label value as ``category_id``: the
     finisher numbers images, annotations and categories once every mask has been read."""
+    from .segments import COCO_SEGMENTATIONS
+
+    segmentation = COCO_SEGMENTATIONS[item.options.coco_segmentation]
     return {
         "file_name": item.image_name,
         "height": int(item.shape[0]),
         "width": int(item.shape[1]),
-        "annotations": [coco_annotation(found, found.label) for found in item.objects],
+        "annotations": [
+            {**coco_annotation(found, found.label), "segmentation": segmentation(found.mask)}
+            for found in item.objects
+        ],
     }
 
 

@@ -54,6 +54,7 @@ def build_dataset(
     compression: Compression | None = None,
     labels: str | Sequence[str] | None = None,
     label_names: dict[int, str] | str | os.PathLike[str] | None = None,
+    coco_segmentation: str = "rle",
     components: bool = False,
     select: str | tuple[object, ...] = "all",
     split: tuple[float, float, float] | str | os.PathLike[str] | None = None,
@@ -109,6 +110,9 @@ def build_dataset(
     label_names : mapping, JSON file path, or None
         ``{1: "liver", 2: "tumour"}``: the class names of data.yaml, classes.txt and COCO categories.
         A named value no mask holds is kept as a class; an unnamed value is ``label_<value>``.
+    coco_segmentation : {"rle", "polygon"}
+        How COCO annotations hold the mask: uncompressed RLE (exact), or one polygon per 2D
+        connected component traced on pixel edges (holes not represented).
     components : bool
         One object per 3D connected component of each label, else one per label value.
     select : "all", "labelled", ("labelled", k) or (start, stop, step)
@@ -150,6 +154,7 @@ def build_dataset(
         resume=resume,
         layout=layout,
         label_names=label_names,
+        coco_segmentation=coco_segmentation,
     )
     asked_split = check_split(split)
     if not isinstance(seed, int) or isinstance(seed, bool):

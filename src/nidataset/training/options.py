@@ -26,6 +26,7 @@ from ..options import (
     check_window_channels,
 )
 from .classes import Classes, check_label_names
+from .segments import COCO_SEGMENTATIONS
 from .tables import LABEL_FORMATS, LAYOUTS
 
 #: Mask names the builder pairs with an image's prefix, besides the same prefix and nnU-Net's.
@@ -53,6 +54,7 @@ class BuildOptions:
     resume: bool = False
     layout: str = "yolo"
     label_names: tuple[tuple[int, str], ...] = ()
+    coco_segmentation: str = "rle"  # or "polygon" (training/segments.py)
     masks: tuple[tuple[str, str], ...] = ()  # (image file name, its mask's path)
     unpaired: tuple[tuple[str, str], ...] = ()  # (image file name, why it has no mask)
     splits: tuple[tuple[str, str], ...] = ()  # (image file name, its split)
@@ -99,6 +101,7 @@ def build_options(
     resume: object,
     layout: object = "yolo",
     label_names: object = None,
+    coco_segmentation: object = "rle",
 ) -> BuildOptions:
     """Check the builder's options (the pairs, splits and classes are added once the inputs are read)."""
     window = check_window(window)
@@ -127,6 +130,7 @@ def build_options(
         resume=check_flag("resume", resume),
         layout=layout,
         label_names=check_label_names(label_names),
+        coco_segmentation=check_choice("coco_segmentation", coco_segmentation, tuple(COCO_SEGMENTATIONS)),
     )
 
 

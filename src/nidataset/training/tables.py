@@ -12,10 +12,11 @@ from __future__ import annotations
 from .coco import COCO
 from .labelfiles import CSV, MASKS, YOLO
 from .plugins import LabelFormat, Layout
+from .segments import YOLO_SEG
 from .yolo import YOLO_LAYOUT
 
 #: Label formats by name, in the order the help lists them.
-LABEL_FORMATS: dict[str, LabelFormat] = {item.name: item for item in (MASKS, YOLO, COCO, CSV)}
+LABEL_FORMATS: dict[str, LabelFormat] = {item.name: item for item in (MASKS, YOLO, YOLO_SEG, COCO, CSV)}
 
 #: Dataset layouts by name; the first is the default.
 LAYOUTS: dict[str, Layout] = {item.name: item for item in (YOLO_LAYOUT,)}
