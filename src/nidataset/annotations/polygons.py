@@ -47,14 +47,24 @@ def outer_polygons(mask: np.ndarray) -> list[np.ndarray]:
     r0, c0 = int(found[0].min()), int(found[1].min())
     crop = np.asarray(mask, dtype=bool)[r0 : int(found[0].max()) + 1, c0 : int(found[1].max()) + 1]
     starts, directions, width = _edges(crop)
-    follow = _next_edges(starts, directions, width)
-    polygons = []
-    for loop in _loops(follow):
-        corners = loop[directions[loop] != directions[np.roll(loop, 1)]]
-        vertices = np.stack([starts[corners] % width, starts[corners] // width], axis=1)
-        if _doubled_area(vertices) > 0:  # clockwise on screen: an outer boundary, not a hole
-            polygons.append(vertices + np.array([c0, r0]))
-    return polygons
+    order, first = _loops(_next_edges(starts, directions, width))
+    # the edge before each one in its loop (a loop's first edge follows its last)
+    last = np.append(first[1:], order.size) - 1
+    previous = np.roll(order, 1)
+    previous[first] = order[last]
+    turns = directions[order] != directions[previous]  # a corner starts this edge
+    corners = order[turns]
+    loop_of = np.cumsum(np.isin(np.arange(order.size), first))[turns] - 1
+    x, y = starts[corners] % width, starts[corners] // width
+    # each corner's successor in its loop, for the shoelace sum per loop
+    head = np.flatnonzero(np.diff(loop_of, prepend=-1))
+    after = np.arange(1, corners.size + 1)
+    after[np.append(head[1:], corners.size) - 1] = head
+    area = np.bincount(loop_of, x * y[after] - x[after] * y, minlength=first.size)
+    vertices = np.stack([x + c0, y + r0], axis=1)
+    pieces = np.split(vertices, head[1:])
+    # clockwise on screen (positive area): an outer boundary; anticlockwise ones are holes
+    return [piece for piece, doubled in zip(pieces, area, strict=True) if doubled > 0]
 
 
 def _edges(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -95,29 +105,23 @@ def _next_edges(starts: np.ndarray, directions: np.ndarray, width: int) -> np.nd
     return follow
 
 
-def _loops(follow: np.ndarray) -> list[np.ndarray]:
-    """The closed loops of the successor map ``follow`` (a permutation), each from its lowest edge."""
-    seen = np.zeros(follow.size, dtype=bool)
-    order = follow.tolist()
-    loops = []
+def _loops(follow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The closed loops of the successor map ``follow`` (a permutation), each from its lowest edge:
+    the edges in loop order, one loop after the other, and where each loop starts."""
+    seen = bytearray(follow.size)
+    successor = follow.tolist()
+    order: list[int] = []
+    first = []
     for start in range(follow.size):
         if seen[start]:
             continue
-        loop = [start]
-        edge = order[start]
-        while edge != start:
-            loop.append(edge)
-            edge = order[edge]
-        found = np.array(loop)
-        seen[found] = True
-        loops.append(found)
-    return loops
-
-
-def _doubled_area(vertices: np.ndarray) -> int:
-    """Twice the signed area (shoelace), positive for clockwise on screen (rows grow downwards)."""
-    x, y = vertices[:, 0], vertices[:, 1]
-    return int(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
+        first.append(len(order))
+        edge = start
+        while not seen[edge]:
+            seen[edge] = 1
+            order.append(edge)
+            edge = successor[edge]
+    return np.array(order, dtype=np.intp), np.array(first, dtype=np.intp)
 
 
 def yolo_segments(mask: np.ndarray, class_id: int, shape: tuple[int, int]) -> list[str]:
