@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from .coco import COCO
 from .labelfiles import CSV, MASKS, YOLO
+from .nnunet import NNUNET_LABELS, NNUNET_LAYOUT
 from .plugins import LabelFormat, Layout
 from .segments import YOLO_SEG
 from .yolo import YOLO_LAYOUT
 
 #: Label formats by name, in the order the help lists them.
-LABEL_FORMATS: dict[str, LabelFormat] = {item.name: item for item in (MASKS, YOLO, YOLO_SEG, COCO, CSV)}
+LABEL_FORMATS: dict[str, LabelFormat] = {
+    item.name: item for item in (MASKS, YOLO, YOLO_SEG, COCO, CSV, NNUNET_LABELS)
+}
 
 #: Dataset layouts by name; the first is the default.
-LAYOUTS: dict[str, Layout] = {item.name: item for item in (YOLO_LAYOUT,)}
+LAYOUTS: dict[str, Layout] = {item.name: item for item in (YOLO_LAYOUT, NNUNET_LAYOUT)}
 
 
 def register_label_format(label_format: LabelFormat) -> None:
