@@ -6,6 +6,7 @@ and classes are added once the inputs are read.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -108,6 +109,9 @@ def build_options(
     image_format = check_choice("image_format", image_format, IMAGE_FORMATS)
     _check_image_options(window, bits, image_format, compression)
     layout = check_choice("layout", layout, tuple(LAYOUTS))
+    for module, install in LAYOUTS[layout].requires:
+        if importlib.util.find_spec(module) is None:
+            raise ImportError(f"layout={layout!r} needs {module}: {install}")
     if not isinstance(context, int) or isinstance(context, bool) or context < 0:
         raise ValueError(f"context must be a whole number of slices, 0 or more; got {context!r}")
     check_channels(image_format, context, int(bits))  # type: ignore[call-overload]

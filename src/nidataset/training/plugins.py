@@ -134,3 +134,5 @@ class Layout:
     image_formats: tuple[str, ...] | None = None
     image_name: Callable[[str, str], str] = _image_name
     help: str = ""
+    #: (module, how to install it): modules the layout imports when it finishes, checked up front.
+    requires: tuple[tuple[str, str], ...] = ()

@@ -10,6 +10,7 @@ plus one line below; a plug-in (or a test) may instead call :func:`register_labe
 from __future__ import annotations
 
 from .coco import COCO
+from .huggingface import HF_LAYOUT, HF_MASKS
 from .labelfiles import CSV, MASKS, YOLO
 from .nnunet import NNUNET_LABELS, NNUNET_LAYOUT
 from .plugins import LabelFormat, Layout
@@ -18,11 +19,11 @@ from .yolo import YOLO_LAYOUT
 
 #: Label formats by name, in the order the help lists them.
 LABEL_FORMATS: dict[str, LabelFormat] = {
-    item.name: item for item in (MASKS, YOLO, YOLO_SEG, COCO, CSV, NNUNET_LABELS)
+    item.name: item for item in (MASKS, YOLO, YOLO_SEG, COCO, CSV, NNUNET_LABELS, HF_MASKS)
 }
 
 #: Dataset layouts by name; the first is the default.
-LAYOUTS: dict[str, Layout] = {item.name: item for item in (YOLO_LAYOUT, NNUNET_LAYOUT)}
+LAYOUTS: dict[str, Layout] = {item.name: item for item in (YOLO_LAYOUT, NNUNET_LAYOUT, HF_LAYOUT)}
 
 
 def register_label_format(label_format: LabelFormat) -> None:
