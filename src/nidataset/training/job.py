@@ -224,7 +224,6 @@ def _stream(
         for slab, mask_slab in zip(reader.slabs(per_slab), mask_reader.slabs(per_slab), strict=True):
             pixels.check(slab)
             labels = _labels_of(mask_slab, mask_reader.header)
-            found.update(label_values(labels))
             count = slab.shape[2]
             first = frame.slice_index(done + count - 1 if frame.reversed else done)
             if wanted is None:
@@ -232,10 +231,13 @@ def _stream(
                 indices = sorted(frame.slice_index(done + int(i)) for i in present)
             else:
                 indices = [i for i in range(first, first + count) if i in wanted]
+            planes = writer.planes_seen
             writer.write(frame.slices(slab), nearest.slices(labels), first, indices, pair.entries)
+            if writer.planes_seen - planes < count or frame.resampled:  # some plane's values unseen
+                found.update(label_values(labels))
             kept += indices
             done += count
-    pair.values += sorted(found)
+    pair.values += sorted(found | writer.seen)
     pair.picked.append(tuple(sorted(kept)))
     return (len(kept),)
 

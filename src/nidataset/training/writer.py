@@ -70,6 +70,8 @@ class SliceWriter:
         self.width = index_width(frame.count)
         self._folders: dict[str, str] = {}
         self._found: dict[int, list[SliceObject]] = {}
+        self.seen: set[int] = set()  # label values of the planes whose objects were found
+        self.planes_seen = 0
         self._id_slices: np.ndarray | None = None
 
     def folder(self, kind: str) -> str:
@@ -125,17 +127,21 @@ class SliceWriter:
         return place
 
     def _objects(self, index: int, labels: np.ndarray) -> list[SliceObject]:
-        """The objects on slice ``index`` (its label plane ``labels``), computed once per slice: one per
-        label value found on the plane itself, or one per 3D component (their ids sliced)."""
+        """The objects on slice ``index`` (its label plane ``labels``), computed once per slice and kept
+        while it is written: one per label value found on the plane itself, or one per 3D component
+        (their ids sliced). The label values met on whole planes are gathered in :attr:`seen`."""
         if index not in self._found:
             if self.components is not None:
                 objects = self.components()
                 if self._id_slices is None:
                     self._id_slices = self.nearest.slices(objects.ids)
                 plane = self._mask(self._id_slices[index])
-                self._found[index] = slice_objects(plane, {o.id: o.label for o in objects.items})
+                found = slice_objects(plane, {o.id: o.label for o in objects.items})
             else:
-                self._found[index] = plane_objects(labels)
+                found = plane_objects(labels)
+                self.seen.update(o.label for o in found)
+                self.planes_seen += 1
+            self._found = {index: found}  # one slice's object masks at a time: they are whole planes
         return self._found[index]
 
     def _image(self, stack: np.ndarray, index: int) -> np.ndarray:
