@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import replace
 
-from ..batch.flow import run_dataset
+from ..batch.flow import frames_of, run_dataset
 from ..batch.runner import run_files
 from ..errors import VolumeError
-from ..io.volumes import list_volumes
+from ..io.volumes import list_volumes, read_header
 from ..naming import prefix_of
 from ..options import (
     Bits,
@@ -170,7 +171,11 @@ def build_dataset(
     )
     pairing = pair(list_volumes(images_folder), list_volumes(masks_folder), tuple(mask_suffixes))
     options, cases = _with_inputs(options, pairing.masks, asked_split, seed, run)
-    options = replace(options, unpaired=tuple(pairing.unpaired_images.items()))
+    options = replace(
+        options,
+        unpaired=tuple(pairing.unpaired_images.items()),
+        slice_sizes=slice_sizes(images_folder, options),
+    )
     orphans = [
         Outcome(name, reason="a mask without an image of its prefix") for name in pairing.unpaired_masks
     ]
@@ -186,6 +191,26 @@ def build_dataset(
     )
     finish_dataset(result, options, cases, asked_split, seed, run.save_manifest)
     return result
+
+
+def slice_sizes(images_folder: str, options: BuildOptions) -> str:
+    """The image sizes (rows x columns) each view writes, from the paired images' headers, for the
+    report: volumes of different shapes give slices of different sizes, which a batch of more than one
+    image cannot stack without ``target_size``."""
+    sizes: dict[str, Counter[str]] = {view: Counter() for view in options.views}
+    for name, _ in options.masks:
+        try:
+            frames = frames_of(read_header(os.path.join(images_folder, name)), options)
+        except VolumeError:
+            continue
+        for frame in frames:
+            sizes[frame.view]["x".join(map(str, frame.image_shape))] += 1
+    parts = [
+        f"{view} " + ", ".join(f"{size} ({count} volumes)" for size, count in counted.most_common())
+        for view, counted in sizes.items()
+    ]
+    several = any(len(counted) > 1 for counted in sizes.values())
+    return "; ".join(parts) + ("; a batch of more than one image needs target_size" if several else "")
 
 
 def _check_folders(images_folder: str, masks_folder: str, output_path: str) -> None:

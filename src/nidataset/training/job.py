@@ -10,34 +10,34 @@ annotations) are kept in one hidden fragment per pair, which the façade gathers
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from functools import cached_property
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..annotations.labels import SliceObject, slice_objects
 from ..annotations.objects import Objects, check_label_dtype, integer_labels, number_objects
 from ..batch.failures import attempt
 from ..batch.flow import fitting_frames
 from ..batch.memory import BUDGET
 from ..batch.records import FOLDER, begin, completed, forget, identity_of, remember
+from ..dtypes import ValuePlan
 from ..errors import VolumeError
 from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder, remove_files, write_text
-from ..io.images import write_image
 from ..io.volumes import Header, VolumeReader, read_header
 from ..manifest import volume_rows
-from ..naming import index_width, prefix_of, slice_filename
+from ..naming import prefix_of
 from ..results import Outcome
-from ..slices.job import by_view
-from ..slices.pixels import Pixels, pixels_for, recorded_values, value_plan
+from ..slices.job import SLAB_BYTES, by_view
+from ..slices.pixels import Pixels, needs_voxels, pixels_for, recorded_values, value_plan
 from ..windows import value_counts
 from .options import BuildOptions
-from .plugins import LabelSlice
-from .tables import LABEL_FORMATS, LAYOUTS
+from .pairing import case_of
+from .tables import LAYOUTS
+from .writer import SliceWriter
 
 #: How far a mask's affine may differ from its image's (each entry, in millimetres) and still pair.
 AFFINE_TOLERANCE = 1e-3
@@ -108,10 +108,15 @@ def read_labels(path: str) -> tuple[Header, np.ndarray]:
     """A mask's header and integer labels; VolumeError for a mask a mask image cannot hold."""
     with VolumeReader(path) as reader:
         check_label_dtype(reader.header.dtype)
-        labels = integer_labels(reader.volume(), reader.header.slope, reader.header.inter)
+        return reader.header, _labels_of(reader.volume(), reader.header)
+
+
+def _labels_of(stored: np.ndarray, header: Header) -> np.ndarray:
+    """Integer labels of a mask's stored values (or a slab of them), at most 65535."""
+    labels = integer_labels(stored, header.slope, header.inter)
     if labels.size and int(labels.max()) > 65535:
         raise VolumeError(f"label values up to {int(labels.max())}: a mask image holds at most 65535")
-    return reader.header, labels
+    return labels
 
 
 def label_values(labels: np.ndarray) -> list[int]:
@@ -136,16 +141,21 @@ def _check_pair(image: Header, mask: Header, mask_path: str) -> None:
 
 @dataclass
 class _Pair:
-    """What every view of one pair shares: the voxels, the labels, their objects (found on first use)."""
+    """What the writing of one pair gathers: its files, the slices it kept per view, the entries of the
+    label formats, the label values its mask holds."""
 
-    volume: np.ndarray
-    labels: np.ndarray
-    pixels: Pixels
-    components: bool
+    options: BuildOptions
+    split: str | None
+    prefix: str
+    written: list[str]
+    picked: list[tuple[int, ...]]
+    values: list[int]
+    entries: dict[str, list[object]] = field(default_factory=dict)
 
-    @cached_property
-    def objects(self) -> Objects:
-        return number_objects(self.labels, components=self.components)
+    def writer(
+        self, frame: SliceFrame, pixels: Pixels, objects: Callable[[], Objects] | None = None
+    ) -> SliceWriter:
+        return SliceWriter(self.options, self.split, self.prefix, frame, pixels, self.written, objects)
 
 
 def _build(
@@ -159,34 +169,101 @@ def _build(
     chosen: list[str],
     values: list[int],
 ) -> tuple[int, ...]:
-    mask_header, labels = read_labels(mask_path)
-    values += label_values(labels)
-    reader = VolumeReader(path)
-    header = reader.header
-    _check_pair(header, mask_header, mask_path)
-    frames = fitting_frames(header, options)
-    plan = value_plan(header, options)
-    entries: dict[str, list[object]] = {name: [] for name in options.labels}
-    with reader, BUDGET.reserve(2 * header.nbytes, f"shape {header.shape}"):
-        volume = reader.volume()
-        pixels = pixels_for(plan, options, volume)
-        chosen.append(pixels.value_map)
-        pixels.check(volume)
-        pair = _Pair(volume, labels, pixels, options.components)
-        counts = []
-        for frame in frames:
-            indices = selected(frame, labels, options.select)
-            picked.append(tuple(indices))
-            if indices:
-                _SliceWriter(options, split, prefix, frame, pair, written).write(indices, entries)
-            counts.append(len(indices))
-    kept = {name: listed for name, listed in entries.items() if any(e is not None for e in listed)}
+    pair = _Pair(options, split, prefix, written, picked, values, {name: [] for name in options.labels})
+    with VolumeReader(path) as reader, VolumeReader(mask_path) as mask_reader:
+        check_label_dtype(mask_reader.header.dtype)
+        _check_pair(reader.header, mask_reader.header, mask_path)
+        frames = fitting_frames(reader.header, options)
+        plan = value_plan(reader.header, options)
+        if streams(frames, options):
+            pixels = pixels_for(plan, options)
+            counts = _stream(reader, mask_reader, frames[0], pixels, pair)
+        else:
+            pixels, counts = _whole(reader, mask_reader, frames, plan, pair)
+    chosen.append(pixels.value_map)
+    kept = {name: listed for name, listed in pair.entries.items() if any(e is not None for e in listed)}
     if kept:
         fragment_path = entries_path(options.output_path, prefix)
         make_folder(os.path.dirname(fragment_path))
         write_text(fragment_path, json.dumps({"split": split, "entries": kept}))
         written.append(fragment_path)
-    return tuple(counts)
+    return counts
+
+
+def streams(frames: list[SliceFrame], options: BuildOptions) -> bool:
+    """Whether the pair can be read a slab at a time (a few MB), as the slice functions read an axial
+    view: one view across the last stored axis, and nothing that needs the whole volume first (an
+    auto window, padding with its minimum, 3D components, neighbours as channels, a reach around the
+    labelled slices)."""
+    select = options.select
+    reach = isinstance(select, tuple) and select[0] == "labelled" and select[1] != 0
+    return (
+        len(frames) == 1
+        and frames[0].axis == 2
+        and not needs_voxels(options)
+        and not options.components
+        and options.context == 0
+        and not reach
+    )
+
+
+def _stream(
+    reader: VolumeReader, mask_reader: VolumeReader, frame: SliceFrame, pixels: Pixels, pair: _Pair
+) -> tuple[int, ...]:
+    """Read the image and its mask a slab at a time, in step, and write each slab's selected slices."""
+    x, y, z = reader.header.shape
+    per_slab = max(1, min(z, SLAB_BYTES // (x * y * reader.header.dtype.itemsize)))
+    itemsize = max(reader.header.dtype.itemsize, pixels.stack_dtype.itemsize, 4)
+    writer, nearest = pair.writer(frame, pixels), replace(frame, method="nearest")
+    select = pair.options.select
+    wanted = None if select in ("labelled", ("labelled", 0)) else set(selected(frame, None, select))
+    found: set[int] = set()
+    kept: list[int] = []
+    done = 0
+    with BUDGET.reserve(6 * per_slab * x * y * itemsize, f"shape {reader.header.shape}"):
+        for slab, mask_slab in zip(reader.slabs(per_slab), mask_reader.slabs(per_slab), strict=True):
+            pixels.check(slab)
+            labels = _labels_of(mask_slab, mask_reader.header)
+            count = slab.shape[2]
+            first = frame.slice_index(done + count - 1 if frame.reversed else done)
+            if wanted is None:
+                present = np.flatnonzero(np.any(labels > 0, axis=(0, 1)))
+                indices = sorted(frame.slice_index(done + int(i)) for i in present)
+            else:
+                indices = [i for i in range(first, first + count) if i in wanted]
+            planes = writer.planes_seen
+            writer.write(frame.slices(slab), nearest.slices(labels), first, indices, pair.entries)
+            if writer.planes_seen - planes < count or frame.resampled:  # some plane's values unseen
+                found.update(label_values(labels))
+            kept += indices
+            done += count
+    pair.values += sorted(found | writer.seen)
+    pair.picked.append(tuple(sorted(kept)))
+    return (len(kept),)
+
+
+def _whole(
+    reader: VolumeReader, mask_reader: VolumeReader, frames: list[SliceFrame], plan: ValuePlan, pair: _Pair
+) -> tuple[Pixels, tuple[int, ...]]:
+    """Read the image and its mask whole (other views, or what needs every voxel first)."""
+    header = reader.header
+    labels = _labels_of(mask_reader.volume(), mask_reader.header)
+    pair.values += label_values(labels)
+    with BUDGET.reserve(2 * header.nbytes, f"shape {header.shape}"):
+        volume = reader.volume()
+        pixels = pixels_for(plan, pair.options, volume)
+        pixels.check(volume)
+        components = functools.cache(lambda: number_objects(labels, components=True))
+        counts = []
+        for frame in frames:
+            indices = selected(frame, labels, pair.options.select)
+            pair.picked.append(tuple(indices))
+            if indices:
+                writer = pair.writer(frame, pixels, components if pair.options.components else None)
+                label_slices = replace(frame, method="nearest").slices(labels)
+                writer.write(frame.slices(volume), label_slices, 0, indices, pair.entries)
+            counts.append(len(indices))
+    return pixels, tuple(counts)
 
 
 def entries_path(output_path: str, prefix: str) -> str:
@@ -194,7 +271,7 @@ def entries_path(output_path: str, prefix: str) -> str:
     return os.path.join(output_path, FOLDER, KIND, "entries", f"{prefix}.json")
 
 
-def selected(frame: SliceFrame, labels: np.ndarray, select: object) -> list[int]:
+def selected(frame: SliceFrame, labels: np.ndarray | None, select: object) -> list[int]:
     """The slice indices ``select`` keeps: all, those holding an object (and ``k`` around them,
     clipped at the ends), or a range; in slice order.
 
@@ -208,104 +285,12 @@ def selected(frame: SliceFrame, labels: np.ndarray, select: object) -> list[int]
         return list(range(frame.count))
     if isinstance(select, tuple) and len(select) == 3:
         return list(range(frame.count))[slice(*select)]  # type: ignore[misc]
+    assert labels is not None
     other = tuple(a for a in range(3) if a != frame.axis)
     present = np.flatnonzero(np.any(labels > 0, axis=other))
     held = sorted(frame.slice_index(int(i)) for i in present)
     reach = int(select[1]) if isinstance(select, tuple) else 0  # type: ignore[arg-type]
     return sorted({j for i in held for j in range(max(0, i - reach), min(frame.count, i + reach + 1))})
-
-
-class _SliceWriter:
-    """The files of one view of one pair: the images where the layout puts them, then each label
-    format's files through :class:`~nidataset.training.plugins.LabelSlice`."""
-
-    def __init__(
-        self,
-        options: BuildOptions,
-        split: str | None,
-        prefix: str,
-        frame: SliceFrame,
-        pair: _Pair,
-        written: list[str],
-    ) -> None:
-        self.options, self.split, self.prefix, self.frame, self.pair = options, split, prefix, frame, pair
-        self.written = written
-        self.layout = LAYOUTS[options.layout]
-        self.nearest = replace(frame, method="nearest")
-        self.width = index_width(frame.count)
-        self._folders: dict[str, str] = {}
-        self._found: dict[int, list[SliceObject]] = {}
-        self._id_slices: np.ndarray | None = None
-
-    def folder(self, kind: str) -> str:
-        """The folder of a kind of file for this split, created on first use."""
-        if kind not in self._folders:
-            folder = os.path.join(self.options.output_path, self.layout.folder(kind, self.split))
-            make_folder(folder)
-            self._folders[kind] = folder
-        return self._folders[kind]
-
-    def write(self, indices: list[int], entries: dict[str, list[object]]) -> None:
-        stack = self.frame.slices(self.pair.volume)
-        label_slices = self.nearest.slices(self.pair.labels)
-        formats = [LABEL_FORMATS[name] for name in self.options.labels]
-        for index in indices:
-            stem = slice_filename(self.prefix, self.frame.view, index, self.width, "x")[:-2]
-            image_name = self.layout.image_name(stem, self.options.extension)
-            image = self._image(stack, index)
-            self._put(os.path.join(self.folder("images"), image_name), image)
-            labels = self._mask(label_slices[index])
-            for label_format in formats:
-                kind = label_format.folder
-                item = LabelSlice(
-                    stem,
-                    image_name,
-                    self.split,
-                    image.shape[:2],
-                    labels,
-                    None if kind is None else self.layout.folder(kind, self.split),
-                    self.options,
-                    self._placer(kind, stem),
-                    lambda index=index: self._objects(index),  # type: ignore[misc]
-                    self.options.classes,
-                )
-                entries[label_format.name].append(label_format.write(item))
-
-    def _placer(self, kind: str | None, stem: str) -> Callable[[str], str]:
-        def place(extension: str) -> str:
-            if kind is None:
-                raise ValueError("a label format without a folder writes no per-slice file")
-            path = os.path.join(self.folder(kind), stem + extension)
-            self.written.append(path)
-            return path
-
-        return place
-
-    def _objects(self, index: int) -> list[SliceObject]:
-        """The objects on slice ``index``, in the image's frame (computed once per slice)."""
-        if index not in self._found:
-            objects = self.pair.objects
-            if self._id_slices is None:
-                self._id_slices = self.nearest.slices(objects.ids)
-            plane = self._mask(self._id_slices[index])
-            self._found[index] = slice_objects(plane, {o.id: o.label for o in objects.items})
-        return self._found[index]
-
-    def _image(self, stack: np.ndarray, index: int) -> np.ndarray:
-        """Slice ``index``, or slices index - context .. index + context as channels (edges repeated)."""
-        context, pixels = self.options.context, self.pair.pixels
-        if context == 0:
-            return pixels.image(np.ascontiguousarray(stack[index]), self.frame)
-        around = np.clip(np.arange(index - context, index + context + 1), 0, self.frame.count - 1)
-        return np.stack([pixels.image(np.ascontiguousarray(stack[j]), self.frame) for j in around], axis=-1)
-
-    def _mask(self, plane: np.ndarray) -> np.ndarray:
-        return self.nearest.pad(self.nearest.resample(np.ascontiguousarray(plane)), 0)
-
-    def _put(self, path: str, image: np.ndarray) -> None:
-        fmt = self.options.image_format
-        write_image(path, image, fmt, self.options.compression if fmt == "tiff" else None)
-        self.written.append(path)
 
 
 def manifest_rows(path: str, outcome: Outcome, options: BuildOptions) -> list[list[list[object]]]:
@@ -315,7 +300,7 @@ def manifest_rows(path: str, outcome: Outcome, options: BuildOptions) -> list[li
     split = dict(options.splits).get(outcome.name)
     folder = LAYOUTS[options.layout].folder("images", split)
     frames = fitting_frames(header, options)
-    return volume_rows(
+    tables = volume_rows(
         frames,
         header.affine,
         source=outcome.name,
@@ -325,3 +310,15 @@ def manifest_rows(path: str, outcome: Outcome, options: BuildOptions) -> list[li
         dtype=dtype,
         value_map=value_map,
     )
+    source = case_source(outcome.name, options)
+    return [[[row[0], source, *row[2:]] for row in rows] for rows in tables]
+
+
+def case_source(name: str, options: BuildOptions) -> str:
+    """The manifest's ``source`` of an image: its case (``case_000.nii.gz`` for ``case_000_0000``), so
+    that volumes reassembled from predictions are named like the case and its mask; the image's own
+    name when its case has several channels (each channel then reassembles to its own volume)."""
+    prefix = prefix_of(name)
+    case = case_of(prefix)
+    channels = sum(case_of(prefix_of(other)) == case for other, _ in options.masks)
+    return case + name[len(prefix) :] if case != prefix and channels == 1 else name

@@ -62,6 +62,7 @@ class BuildOptions:
     classes: Classes | None = None  # only when a chosen format needs them per slice (a pass over the masks)
     dtype: str = "auto"
     interpolation: str = "linear"  # images; masks and labels are always nearest
+    slice_sizes: str = ""  # what the report shows: the image sizes per view, from the headers
 
     @property
     def extension(self) -> str:
@@ -79,7 +80,7 @@ class BuildOptions:
     def output_key(self) -> str:
         """Everything that changes the outputs of every pair (NaN-safe), for resume; a pair's own
         split joins it in the job, so that adding or removing another case redoes nothing."""
-        left_out = ("output_path", "resume", "views", "masks", "unpaired", "splits")
+        left_out = ("output_path", "resume", "views", "masks", "unpaired", "splits", "slice_sizes")
         return repr([(k, v) for k, v in self.__dict__.items() if k not in left_out])
 
 
