@@ -47,24 +47,34 @@ def outer_polygons(mask: np.ndarray) -> list[np.ndarray]:
     r0, c0 = int(found[0].min()), int(found[1].min())
     crop = np.asarray(mask, dtype=bool)[r0 : int(found[0].max()) + 1, c0 : int(found[1].max()) + 1]
     starts, directions, width = _edges(crop)
-    order, first = _loops(_next_edges(starts, directions, width))
-    # the edge before each one in its loop (a loop's first edge follows its last)
-    last = np.append(first[1:], order.size) - 1
-    previous = np.roll(order, 1)
-    previous[first] = order[last]
-    turns = directions[order] != directions[previous]  # a corner starts this edge
-    corners = order[turns]
-    loop_of = np.cumsum(np.isin(np.arange(order.size), first))[turns] - 1
+    corners, first = _loops(*_corner_successors(_next_edges(starts, directions, width), directions))
+    loop_of = np.repeat(np.arange(first.size), np.diff(np.append(first, corners.size)))
     x, y = starts[corners] % width, starts[corners] // width
     # each corner's successor in its loop, for the shoelace sum per loop
-    head = np.flatnonzero(np.diff(loop_of, prepend=-1))
     after = np.arange(1, corners.size + 1)
-    after[np.append(head[1:], corners.size) - 1] = head
+    after[np.append(first[1:], corners.size) - 1] = first
     area = np.bincount(loop_of, x * y[after] - x[after] * y, minlength=first.size)
     vertices = np.stack([x + c0, y + r0], axis=1)
-    pieces = np.split(vertices, head[1:])
+    pieces = np.split(vertices, first[1:])
     # clockwise on screen (positive area): an outer boundary; anticlockwise ones are holes
     return [piece for piece, doubled in zip(pieces, area, strict=True) if doubled > 0]
+
+
+def _corner_successors(follow: np.ndarray, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The corner edges (where the boundary turns), ascending, and for every edge the next corner
+    edge along its loop: the walk then steps from corner to corner, not along every pixel side.
+    Straight runs are jumped over by pointer doubling (log2 of the longest run, in numpy)."""
+    edges = np.arange(follow.size)
+    previous = np.empty_like(follow)
+    previous[follow] = edges
+    corners = np.flatnonzero(directions[previous] != directions)
+    end = np.where(directions[follow] == directions, follow, edges)  # the run's last edge, once doubled
+    while True:
+        further = end[end]
+        if np.array_equal(further, end):
+            break
+        end = further
+    return corners, follow[end]
 
 
 def _edges(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -105,14 +115,15 @@ def _next_edges(starts: np.ndarray, directions: np.ndarray, width: int) -> np.nd
     return follow
 
 
-def _loops(follow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The closed loops of the successor map ``follow`` (a permutation), each from its lowest edge:
-    the edges in loop order, one loop after the other, and where each loop starts."""
-    seen = bytearray(follow.size)
-    successor = follow.tolist()
+def _loops(corners: np.ndarray, successor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The closed loops of corner edges, each from its lowest edge (the corner at the loop's lowest
+    pixel corner: a loop always turns there): the corners in loop order, one loop after the other,
+    and where each loop starts."""
+    seen = bytearray(successor.size)
+    step = successor.tolist()
     order: list[int] = []
     first = []
-    for start in range(follow.size):
+    for start in corners.tolist():
         if seen[start]:
             continue
         first.append(len(order))
@@ -120,7 +131,7 @@ def _loops(follow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         while not seen[edge]:
             seen[edge] = 1
             order.append(edge)
-            edge = successor[edge]
+            edge = step[edge]
     return np.array(order, dtype=np.intp), np.array(first, dtype=np.intp)
 
 
