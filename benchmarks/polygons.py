@@ -27,11 +27,12 @@ from nidataset.phantoms import ct_phantom
 
 def label_slices(count: int = 6) -> dict[str, list[np.ndarray]]:
     volume = ct_phantom((512, 512, count), seed=1, noise=20.0)
+    clean = ct_phantom((512, 512, count), seed=1, noise=0.0)
     body = ndimage.binary_fill_holes(volume > -500, structure=np.ones((3, 3, 1)))
     return {
         "lungs": [body[:, :, k] & (volume[:, :, k] < -700) for k in range(count)],
-        "heart": [(volume[:, :, k] > 60) & (volume[:, :, k] < 200) for k in range(count)],
-        "bone": [volume[:, :, k] > 400 for k in range(count)],
+        "heart": [(clean[:, :, k] > 60) & (clean[:, :, k] < 200) for k in range(count)],
+        "bone": [clean[:, :, k] > 400 for k in range(count)],
         "noisy": [body[:, :, k] & (volume[:, :, k] > 45) for k in range(count)],
     }
 
@@ -51,21 +52,32 @@ def opencv(mask: np.ndarray, shift: float = 0.0) -> list[list[float]]:
 
 def ious(mask: np.ndarray, polygons: list[list[float]]) -> list[float]:
     """Each component's IoU with the polygon that overlaps it most, for components of 25 pixels or
-    more (holes filled); 0 for a component no polygon overlaps."""
-    height, width = mask.shape
+    more (holes filled); 0 for a component no polygon overlaps. A polygon is rasterised by
+    pycocotools in its own bounding box (the same pixels as at full size, shifted)."""
     labelled, count = ndimage.label(mask, structure=np.ones((3, 3)))
-    filled = [ndimage.binary_fill_holes(labelled == n) for n in range(1, count + 1)]
+    boxes = ndimage.find_objects(labelled)
+    filled = [ndimage.binary_fill_holes(labelled[box] == n + 1) for n, box in enumerate(boxes)]
     best = np.zeros(count + 1)
     for polygon in polygons:
         if len(polygon) < 6:  # a 1- or 2-point contour: pycocotools cannot read it as a polygon
             continue
-        drawn = coco_mask.decode(coco_mask.frPyObjects([polygon], height, width))[:, :, 0] > 0
-        hits = np.bincount(labelled[drawn], minlength=count + 1)
+        xs, ys = np.array(polygon[0::2]), np.array(polygon[1::2])
+        x0, y0 = max(int(np.floor(xs.min())) - 1, 0), max(int(np.floor(ys.min())) - 1, 0)
+        x1 = min(int(np.ceil(xs.max())) + 1, mask.shape[1])
+        y1 = min(int(np.ceil(ys.max())) + 1, mask.shape[0])
+        shifted = np.stack([xs - x0, ys - y0], axis=1).ravel().tolist()
+        drawn = coco_mask.decode(coco_mask.frPyObjects([shifted], y1 - y0, x1 - x0))[:, :, 0] > 0
+        window = labelled[y0:y1, x0:x1]
+        hits = np.bincount(window[drawn], minlength=count + 1)
+        if not hits[1:].any():
+            continue
         n = int(np.argmax(hits[1:])) + 1
-        if hits[n]:
-            union = np.count_nonzero(filled[n - 1] | drawn)
-            best[n] = max(best[n], np.count_nonzero(filled[n - 1] & drawn) / union)
-    return [float(best[n]) for n in range(1, count + 1) if np.count_nonzero(filled[n - 1]) >= 25]
+        component = np.zeros(mask.shape, bool)
+        component[boxes[n - 1]] = filled[n - 1]
+        inside = np.zeros(mask.shape, bool)
+        inside[y0:y1, x0:x1] = drawn
+        best[n] = max(best[n], np.count_nonzero(component & inside) / np.count_nonzero(component | inside))
+    return [float(best[n + 1]) for n in range(count) if np.count_nonzero(filled[n]) >= 25]
 
 
 def main() -> None:

@@ -38,6 +38,8 @@ from nidataset.phantoms import ct_phantom  # noqa: E402
 BIN = Path(sys.executable).parent
 CASES = ("p001", "p002", "p003", "p004", "p005", "negative")
 NAMES = {1: "lung", 3: "bone"}
+#: nnU-Net's augmentation workers: one, on a shared 2-core machine.
+LIGHT = {"nnUNet_n_proc_DA": "1", "nnUNet_compile": "false"}
 
 
 def inputs(work: Path) -> tuple[Path, Path]:
@@ -81,11 +83,12 @@ def run(title: str, command: list[str], cwd: Path, env: dict[str, str] | None = 
         command, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=1800
     )
     output = re.split(r"[\r\n]+", (done.stdout + done.stderr).strip())
-    scans = [line for line in output if re.search(r"corrupt|backgrounds|Scanning|verify_dataset", line)]
+    wanted = r"corrupt|backgrounds|verify_dataset|split|training and|Epoch|EMA pseudo Dice"
+    scans = [line for line in output if re.search(wanted, line)]
     verdict = "PASS" if done.returncode == 0 else "FAIL"
     print(f"\n== {verdict} {title} ({time.perf_counter() - start:.0f} s, exit {done.returncode})")
     print("   $ " + " ".join(command))
-    for line in dict.fromkeys([*scans[-4:], *[line for line in output if line.strip()][-12:]]):
+    for line in dict.fromkeys([*scans[-8:], *[line for line in output if line.strip()][-8:]]):
         print("   | " + line[:200])
     return done.returncode == 0
 
@@ -124,6 +127,17 @@ def nnunet(work: Path) -> bool:
             "'train', len(s[0]['train']), 'val', len(s[0]['val']))"
         )
         ok &= run("nnU-Net reads the one-fold splits_final.json", [sys.executable, "-c", check], work, env)
+        train = [
+            str(BIN / "nnUNetv2_train"),
+            "501",
+            "2d",
+            "0",
+            "-tr",
+            "nnUNetTrainer_1epoch",
+            "-device",
+            "cpu",
+        ]
+        ok &= run("nnU-Net trains fold 0 of splits_final.json (1 epoch, CPU)", train, work, {**env, **LIGHT})
     return ok
 
 
