@@ -79,9 +79,12 @@ def check_yolo_tree(root: Path, classes: int) -> int:
     return lines
 
 
-def check_coco(path: Path, images_folder: Path, masks_folder: Path, names: list[str]) -> int:
+def check_coco(
+    path: Path, images_folder: Path, masks_folder: Path, names: list[str], values: list[int] | None = None
+) -> int:
     """pycocotools reads the file; every annotation's decoded mask is its label's pixels in the mask
-    image; every image of the folder is listed; categories count from 1. Returns the annotations."""
+    image (``values[c - 1]`` is the label value of category c, when given); every image of the folder
+    is listed; categories count from 1. Returns the annotations."""
     from PIL import Image
     from pycocotools.coco import COCO
 
@@ -104,6 +107,8 @@ def check_coco(path: Path, images_folder: Path, masks_folder: Path, names: list[
         for annotation in coco.loadAnns(coco.getAnnIds(imgIds=image_id)):
             pixels = coco.annToMask(annotation).astype(bool)
             assert annotation["iscrowd"] == 0 and annotation["area"] == pixels.sum()
+            if values is not None:  # one object per label value: annToMask is the mask's value
+                assert np.array_equal(pixels, mask == values[annotation["category_id"] - 1])
             union |= pixels
             count += 1
         assert np.array_equal(union, mask > 0)

@@ -17,7 +17,6 @@ import nibabel as nib
 import numpy as np
 import pytest
 import yaml
-from PIL import Image
 
 from build_cases import SHAPE, check_coco, check_yolo_tree, make_inputs, tree, write_pair
 from nidataset import build_dataset, extract_slices_dataset, reassemble
@@ -50,16 +49,8 @@ def check_dataset(out: Path) -> None:
     annotations = 0
     for split in splits:
         path = copy / "annotations" / f"instances_{split}.json"
-        annotations += check_coco(path, copy / "images" / split, copy / "masks" / split, CLASSES)
+        annotations += check_coco(path, copy / "images" / split, copy / "masks" / split, CLASSES, [1, 2, 3])
     assert annotations > 0
-    for split in splits:  # category c is the mask's label value of class c - 1
-        coco = json.loads((copy / "annotations" / f"instances_{split}.json").read_text())
-        value_of = {1: 1, 2: 2, 3: 3}
-        for annotation in coco["annotations"]:
-            image = next(i for i in coco["images"] if i["id"] == annotation["image_id"])
-            mask = np.asarray(Image.open(copy / "masks" / split / image["file_name"]))
-            x, y, w, h = annotation["bbox"]
-            assert (mask[y : y + h, x : x + w] == value_of[annotation["category_id"]]).any()
     shutil.rmtree(copy)
 
 

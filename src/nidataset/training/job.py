@@ -232,7 +232,11 @@ def _stream(
             else:
                 indices = [i for i in range(first, first + count) if i in wanted]
             planes = writer.planes_seen
-            writer.write(frame.slices(slab), nearest.slices(labels), first, indices, pair.entries)
+            stack, label_stack = (
+                frame.stack(slab, pixels.stack_dtype),
+                nearest.stack(labels),
+            )  # one cache-friendly copy
+            writer.write(stack, label_stack, first, indices, pair.entries)
             if writer.planes_seen - planes < count or frame.resampled:  # some plane's values unseen
                 found.update(label_values(labels))
             kept += indices

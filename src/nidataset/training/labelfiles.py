@@ -26,10 +26,11 @@ from .plugins import FinishedDataset, LabelFormat, LabelSlice
 
 def write_mask(item: LabelSlice) -> None:
     """The label values of the slice as an image: uint8, or uint16 when a value exceeds 255."""
-    values = np.maximum(item.labels, 0)
+    values = item.labels if item.labels.dtype.kind in "ub" else np.maximum(item.labels, 0)
     dtype = np.uint8 if values.size == 0 or int(values.max()) <= 255 else np.uint16
     extension = item.options.mask_extension
-    write_image(item.place(f".{extension}"), values.astype(dtype), "tiff" if extension == "tif" else "png")
+    image = values if values.dtype == dtype else values.astype(dtype)  # no copy of a uint8 plane
+    write_image(item.place(f".{extension}"), image, "tiff" if extension == "tif" else "png")
 
 
 def yolo_entry(item: LabelSlice) -> dict[str, object]:

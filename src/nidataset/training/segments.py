@@ -10,18 +10,21 @@ finisher's, once every mask has been read, as for YOLO's boxes.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
-from ..annotations.labels import rle
+import numpy as np
+
 from ..annotations.polygons import coco_polygons, yolo_segments
 from ..io.atomic import make_folder, write_text
 from .plugins import FinishedDataset, LabelFormat, LabelSlice
 
 NAME = "yolo-seg"
 
-#: ``coco_segmentation=``: how a COCO annotation's ``segmentation`` holds the object's mask. "rle":
-#: uncompressed RLE, exact; "polygon": the outer boundary of each 2D component on pixel edges (holes
-#: not represented), what COCO specifies for ``iscrowd: 0`` and what CVAT edits.
-COCO_SEGMENTATIONS = {"rle": rle, "polygon": coco_polygons}
+#: ``coco_segmentation=``: how a COCO annotation's ``segmentation`` holds the object's mask. "rle"
+#: (None: COCO's own runs): uncompressed RLE, exact; "polygon": the outer boundary of each 2D
+#: component on pixel edges (holes not represented), what COCO specifies for ``iscrowd: 0`` and what
+#: CVAT edits.
+COCO_SEGMENTATIONS: dict[str, Callable[[np.ndarray], object] | None] = {"rle": None, "polygon": coco_polygons}
 
 
 def segments_entry(item: LabelSlice) -> dict[str, object]:

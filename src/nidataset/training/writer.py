@@ -34,18 +34,27 @@ def plane_objects(labels: np.ndarray) -> list[SliceObject]:
     >>> [(o.label, o.rows, o.cols, o.area) for o in plane_objects(np.array([[0, 7], [3, 7]], np.int16))]
     [(3, (1, 1), (0, 0), 1), (7, (0, 1), (1, 1), 2)]
     """
-    if labels.dtype.kind == "u" and labels.dtype.itemsize <= 2:
-        values = np.flatnonzero(np.bincount(labels.ravel()))
+    largest = int(labels.max()) if labels.size else 0
+    if largest <= _FEW_VALUES:  # a few labels: one comparison each, which the masks need anyway
+        values: Iterable[int] = range(1, largest + 1)
+    elif labels.dtype.kind == "u" and labels.dtype.itemsize <= 2:
+        values = np.flatnonzero(np.bincount(labels.ravel()))[1:]
     else:
-        values = np.unique(labels)
+        values = np.unique(labels[labels > 0])
     found = []
-    for value in values[values > 0]:
+    for value in values:
         mask = labels == value
-        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        found.append(
-            SliceObject(int(value), (int(rows[0]), int(rows[-1])), (int(cols[0]), int(cols[-1])), mask)
-        )
+        rows = np.flatnonzero(mask.any(axis=1))
+        if rows.size == 0:
+            continue
+        cols = np.flatnonzero(mask[rows[0] : rows[-1] + 1].any(axis=0))
+        extent = (int(rows[0]), int(rows[-1])), (int(cols[0]), int(cols[-1]))
+        found.append(SliceObject(int(value), *extent, mask))
     return found
+
+
+#: Up to this many label values, a plane is compared with each instead of counting its values.
+_FEW_VALUES = 8
 
 
 class SliceWriter:
