@@ -17,6 +17,9 @@ from PIL import Image
 from layout_cases import LABEL_NAMES, expected_mask, remove_case, write_cases
 from nidataset import build_dataset
 
+# datasets reads these when it is imported: a local folder needs no network, and must not try one
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 datasets = pytest.importorskip("datasets")
 
 
@@ -33,8 +36,6 @@ def build(images: Path, masks: Path, out: Path, **options: object) -> None:
 
 
 def load(out: Path) -> object:
-    os.environ["HF_DATASETS_OFFLINE"] = "1"
-    os.environ["HF_HUB_OFFLINE"] = "1"
     # a cache of its own each time: a rerun rewrites the shards under the same names
     return datasets.load_dataset(str(out), cache_dir=tempfile.mkdtemp(dir=out.parent))
 
