@@ -121,3 +121,12 @@ def test_pyarrow_missing_names_the_extra(tmp_path: Path, monkeypatch: pytest.Mon
     images, masks = write_cases(tmp_path, ("case_a",))
     with pytest.raises(ImportError, match=r"nidataset\[huggingface\]"):
         build(images, masks, tmp_path / "o")
+
+
+def test_without_a_manifest_the_rows_hold_the_slice_columns(tmp_path: Path) -> None:
+    images, masks = write_cases(tmp_path, ("case_a", "empty"))
+    out = tmp_path / "bare"
+    build(images, masks, out, split=None, save_manifest=False)
+    rows = load(out)["train"]
+    assert rows.column_names == ["image", "mask", "objects", "case", "view", "slice_index"]
+    assert sorted(set(rows["case"])) == ["case_a", "empty"] and len(rows) == 12
