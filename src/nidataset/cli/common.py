@@ -309,4 +309,4 @@ def _connect(client: Any, address: str) -> Any:
 
 def pad_value_argument(text: str) -> float | str:
     """``--pad-value``: a number, or ``min`` (each volume's smallest real value)."""
-    return "min" if text == "min" else float(text)
+    return "min" if text == "min" else number_argument(text)

@@ -12,11 +12,14 @@ from __future__ import annotations
 import datetime
 import json
 import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TextIO
 
 import numpy as np
 
 from ..annotations.labels import SliceObject
-from ..io.atomic import make_folder, write_text
+from ..io.atomic import make_folder, open_temporary, write_atomic
 from .plugins import FinishedDataset, LabelFormat, LabelSlice
 
 #: The folder of the COCO files, under the dataset's root.
@@ -79,7 +82,11 @@ def coco_path(output_path: str, split: str | None) -> str:
 
 
 def finish_coco(dataset: FinishedDataset) -> list[str]:
-    """One COCO file per split that exists, images and annotations numbered from 1 across the dataset."""
+    """One COCO file per split that exists, images and annotations numbered from 1 across the dataset.
+
+    Written as it is read, a pair's fragment at a time (images, then annotations: two passes), so a
+    dataset's annotations never need to fit in memory; the bytes are ``json.dumps`` of the whole.
+    """
     from .. import __version__
 
     info = {
@@ -94,31 +101,64 @@ def finish_coco(dataset: FinishedDataset) -> list[str]:
     category_of = {value: number + 1 for value, number in dataset.classes.index().items()}
     entries = dataset.entries.get("coco", {})
     written = []
-    image_id = annotation_id = 0
+    first_image = first_annotation = 1
     make_folder(os.path.join(dataset.output_path, FOLDER))
     for split in dataset.splits:
-        images, annotations = [], []
-        for entry in entries.get(split, ()):
-            image_id += 1
-            image = dict(entry)  # type: ignore[call-overload]
-            for annotation in image.pop("annotations"):
-                annotation_id += 1
-                category = category_of[annotation["category_id"]]
-                annotations.append(
-                    {"id": annotation_id, "image_id": image_id, **annotation, "category_id": category}
-                )
-            images.append({"id": image_id, **image})
-        table = {
-            "info": info,
-            "licenses": [],
-            "images": images,
-            "annotations": annotations,
-            "categories": categories,
-        }
+        listed = entries.get(split, ())
+        head = json.dumps({"info": info, "licenses": []})[:-1]
+        parts = _CocoParts(listed, first_image, first_annotation, category_of)
         path = coco_path(dataset.output_path, split)
-        write_text(path, json.dumps(table))
+
+        def write(temporary: str, head: str = head, parts: _CocoParts = parts) -> None:
+            with open(open_temporary(temporary), "w", encoding="utf-8") as handle:
+                handle.write(head + ', "images": [')
+                _join(handle, parts.images())
+                handle.write('], "annotations": [')
+                _join(handle, parts.annotations())
+                handle.write(f'], "categories": {json.dumps(categories)}}}')
+
+        write_atomic(path, write)
+        first_image, first_annotation = parts.next_image, parts.next_annotation
         written.append(path)
     return written
+
+
+@dataclass
+class _CocoParts:
+    """A split's images and annotations as JSON text, numbered from the given ids, from its entries."""
+
+    entries: Iterable[object]
+    first_image: int
+    first_annotation: int
+    category_of: dict[int, int]
+    next_image: int = 0
+    next_annotation: int = 0
+
+    def images(self) -> Iterator[str]:
+        image_id = self.first_image
+        for entry in self.entries:
+            image = {key: value for key, value in entry.items() if key != "annotations"}  # type: ignore[attr-defined]
+            yield json.dumps({"id": image_id, **image})
+            image_id += 1
+        self.next_image = image_id
+
+    def annotations(self) -> Iterator[str]:
+        image_id, annotation_id = self.first_image, self.first_annotation
+        for entry in self.entries:
+            for annotation in entry["annotations"]:  # type: ignore[index]
+                category = self.category_of[annotation["category_id"]]
+                yield json.dumps(
+                    {"id": annotation_id, "image_id": image_id, **annotation, "category_id": category}
+                )
+                annotation_id += 1
+            image_id += 1
+        self.next_annotation = annotation_id
+
+
+def _join(handle: TextIO, items: Iterable[str]) -> None:
+    """Write ``items`` separated as ``json.dumps`` separates list items."""
+    for number, item in enumerate(items):
+        handle.write(item if number == 0 else ", " + item)
 
 
 COCO = LabelFormat(

@@ -9,6 +9,7 @@ from concurrent.futures import Executor
 from dataclasses import replace
 
 from ..batch.flow import frames_of, run_dataset
+from ..batch.lock import take_lock
 from ..batch.runner import run_files
 from ..errors import VolumeError
 from ..io.volumes import list_volumes, read_header
@@ -189,7 +190,11 @@ def build_dataset(
         refuse=refuse_format,
         unrun=orphans,
     )
-    finish_dataset(result, options, cases, asked_split, seed, run.save_manifest)
+    lock = take_lock(options.output_path)  # the dataset files, like the pairs, are one run's at a time
+    try:
+        finish_dataset(result, options, cases, asked_split, seed, run.save_manifest)
+    finally:
+        lock.release()
     return result
 
 

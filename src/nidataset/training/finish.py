@@ -13,7 +13,8 @@ from __future__ import annotations
 import glob
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 from ..batch.records import FOLDER
 from ..io.atomic import make_folder, remove_files, write_text
@@ -94,15 +95,18 @@ def finished(
         names = (None,)
     empty = tuple(s for s in (SPLITS if split is not None else ()) if s not in names)
     by_split: dict[str | None, list[str]] = {name: [] for name in names}
-    entries: dict[str, dict[str | None, list[object]]] = {n: {s: [] for s in names} for n in options.labels}
+    prefixes: dict[str | None, list[str]] = {name: [] for name in names}
     values = {v for o in result.done for v in o.labels or ()}
     for name in done:
         part = of_pair.get(name)
         by_split[part].append(cases[name])
-        fragment = _fragment(options.output_path, prefix_of(name))
-        for format_name, listed in fragment.items():
-            if format_name in entries:
-                entries[format_name][part] += [e for e in listed if e is not None]
+        prefixes[part].append(prefix_of(name))
+    entries = {
+        label_format: {
+            part: Entries(options.output_path, label_format, listed) for part, listed in prefixes.items()
+        }
+        for label_format in options.labels
+    }
     return FinishedDataset(
         output_path=options.output_path,
         layout=LAYOUTS[options.layout],
@@ -113,6 +117,21 @@ def finished(
         options=options,
         empty_splits=empty,
     )
+
+
+@dataclass(frozen=True)
+class Entries:
+    """One label format's entries of a split, read from the pairs' fragments each time they are
+    iterated, a pair at a time: a dataset's labels never need to fit in memory at once."""
+
+    output_path: str
+    label_format: str
+    prefixes: Sequence[str]
+
+    def __iter__(self) -> Iterator[object]:
+        for prefix in self.prefixes:
+            listed = _fragment(self.output_path, prefix).get(self.label_format, [])
+            yield from (entry for entry in listed if entry is not None)
 
 
 def _fragment(output_path: str, prefix: str) -> dict[str, list[object]]:

@@ -212,7 +212,8 @@ def _stream(
 ) -> tuple[int, ...]:
     """Read the image and its mask a slab at a time, in step, and write each slab's selected slices."""
     x, y, z = reader.header.shape
-    per_slab = max(1, min(z, SLAB_BYTES // (x * y * reader.header.dtype.itemsize)))
+    plane_bytes = x * y * (reader.header.dtype.itemsize + mask_reader.header.dtype.itemsize)
+    per_slab = max(1, min(z, SLAB_BYTES // plane_bytes))  # image and mask together: the slice job's MB
     itemsize = max(reader.header.dtype.itemsize, pixels.stack_dtype.itemsize, 4)
     writer, nearest = pair.writer(frame, pixels), replace(frame, method="nearest")
     select = pair.options.select

@@ -22,7 +22,7 @@ How a build uses them, per pair (in a worker) then once per dataset (in the call
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -77,7 +77,8 @@ class FinishedDataset:
 
     ``splits`` are the splits that hold a case, in train, val, test order, or ``(None,)`` without a
     split; ``cases`` the cases done per split; ``entries[format][split]`` a format's entries of the
-    pairs done (pair order, then slice order); ``empty_splits`` the asked splits that hold no case.
+    pairs done (pair order, then slice order), an iterable read from the pairs' fragments each time
+    it is iterated (never all in memory); ``empty_splits`` the asked splits that hold no case.
     """
 
     output_path: str
@@ -85,7 +86,7 @@ class FinishedDataset:
     splits: tuple[str | None, ...]
     classes: Classes
     cases: Mapping[str | None, Sequence[str]]
-    entries: Mapping[str, Mapping[str | None, Sequence[object]]]
+    entries: Mapping[str, Mapping[str | None, Iterable[object]]]
     options: Any  # the build's BuildOptions
     empty_splits: tuple[str, ...] = ()
 
