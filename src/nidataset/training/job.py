@@ -5,7 +5,9 @@ mask's with nearest neighbour), so images, masks, YOLO lines and COCO annotation
 pixel whatever the orientation, spacing and padding. Where files go is the layout's
 (:attr:`~nidataset.training.plugins.Layout.folder`); what a label format writes is its own
 (:mod:`~nidataset.training.tables`). The entries a format leaves for its finisher (COCO's images and
-annotations) are kept in one hidden fragment per pair, which the façade gathers.
+annotations, YOLO's boxes), per view, are kept in one hidden fragment per pair, which the finishers
+read (:mod:`~nidataset.training.finish`). A single axial view is read a slab at a time when nothing
+needs the whole volume (:func:`streams`); otherwise the image and its mask are read whole.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def build_pair(path: str, options: BuildOptions) -> Outcome:
     identity = _pair_identity(path, mask_path)
     if options.resume:
         done = completed(identity, output, options.views, prefix, key, KIND)
-        if done is not None and _indices(done[1], options.views) is not None:
+        if done is not None and _indices(done[1], options.views) is not None and "labels" in done[1]:
             details = done[1]
             return Outcome(
                 name,
