@@ -42,6 +42,11 @@ RERUNS = {
     "input removed": (SPLIT, SPLIT, remove_input),
     "another split": (SPLIT, {**SPLIT, "seed": 11, "split": (0.4, 0.4, 0.2)}, None),
     "no split": (SPLIT, {**SPLIT, "split": None}, None),
+    "first view dropped": (
+        {**SPLIT, "view": ["axial", "coronal"]},
+        {**SPLIT, "view": ["coronal"]},
+        None,
+    ),
     "fewer labels and views": (
         {**SPLIT, "view": ["axial", "coronal"], "labels": ("masks", "yolo", "coco", "csv")},
         {**SPLIT, "labels": ("masks",)},
@@ -67,6 +72,21 @@ def test_a_rerun_leaves_exactly_the_tree_a_fresh_run_writes(tmp_path, case):
     for name, data in wanted.items():
         assert after[name] == data, name
     assert after != before
+
+
+def test_a_resumed_rerun_without_the_first_view_keeps_the_other_views_labels(tmp_path):
+    images, masks = make_inputs(tmp_path / "in")
+    out, fresh = tmp_path / "out", tmp_path / "fresh"
+    build(images, masks, out, view=["axial", "coronal"], image_format="png", window="brain")
+    result = build(images, masks, out, view=["coronal"], image_format="png", window="brain", resume=True)
+    assert all(o.reused for o in result.done)
+    build(images, masks, fresh, view=["coronal"], image_format="png", window="brain")
+    after, wanted = tree(out), tree(fresh)
+    assert sorted(after) == sorted(wanted)
+    assert (
+        after["annotations/instances.json"].split(b"date_created")[1]
+        == wanted["annotations/instances.json"].split(b"date_created")[1]
+    )
 
 
 def test_a_resumed_rerun_with_a_case_removed_drops_that_case(tmp_path):

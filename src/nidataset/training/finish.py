@@ -32,14 +32,21 @@ _DATASET_RECORD = os.path.join(FOLDER, KIND, "dataset.json")
 
 def sweep_stale_pairs(output_path: str, done: Iterable[str], views: Sequence[str]) -> None:
     """Remove the files and records of every pair and view an earlier run wrote that this run did not
-    (a pair now skipped or removed, a view no longer asked for)."""
+    (a pair now skipped or removed, a view no longer asked for), but never a file a kept record lists
+    (a pair's entries fragment is listed by each of its views)."""
     keep = set(done)
+    stale, kept = [], set()
     for record in glob.glob(os.path.join(glob.escape(output_path), FOLDER, KIND, "*", "*.json")):
         view = os.path.basename(os.path.dirname(record))
         prefix = os.path.basename(record)[: -len(".json")]
-        if view == "entries" or (prefix in keep and view in views):
+        if view == "entries":
             continue
-        remove_files(_listed(output_path, record))
+        if prefix in keep and view in views:
+            kept.update(_listed(output_path, record))
+        else:
+            stale.append(record)
+    for record in stale:
+        remove_files([path for path in _listed(output_path, record) if path not in kept])
         remove_files([record])
     for fragment in glob.glob(os.path.join(glob.escape(output_path), FOLDER, KIND, "entries", "*.json")):
         if os.path.basename(fragment)[: -len(".json")] not in keep:
@@ -103,7 +110,8 @@ def finished(
         prefixes[part].append(prefix_of(name))
     entries = {
         label_format: {
-            part: Entries(options.output_path, label_format, listed) for part, listed in prefixes.items()
+            part: Entries(options.output_path, label_format, listed, options.views)
+            for part, listed in prefixes.items()
         }
         for label_format in options.labels
     }
@@ -127,14 +135,18 @@ class Entries:
     output_path: str
     label_format: str
     prefixes: Sequence[str]
+    views: Sequence[str]  # the asked views, in order: a resumed pair's fragment may hold others
 
     def __iter__(self) -> Iterator[object]:
         for prefix in self.prefixes:
-            listed = _fragment(self.output_path, prefix).get(self.label_format, [])
-            yield from (entry for entry in listed if entry is not None)
+            by_view = _fragment(self.output_path, prefix)
+            for view in self.views:
+                listed = by_view.get(view, {}).get(self.label_format, [])
+                yield from (entry for entry in listed if entry is not None)
 
 
-def _fragment(output_path: str, prefix: str) -> dict[str, list[object]]:
+def _fragment(output_path: str, prefix: str) -> dict[str, dict[str, list[object]]]:
+    """A pair's entries: view -> label format -> entries."""
     try:
         with open(entries_path(output_path, prefix), encoding="utf-8") as handle:
             return dict(json.load(handle)["entries"])

@@ -5,7 +5,9 @@ mask's with nearest neighbour), so images, masks, YOLO lines and COCO annotation
 pixel whatever the orientation, spacing and padding. Where files go is the layout's
 (:attr:`~nidataset.training.plugins.Layout.folder`); what a label format writes is its own
 (:mod:`~nidataset.training.tables`). The entries a format leaves for its finisher (COCO's images and
-annotations) are kept in one hidden fragment per pair, which the façade gathers.
+annotations, YOLO's boxes), per view, are kept in one hidden fragment per pair, which the finishers
+read (:mod:`~nidataset.training.finish`). A single axial view is read a slab at a time when nothing
+needs the whole volume (:func:`streams`); otherwise the image and its mask are read whole.
 """
 
 from __future__ import annotations
@@ -58,13 +60,13 @@ def build_pair(path: str, options: BuildOptions) -> Outcome:
     identity = _pair_identity(path, mask_path)
     if options.resume:
         done = completed(identity, output, options.views, prefix, key, KIND)
-        if done is not None:
+        if done is not None and _indices(done[1], options.views) is not None and "labels" in done[1]:
             details = done[1]
             return Outcome(
                 name,
                 done[0],
                 reused=True,
-                indices=_indices(details),
+                indices=_indices(details, options.views),
                 value_map=str(details.get("value_map")),
                 labels=tuple(int(v) for v in details.get("labels", ())),  # type: ignore[attr-defined]
             )
@@ -78,9 +80,10 @@ def build_pair(path: str, options: BuildOptions) -> Outcome:
         if _pair_identity(path, mask_path) != identity or identity is None:
             raise VolumeError("the image or its mask changed while they were read; run again")
         files = by_view(written, prefix, options.views)
-        files[0] += [p for p in written if p.endswith(".json")]  # the entries' fragment spans the views
+        fragment = [p for p in written if p.endswith(".json")]
+        files = [listed + fragment for listed in files]  # the entries' fragment spans the views
         details: dict[str, object] = {
-            "indices": [list(i) for i in picked],
+            "indices": {view: list(i) for view, i in zip(options.views, picked, strict=True)},
             "value_map": chosen[0],
             "labels": values,
         }
@@ -99,9 +102,13 @@ def _pair_identity(image: str, mask: str) -> tuple[int, ...] | None:
     return None if first is None or second is None else (*first, *second)
 
 
-def _indices(details: dict[str, object]) -> tuple[tuple[int, ...], ...]:
-    listed = details.get("indices", [])
-    return tuple(tuple(int(i) for i in view) for view in listed)  # type: ignore[attr-defined]
+def _indices(details: dict[str, object], views: tuple[str, ...]) -> tuple[tuple[int, ...], ...] | None:
+    """The slices kept per asked view, as the records say (by view: an earlier run may have had
+    others); None when a record says nothing of a view (the pair is then redone)."""
+    listed = details.get("indices", {})
+    if not isinstance(listed, dict) or not all(view in listed for view in views):
+        return None
+    return tuple(tuple(int(i) for i in listed[view]) for view in views)
 
 
 def read_labels(path: str) -> tuple[Header, np.ndarray]:
@@ -150,7 +157,10 @@ class _Pair:
     written: list[str]
     picked: list[tuple[int, ...]]
     values: list[int]
-    entries: dict[str, list[object]] = field(default_factory=dict)
+    entries: dict[str, dict[str, list[object]]] = field(default_factory=dict)  # view -> format -> entries
+
+    def of_view(self, view: str) -> dict[str, list[object]]:
+        return self.entries.setdefault(view, {name: [] for name in self.options.labels})
 
     def writer(
         self, frame: SliceFrame, pixels: Pixels, objects: Callable[[], Objects] | None = None
@@ -169,7 +179,7 @@ def _build(
     chosen: list[str],
     values: list[int],
 ) -> tuple[int, ...]:
-    pair = _Pair(options, split, prefix, written, picked, values, {name: [] for name in options.labels})
+    pair = _Pair(options, split, prefix, written, picked, values)
     with VolumeReader(path) as reader, VolumeReader(mask_path) as mask_reader:
         check_label_dtype(mask_reader.header.dtype)
         _check_pair(reader.header, mask_reader.header, mask_path)
@@ -181,8 +191,11 @@ def _build(
         else:
             pixels, counts = _whole(reader, mask_reader, frames, plan, pair)
     chosen.append(pixels.value_map)
-    kept = {name: listed for name, listed in pair.entries.items() if any(e is not None for e in listed)}
-    if kept:
+    kept = {
+        view: {name: listed for name, listed in by_format.items() if any(e is not None for e in listed)}
+        for view, by_format in pair.entries.items()
+    }
+    if any(kept.values()):
         fragment_path = entries_path(options.output_path, prefix)
         make_folder(os.path.dirname(fragment_path))
         write_text(fragment_path, json.dumps({"split": split, "entries": kept}))
@@ -237,7 +250,7 @@ def _stream(
                 frame.stack(slab, pixels.stack_dtype),
                 nearest.stack(labels),
             )  # one cache-friendly copy
-            writer.write(stack, label_stack, first, indices, pair.entries)
+            writer.write(stack, label_stack, first, indices, pair.of_view(frame.view))
             if writer.planes_seen - planes < count or frame.resampled:  # some plane's values unseen
                 found.update(label_values(labels))
             kept += indices
@@ -266,7 +279,7 @@ def _whole(
             if indices:
                 writer = pair.writer(frame, pixels, components if pair.options.components else None)
                 label_slices = replace(frame, method="nearest").slices(labels)
-                writer.write(frame.slices(volume), label_slices, 0, indices, pair.entries)
+                writer.write(frame.slices(volume), label_slices, 0, indices, pair.of_view(frame.view))
             counts.append(len(indices))
     return pixels, tuple(counts)
 
