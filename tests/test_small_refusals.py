@@ -14,9 +14,9 @@ import pytest
 
 from nidataset import extract_slices_dataset
 from nidataset.annotations.objects import integer_labels
+from nidataset.checks import check_select
 from nidataset.cli import main
 from nidataset.errors import OutputError, VolumeError
-from nidataset.options import check_select
 
 
 def zero_column_volume(path: Path) -> Path:

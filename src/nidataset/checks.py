@@ -10,7 +10,13 @@ import os
 from collections.abc import Sequence
 from typing import Literal, get_args
 
-from .io.image_formats import check_compression, check_depth, compression_names
+from .io.image_formats import (
+    check_channels,
+    check_compression,
+    check_depth,
+    check_rgb_depth,
+    compression_names,
+)
 from .naming import prefix_of
 
 _F32_MAX = 3.4028234663852886e38  # float(np.finfo(np.float32).max), without importing numpy here
@@ -49,14 +55,26 @@ def check_views(view: object) -> tuple[str, ...]:
     return views  # type: ignore[return-value]
 
 
-def check_window(window: object) -> str | tuple[float, float] | None:
-    """None, a preset name, "auto", or (center, width) with a finite center and a width of at least 1.
+def check_window(window: object, several: bool = True) -> str | tuple[float, float] | None:
+    """None, a preset name, "auto", or (center, width) with a finite center and a width of at least 1;
+    or, with ``several``, a list of three presets or pairs (the channels of an RGB image).
 
     >>> check_window("brain"), check_window((40, 80)), check_window("auto")
     ('brain', (40.0, 80.0), 'auto')
+    >>> check_window(["brain", (75, 215), "bone"])
+    ('brain', (75.0, 215.0), 'bone')
     """
     from .values.windows import PRESETS
 
+    if _several(window):  # SPEC Part 3: three windows as the channels of an RGB image
+        if not several:
+            raise ValueError(f"window must be one window here, not several: {window!r}")
+        if len(window) != 3:  # type: ignore[arg-type]
+            count = len(window)  # type: ignore[arg-type]
+            raise ValueError(
+                f"window as channels takes exactly three windows (R, G, B); got {count}: {window!r}"
+            )
+        return tuple(_one_of_three(one) for one in window)  # type: ignore[attr-defined,return-value]
     if window is None or window == "auto" or (isinstance(window, str) and window in PRESETS):
         return window  # type: ignore[return-value]
     if isinstance(window, str):
@@ -71,6 +89,36 @@ def check_window(window: object) -> str | tuple[float, float] | None:
     ):
         raise ValueError(f"window must be (center, width) with finite numbers and width >= 1; got {window!r}")
     return float(window[0]), float(window[1])
+
+
+def _several(window: object) -> bool:
+    """A list of windows (each a name or a pair), not one ``(center, width)``."""
+    return (
+        isinstance(window, Sequence)
+        and not isinstance(window, str)
+        and any(isinstance(one, str | Sequence) for one in window)
+    )
+
+
+def _one_of_three(window: object) -> str | tuple[float, float]:
+    """One of several windows: a preset or (center, width), not "auto" nor a list."""
+    if window is None or window == "auto" or _several(window):
+        raise ValueError(f"window as channels takes presets or (center, width) pairs, not {window!r}")
+    return check_window(window)  # type: ignore[return-value]
+
+
+def check_window_channels(window: object, context: object) -> None:
+    """Three windows make the channels of an RGB image, and so does ``context``: not both.
+
+    >>> check_window_channels(("brain", "subdural", "bone"), 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: window= with three windows makes the channels: it cannot be combined with context=1
+    """
+    if _several(window) and context:
+        raise ValueError(
+            f"window= with three windows makes the channels: it cannot be combined with context={context!r}"
+        )
 
 
 def check_spacing(spacing: object) -> str | float | None:
@@ -113,10 +161,13 @@ def is_positive_int(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) > 0
 
 
-def check_pad_value(pad_value: object) -> float:
-    """A real number that float32 can hold (NaN and infinities allowed, finite overflow not)."""
+def check_pad_value(pad_value: object) -> float | str:
+    """A real number that float32 can hold (NaN and infinities allowed, finite overflow not), or
+    "min": each volume's minimum real value (SPEC Part 3)."""
+    if pad_value == "min":
+        return "min"
     if isinstance(pad_value, bool) or not isinstance(pad_value, numbers.Real):
-        raise ValueError(f"pad_value must be a number; got {pad_value!r}")
+        raise ValueError(f'pad_value must be a number or "min"; got {pad_value!r}')
     value = float(pad_value)
     if math.isfinite(value) and abs(value) > _F32_MAX:
         raise ValueError(
@@ -152,6 +203,9 @@ def check_image_options(window: object, bits: object, image_format: str, compres
             "or window='auto' (MRI)"
         )
     check_depth(image_format, window is not None, bits)  # type: ignore[arg-type]
+    if _several(window):  # the three windows are the channels of one RGB image
+        check_channels(image_format, 3, 0)
+        check_rgb_depth(image_format, bits, "window= with three windows")  # type: ignore[arg-type]
     if compression is not None:
         check_compression(image_format, check_choice("compression", compression, compression_names()))
 

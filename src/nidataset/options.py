@@ -18,7 +18,6 @@ ValueError: view must be one view for a single volume; got ['axial', 'coronal']
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, get_args
 
@@ -32,7 +31,6 @@ from .checks import (
     check_folder,
     check_image_options,
     check_pad_value,
-    check_select,
     check_spacing,
     check_target_size,
     check_views,
@@ -42,7 +40,6 @@ from .checks import (
     check_shard_prefixes as check_shard_prefixes,
 )
 from .io.image_formats import (
-    check_channels,
     format_names,
 )
 from .io.image_formats import image_format as image_format_record
@@ -90,7 +87,7 @@ class SliceOptions:
     views: tuple[str, ...] = ("axial",)
     saving_mode: str = "case"  # "case", "view", or FLAT
     target_size: tuple[int, int] | None = None
-    pad_value: float = 0.0
+    pad_value: float | str = 0.0  # or "min": each volume's smallest real value
     dtype: str = "auto"
     resume: bool = False  # skip volumes whose completion records match (batch/records.py)
     orientation: str = "stored"
@@ -280,7 +277,7 @@ def preview_options(
         output_path=os.fspath(output_path),
         views=check_views(view),
         orientation=check_choice("orientation", orientation, ORIENTATIONS),
-        window=check_window(window),
+        window=check_window(window, several=False),  # a preview shows one window
         masks_folder=check_folder("masks_folder", masks_folder),
     )
 
@@ -295,106 +292,3 @@ def _views_for(view: object, single: bool, what: str) -> tuple[str, ...]:
     if single and len(views) != 1:
         raise ValueError(f"view must be one view for a single {what}; got {view!r}")
     return views
-
-
-LABEL_FORMATS: tuple[str, ...] = ("masks", "yolo", "coco", "csv")
-SPLITS: tuple[str, ...] = ("train", "val", "test")
-#: Mask names the builder pairs with an image's prefix, besides the same prefix and nnU-Net's.
-MASK_SUFFIXES: tuple[str, ...] = ("_seg", "_mask", "_label", "_labels")
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    """What the training-set builder writes, validated; the per-pair job's only argument."""
-
-    output_path: str
-    views: tuple[str, ...] = ("axial",)
-    orientation: str = "stored"
-    spacing: str | float | None = None
-    target_size: tuple[int, int] | None = None
-    pad_value: float = 0.0
-    window: str | tuple[float, float] | None = None
-    bits: int = 8
-    image_format: str = "tiff"
-    compression: str | None = None
-    labels: tuple[str, ...] = ("masks", "yolo", "coco")
-    components: bool = False
-    select: str | tuple[object, ...] = "all"
-    context: int = 0
-    resume: bool = False
-    masks: tuple[tuple[str, str], ...] = ()  # (image file name, its mask's path)
-    unpaired: tuple[tuple[str, str], ...] = ()  # (image file name, why it has no mask)
-    splits: tuple[tuple[str, str], ...] = ()  # (image file name, its split)
-    classes: tuple[int, ...] = ()  # every label value of the dataset, in order: class ids 0, 1, ...
-    dtype: str = "auto"
-    interpolation: str = "linear"  # images; masks and labels are always nearest
-
-    @property
-    def extension(self) -> str:
-        return image_format_record(self.image_format).extension
-
-    @property
-    def mask_format(self) -> str:
-        """Masks are written lossless: in the image format, or PNG beside a lossy one."""
-        return image_format_record(self.image_format).mask_format
-
-    @property
-    def mask_extension(self) -> str:
-        return image_format_record(self.mask_format).extension
-
-    @property
-    def saving_mode(self) -> str:
-        return "view"  # not used for places: the builder lays out images/, labels/, masks/
-
-    @property
-    def output_key(self) -> str:
-        """Everything that changes the outputs of one pair (NaN-safe), for resume."""
-        fields = [(k, v) for k, v in self.__dict__.items() if k not in ("output_path", "resume", "views")]
-        return repr(fields)
-
-
-def build_options(
-    output_path: str | os.PathLike[str],
-    view: object,
-    *,
-    orientation: object,
-    spacing: object,
-    target_size: object,
-    pad_value: object,
-    window: object,
-    bits: object,
-    image_format: object,
-    compression: object,
-    labels: object,
-    components: object,
-    select: object,
-    context: object,
-    resume: object,
-) -> BuildOptions:
-    """Check the builder's options (the pairs, splits and classes are added once the inputs are read)."""
-    window = check_window(window)
-    image_format = check_choice("image_format", image_format, format_names())
-    check_image_options(window, bits, image_format, compression)
-    chosen = (labels,) if isinstance(labels, str) else tuple(labels) if isinstance(labels, Sequence) else ()
-    for name in chosen or ("",):
-        check_choice("labels", name, LABEL_FORMATS)
-    if not isinstance(context, int) or isinstance(context, bool) or context < 0:
-        raise ValueError(f"context must be a whole number of slices, 0 or more; got {context!r}")
-    check_channels(image_format, 2 * context + 1, context)
-    return BuildOptions(
-        output_path=os.fspath(output_path),
-        views=check_views(view),
-        orientation=check_choice("orientation", orientation, ORIENTATIONS),
-        spacing=check_spacing(spacing),
-        target_size=check_target_size(target_size),
-        pad_value=check_pad_value(pad_value),
-        window=window,
-        bits=int(bits),  # type: ignore[call-overload]
-        image_format=image_format,
-        compression=compression,  # type: ignore[arg-type]
-        labels=tuple(dict.fromkeys(chosen)),
-        components=check_flag("components", components),
-        select=check_select(select),
-        context=context,
-        resume=check_flag("resume", resume),
-    )

@@ -3,7 +3,8 @@
 The façade lives in :mod:`~nidataset.annotations.facade`, the per-file job in
 :mod:`~nidataset.annotations.job`, the objects of a mask in :mod:`~nidataset.annotations.objects`,
 the CSV columns in :mod:`~nidataset.annotations.formats` and the YOLO and COCO labels of one slice's
-objects in :mod:`~nidataset.annotations.labels`. Loaded on first use, so that importing the pure
+objects in :mod:`~nidataset.annotations.labels`, their outlines traced on pixel edges in
+:mod:`~nidataset.annotations.polygons`. Loaded on first use, so that importing the pure
 :mod:`~nidataset.annotations.objects` needs neither nibabel nor scipy.
 """
 

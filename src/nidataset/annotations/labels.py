@@ -33,6 +33,21 @@ class SliceObject:
     def area(self) -> int:
         return int(np.count_nonzero(self.mask))
 
+    @property
+    def full_mask(self) -> np.ndarray:
+        """The object's pixels over the whole image (built on demand from its extent's).
+
+        >>> item = SliceObject(1, (1, 1), (1, 2), np.ones((1, 2), bool), (2, 3))
+        >>> item.full_mask.astype(int).tolist()
+        [[0, 0, 0], [0, 1, 1]]
+        """
+        if self.shape is None:
+            return self.mask
+        whole = np.zeros(self.shape, dtype=bool)
+        (r0, r1), (c0, c1) = self.rows, self.cols
+        whole[r0 : r1 + 1, c0 : c1 + 1] = self.mask
+        return whole
+
 
 def slice_objects(ids: np.ndarray, labels: dict[int, int]) -> list[SliceObject]:
     """The objects of one slice image of object ids (0 outside objects), in id order.

@@ -79,12 +79,14 @@ def run_with_records(
     own_folders: Sequence[str] = (),
     what: str = "volume",
     changed: str = CHANGED,
+    usable: Callable[[dict[str, object]], bool] | None = None,
 ) -> Result:
     """Run ``work`` for the input ``path`` under the protocol above.
 
     ``records`` is None for runs that keep none; ``files_of(written)`` splits the paths written into
     the files of each view; ``sources`` are the files whose identity is checked (default: ``path``);
-    ``changed`` is the reason when one of them changed while it was read.
+    ``changed`` is the reason when one of them changed while it was read; ``usable(details)`` says
+    whether a matching record still says all a reused input must give back (else the input is redone).
     """
     name = os.path.basename(path)
     inputs = tuple(sources) or (path,)
@@ -93,7 +95,7 @@ def run_with_records(
         found = completed(
             identity, records.output_path, records.views, records.prefix, records.key, records.kind
         )
-        if found is not None:
+        if found is not None and (usable is None or usable(found[1])):
             files = listed(records.output_path, records.views, records.prefix, records.kind)
             return Result(Outcome(name, found[0], reused=True), [], found[1], files)
     done = Done()

@@ -29,11 +29,32 @@ def add(commands: Any) -> None:
     parser.add_argument("output_path", metavar="OUTPUT", help="root of the dataset")
     parser.add_argument("--view", action="append", metavar="VIEW", help="as for slices (default: axial)")
     common.add_geometry_options(parser)
-    common.add_value_options(parser)
+    common.add_value_options(parser, pad_value="min")
+    layouts, formats = _tables()
+    parser.add_argument(
+        "--layout",
+        choices=list(layouts),
+        default=next(iter(layouts)),
+        help="; ".join(f"{name}: {item.help}" for name, item in layouts.items()),
+    )
     parser.add_argument(
         "--labels",
-        default="masks,yolo,coco",
-        help="comma-separated: masks, yolo, coco, csv (default: masks,yolo,coco)",
+        metavar="FORMAT[,FORMAT...]",
+        help="comma-separated label formats (default: the layout's): "
+        + "; ".join(f"{name}: {item.help}" for name, item in formats.items()),
+    )
+    parser.add_argument(
+        "--label-names",
+        metavar="V=NAME,...|FILE.json",
+        help="class names: 1=liver,2=tumour or a JSON file {value: name} (default: label_<value>)",
+    )
+    from ..training.segments import COCO_SEGMENTATIONS
+
+    parser.add_argument(
+        "--coco-segmentation",
+        choices=list(COCO_SEGMENTATIONS),
+        default=next(iter(COCO_SEGMENTATIONS)),
+        help="COCO masks as RLE (exact) or polygons on pixel edges, one per 2D component",
     )
     parser.add_argument("--components", action="store_true", help="one object per connected component")
     parser.add_argument(
@@ -56,11 +77,28 @@ def add(commands: Any) -> None:
     parser.add_argument("--quiet", action="store_true", help="print only errors")
     # --help's sections; an option not named here is listed under "options"
     common.place(
-        parser, common.INPUTS, "images_folder", "masks_folder", "output_path", "select", "split", "seed"
+        parser,
+        common.INPUTS,
+        *("images_folder", "masks_folder", "output_path", "layout", "select", "split", "seed"),
     )
     common.place(parser, common.GEOMETRY, "view")
-    common.place(parser, common.VALUES, "labels", "components", "context")
+    common.place(parser, common.VALUES, "labels", "label_names", "coco_segmentation", "components", "context")
     common.place(parser, common.RUN, "workers", "resume", "quiet")
+
+
+def _tables() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The layouts and label formats, read from their tables when the parser is built (so that a
+    format registered before ``main`` is offered)."""
+    from ..training.tables import LABEL_FORMATS, LAYOUTS
+
+    return LAYOUTS, LABEL_FORMATS
+
+
+def labels_argument(text: str | None) -> list[str] | None:
+    """``--labels``: comma-separated names; None keeps the layout's default."""
+    if text is None:
+        return None
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def select_argument(text: str) -> object:
@@ -91,6 +129,7 @@ def split_argument(values: list[str] | None) -> object:
 
 def run(args: argparse.Namespace) -> int:
     from ..training import build_dataset
+    from ..training.classes import parse_label_names
 
     result = build_dataset(
         args.images_folder,
@@ -105,7 +144,10 @@ def run(args: argparse.Namespace) -> int:
         bits=args.bits,
         image_format=args.image_format,
         compression=args.compression,
-        labels=[name.strip() for name in args.labels.split(",") if name.strip()],
+        layout=args.layout,
+        labels=labels_argument(args.labels),
+        label_names=None if args.label_names is None else parse_label_names(args.label_names),
+        coco_segmentation=args.coco_segmentation,
         components=args.components,
         select=select_argument(args.select),
         split=split_argument(args.split),

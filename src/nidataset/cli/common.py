@@ -144,16 +144,23 @@ def add_geometry_options(command: argparse.ArgumentParser) -> None:
     )
 
 
-def add_value_options(command: argparse.ArgumentParser) -> None:
+def add_value_options(command: argparse.ArgumentParser, pad_value: float | str = 0.0) -> None:
     """What pixels hold and how they are stored (the image-writing commands: slices, build)."""
     command = group(command, VALUES)
-    command.add_argument("--pad-value", type=float, default=0.0, help="value of the padding pixels")
+    command.add_argument(
+        "--pad-value",
+        type=pad_value_argument,
+        default=pad_value,
+        metavar="VALUE|min",
+        help=f"value of the padding pixels, or min: each volume's smallest (default: {pad_value})",
+    )
     command.add_argument(
         "--window",
         type=window_argument,
         metavar="NAME|C,W",
         help="window the values to 8 or 16 bits: a preset (brain, subdural, stroke, bone, soft_tissue, "
-        "lung, liver, mediastinum), auto, or CENTER,WIDTH (default: values untouched)",
+        "lung, liver, mediastinum), auto, or CENTER,WIDTH (default: values untouched); three windows "
+        "(brain,subdural,bone; a pair as C:W) make the R, G, B channels of one image",
     )
     command.add_argument("--bits", type=int, choices=[8, 16], default=8, help="depth of a window's output")
     from ..io.image_formats import compression_names, describe_compressions, describe_formats, format_names
@@ -164,14 +171,20 @@ def add_value_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--compression", choices=compression_names(), help=describe_compressions())
 
 
-def window_argument(text: str) -> str | tuple[float, float]:
-    """A preset or auto as given (checked by the API), or ``CENTER,WIDTH`` as two numbers."""
+def window_argument(text: str) -> str | tuple[object, ...]:
+    """A preset or auto as given (checked by the API), ``CENTER,WIDTH`` as two numbers, or three
+    windows for the channels of an RGB image, each a preset or ``CENTER:WIDTH`` (``brain,40:80,bone``)."""
     if "," not in text:
         return text
+    parts = text.split(",")
     try:
-        center, width = (float(part) for part in text.split(","))
+        if len(parts) == 3:
+            return tuple(tuple(float(v) for v in p.split(":")) if ":" in p else p for p in parts)
+        center, width = (float(part) for part in parts)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"a preset, auto, or CENTER,WIDTH; not {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"a preset, auto, CENTER,WIDTH, or three windows (brain,subdural,bone or C:W); not {text!r}"
+        ) from None
     return center, width
 
 
@@ -336,3 +349,8 @@ def _connect(client: Any, address: str) -> Any:
         detail = text.splitlines()[0] if text else "not a Dask scheduler address, such as tcp://host:8786"
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {detail}")
     return outcome["client"]
+
+
+def pad_value_argument(text: str) -> float | str:
+    """``--pad-value``: a number, or ``min`` (each volume's smallest real value)."""
+    return "min" if text == "min" else number_argument(text)

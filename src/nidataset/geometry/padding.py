@@ -20,14 +20,15 @@ def pad_offsets(shape: tuple[int, int], target: tuple[int, int]) -> tuple[int, i
 
 
 def pad_slice(array: np.ndarray, target: tuple[int, int], value: float) -> np.ndarray:
-    """Centre a 2D array on a ``target``-sized canvas filled with ``value`` (dtype kept).
+    """Centre a 2D array (or rows x cols x channels) on a ``target``-sized canvas filled with
+    ``value``, a number or one per channel (dtype kept).
 
     >>> pad_slice(np.ones((1, 2), dtype=np.uint8), (3, 3), 0)
     array([[0, 0, 0],
            [1, 1, 0],
            [0, 0, 0]], dtype=uint8)
     """
-    top, left = pad_offsets(array.shape, target)
-    canvas = np.full(target, value, dtype=array.dtype)
+    top, left = pad_offsets(array.shape[:2], target)
+    canvas = np.full((*target, *array.shape[2:]), value, dtype=array.dtype)  # channels: value per channel
     canvas[top : top + array.shape[0], left : left + array.shape[1]] = array
     return canvas

@@ -46,6 +46,9 @@ class ImageFormat:
     read_extensions: tuple[str, ...] = ()
     needs: tuple[tuple[str, str, str], ...] = ()
     title: str = ""  # its name in messages ("PNG"); the upper-cased name when empty
+    #: The depths of RGB images that common readers read as written (None: every depth it holds):
+    #: Pillow, and so torchvision's default loader, reads a 16-bit RGB PNG as 8 bits.
+    rgb_bits: tuple[int, ...] | None = None
 
     @property
     def label(self) -> str:
@@ -100,7 +103,9 @@ IMAGE_FORMATS: dict[str, ImageFormat] = {
     "tiff": ImageFormat(
         "tiff", "tif", None, None, False, ("zlib", "zstd", "lzw"), _tiff, _read_tiff, ("tiff",), _CODECS
     ),
-    "png": ImageFormat("png", "png", ("uint8", "uint16"), (1, 3), False, (), _png, _read_pillow),
+    "png": ImageFormat(
+        "png", "png", ("uint8", "uint16"), (1, 3), False, (), _png, _read_pillow, rgb_bits=(8,)
+    ),
     "jpeg": ImageFormat("jpeg", "jpg", ("uint8",), (1, 3), True, (), _jpeg, _read_pillow),
 }
 
@@ -188,6 +193,18 @@ def check_channels(name: str, channels: int, context: int) -> None:
         held = " or ".join(str(c) for c in record.channels)
         raise ValueError(
             f"context={context} gives {channels} channels; {record.label} holds {held}: use TIFF"
+        )
+
+
+def check_rgb_depth(name: str, bits: int, what: str) -> None:
+    """An RGB image (``what`` makes it: ``context=1``, three windows) of ``bits`` must be one the
+    format's common readers read as written."""
+    record = IMAGE_FORMATS[name]
+    if record.rgb_bits is not None and bits not in record.rgb_bits:
+        raise ValueError(
+            f"{what} with bits={bits} is a {bits}-bit RGB image: Pillow and torchvision's default loader "
+            f"read a {bits}-bit RGB {record.label} as 8 bits; use image_format='tiff' (tifffile and "
+            "OpenCV read it)"
         )
 
 

@@ -30,8 +30,8 @@ from ..naming import index_width, output_folder, own_folders, prefix_of, relativ
 from ..options import SliceOptions
 from ..results import Outcome
 from ..values.dtypes import ValuePlan, real_values
-from ..values.pixels import Pixels, pixels_for, recorded_values, stack_dtype, value_plan
-from ..values.windows import Clipped, Window
+from ..values.pixels import Pixels, needs_voxels, pixels_for, recorded_values, stack_dtype, value_plan
+from ..values.windows import Clipped, Window, Windows
 from ..viewing.preview import PreviewPlanes, preview_frames
 
 #: Axial streaming reads this many bytes of voxels at a time: large reads, a few MB per worker.
@@ -110,7 +110,7 @@ def _write_views(
     planes = _preview_planes(header, options)
     source = os.path.basename(reader.path)
     streams = planes is None or planes.streamable  # previews along the stored axial axis keep up
-    if len(frames) == 1 and frames[0].axis == 2 and options.window != "auto" and streams:
+    if len(frames) == 1 and frames[0].axis == 2 and not needs_voxels(options) and streams:
         pixels = pixels_for(plan, options)
         clipped = _clipped(pixels, plan, options)
         with _writing(header, source, frames[0], pixels, options, prefix, placed) as out:
@@ -152,7 +152,7 @@ def _write_views(
 
 def _clipped(pixels: Pixels, plan: ValuePlan, options: SliceOptions) -> Clipped | None:
     """A counter of the voxels a fixed window clips (an auto window fits each volume: none)."""
-    if pixels.window is None or options.window == "auto":
+    if not isinstance(pixels.window, Window) or options.window == "auto":  # none, or three channels
         return None
     return Clipped(pixels.window, plan.slope, plan.inter)
 
@@ -177,13 +177,14 @@ def _write_previews(
     header: Header,
     options: SliceOptions,
     prefix: str,
-    window: Window | None,
+    window: Window | Windows | None,
     placed: Placed,
 ) -> None:
-    """The previews in the slices' window when they have one, else in the asked one (or "auto")."""
+    """The previews in the slices' window when they have one (the first of several), else in the
+    asked one (or "auto")."""
     from ..viewing.job import write_planes
 
-    shown = window or options.window
+    shown = (window.channels[0] if isinstance(window, Windows) else window) or options.window
     write_planes(planes, header, options.output_path, prefix, window=shown, written=placed.paths)
 
 

@@ -191,6 +191,31 @@ def unsigned(dtype: np.dtype) -> np.dtype:
     return np.dtype(f"u{dtype.itemsize}").newbyteorder(dtype.byteorder)
 
 
+@dataclass(frozen=True)
+class Windows:
+    """Several windows of the same values as the channels of one image (SPEC Part 3): channel c of
+    the RGB image is window c applied to the slice. Used wherever a :class:`Window` is."""
+
+    channels: tuple[Window, ...]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.channels[0].dtype
+
+    @property
+    def description(self) -> str:
+        """The manifest's ``value_map``: the windows in channel order, separated by ``; ``."""
+        return "; ".join(window.description for window in self.channels)
+
+    def apply(self, values: np.ndarray) -> np.ndarray:
+        """The windowed channels of real ``values``, stacked last.
+
+        >>> Windows((Window(40, 80), Window(480, 2500))).apply(np.array([40.0, 1000.0])).tolist()
+        [[129, 83], [255, 181]]
+        """
+        return np.stack([window.apply(values) for window in self.channels], axis=-1)
+
+
 def window_for(window: str | tuple[float, float], bits: int) -> Window | None:
     """The fixed window a preset or ``(center, width)`` names; None for ``"auto"`` (per volume)."""
     if window == "auto":
@@ -291,3 +316,10 @@ def _count_between(block: np.ndarray, span: Span) -> int:
     )
     below = int(np.count_nonzero(block < first)) if first > low else 0
     return (int(np.count_nonzero(block <= last)) if last < high else block.size) - below
+
+
+def windows_for(window: object, bits: int) -> Window | Windows | None:
+    """As :func:`window_for`, and a :class:`Windows` for a tuple of three windows (channels)."""
+    if isinstance(window, tuple) and len(window) == 3:
+        return Windows(tuple(window_for(one, bits) for one in window))  # type: ignore[misc]
+    return window_for(window, bits)  # type: ignore[arg-type]

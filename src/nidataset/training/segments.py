@@ -1,0 +1,60 @@
+"""The ``yolo-seg`` label format: YOLO segmentation lines, one polygon per 2D component of each object.
+
+SPEC Part 3: ``labels/<split>/<name>.txt`` (the folder YOLO's boxes use, so not both), one line per
+8-connected component of each object on the slice, ``class x1 y1 ... xn yn``: the component's outer
+boundary along pixel edges (:mod:`nidataset.annotations.polygons`), each coordinate divided by W or H,
+6 decimals; an empty file for a slice without objects (a background image). Class ids are the
+finisher's, once every mask has been read, as for YOLO's boxes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import numpy as np
+
+from ..annotations.polygons import coco_polygons, yolo_segments
+from ..io.atomic import make_folder, write_text
+from .plugins import FinishedDataset, LabelFormat, LabelSlice
+
+NAME = "yolo-seg"
+
+#: ``coco_segmentation=``: how a COCO annotation's ``segmentation`` holds the object's mask. "rle"
+#: (None: COCO's own runs): uncompressed RLE, exact; "polygon": the outer boundary of each 2D
+#: component on pixel edges (holes not represented), what COCO specifies for ``iscrowd: 0`` and what
+#: CVAT edits.
+COCO_SEGMENTATIONS: dict[str, Callable[[np.ndarray], object] | None] = {"rle": None, "polygon": coco_polygons}
+
+
+def segments_entry(item: LabelSlice) -> dict[str, object]:
+    """The slice's label file and its polygons as ``[label value, "x1 y1 ... xn yn"]``."""
+    segments = [
+        [found.label, line.split(" ", 1)[1]]
+        for found in item.objects
+        for line in yolo_segments(found.full_mask, 0, item.shape)
+    ]
+    return {"file": f"{item.folder}/{item.stem}.txt", "segments": segments}
+
+
+def finish_segments(dataset: FinishedDataset) -> list[str]:
+    """One line per polygon with its class id; an empty file for a slice without objects."""
+    class_of = dataset.classes.index()
+    written = []
+    for entries in dataset.entries.get(NAME, {}).values():
+        for entry in entries:
+            path = os.path.join(dataset.output_path, entry["file"])  # type: ignore[index]
+            make_folder(os.path.dirname(path))
+            lines = entry["segments"]  # type: ignore[index]
+            write_text(path, "".join(f"{class_of[value]} {points}\n" for value, points in lines))
+            written.append(path)
+    return written
+
+
+YOLO_SEG = LabelFormat(
+    NAME,
+    "labels",
+    segments_entry,
+    finish_segments,
+    help="YOLO segmentation polygons (pixel edges, per 2D component), labels/<split>/<name>.txt",
+)
