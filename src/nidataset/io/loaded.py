@@ -1,0 +1,113 @@
+"""A volume source over an array loaded on first use: for formats whose libraries read whole volumes.
+
+NRRD (pynrrd) and MetaImage volumes are decoded in one piece, as their libraries do; the header is
+parsed when the source opens, the voxels only when they are first asked for, so that a header-only
+look (sizing, geometry checks) costs a few hundred bytes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from ..errors import VolumeError
+from .volumes import Header
+
+#: The volume's voxels as an (X, Y, Z) array in any memory order (a memmap is fine).
+Loader = Callable[[], np.ndarray]
+
+
+class LoadedVolume:
+    """A source whose voxels come from ``load()`` in one piece, served as the protocol's reads."""
+
+    def __init__(self, path: str, header: Header, load: Loader) -> None:
+        self.path = path
+        self.header = header
+        self._load = load
+        self._flat: np.ndarray | None = None  # the voxels in Fortran order, 1D
+        self._at = 0  # the next voxel to read
+
+    def __enter__(self) -> LoadedVolume:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Drop the voxels (a memmap closes its file with them)."""
+        self._flat = None
+
+    def finish(self) -> None:
+        """The library checked the data's length when it read them: nothing is left to check."""
+
+    def read(self, voxels: int, into: np.ndarray | None = None) -> np.ndarray:
+        """The next ``voxels`` voxels, 1D, in the stored dtype (in the uint8 buffer ``into`` if given)."""
+        flat = self._voxels()
+        if self._at + voxels > flat.size:
+            raise VolumeError(f"read past the end of the volume's {flat.size} voxels")
+        part = flat[self._at : self._at + voxels]
+        self._at += voxels
+        if into is None:
+            return np.array(part)  # a copy: the caller may keep it after close()
+        target = into[: part.nbytes].view(self.header.dtype)
+        target[:] = part
+        return target
+
+    def volume(self, into: np.ndarray | None = None) -> np.ndarray:
+        """The whole volume, (X, Y, Z) in Fortran order, stored dtype."""
+        return self.read(math.prod(self.header.shape), into).reshape(self.header.shape, order="F")
+
+    def slabs(self, slices_per_slab: int) -> Iterator[np.ndarray]:
+        """Consecutive (X, Y, k) blocks of axial slices."""
+        x, y, z = self.header.shape
+        for start in range(0, z, slices_per_slab):
+            count = min(slices_per_slab, z - start)
+            yield self.read(x * y * count).reshape((x, y, count), order="F")
+
+    def _voxels(self) -> np.ndarray:
+        if self._flat is None:
+            data = self._load()
+            if data.size != math.prod(self.header.shape):
+                raise VolumeError(f"holds {data.size} voxels, its header declares {self.header.shape}")
+            self._flat = data.astype(self.header.dtype, copy=False).reshape(-1, order="F")
+        return self._flat
+
+
+def data_file(header_path: str, name: str) -> str:
+    """The path of a detached data file named in a header, refused with its name when missing."""
+    path = name if os.path.isabs(name) else os.path.join(os.path.dirname(header_path), name)
+    if not os.path.isfile(path):
+        raise VolumeError(f"its data file {name!r} is missing (looked for {path!r})")
+    return path
+
+
+def volume_shape(sizes: list[int], what: str) -> tuple[int, int, int]:
+    """SPEC.md's dimension rules for any format: trailing 1s dropped, 2D as (X, Y, 1), else 3D only."""
+    shape = [int(s) for s in sizes]
+    if not shape or min(shape) <= 0:
+        raise VolumeError(f"empty or invalid dimensions {tuple(shape)} in the {what} header")
+    while len(shape) > 3 and shape[-1] == 1:
+        shape.pop()
+    if len(shape) == 2:
+        shape.append(1)
+    if len(shape) != 3:
+        raise VolumeError(f"{len(shape)}D image of shape {tuple(shape)}; only 3D volumes are sliced")
+    return shape[0], shape[1], shape[2]
+
+
+def ras_affine(directions: np.ndarray, origin: np.ndarray, flips: tuple[float, float, float]) -> np.ndarray:
+    """Voxel to RAS mm from axis vectors (columns, in the format's space) and an origin; ``flips`` turns
+    that space into RAS (LPS: ``(-1, -1, 1)``)."""
+    affine = np.eye(4)
+    affine[:3, :3] = directions
+    affine[:3, 3] = origin
+    return np.diag([*flips, 1.0]) @ affine
+
+
+def spacing_of(affine: np.ndarray) -> tuple[float, float, float]:
+    """The voxel sizes: the lengths of the affine's axis vectors."""
+    x, y, z = (float(v) for v in np.linalg.norm(affine[:3, :3], axis=0))
+    return x, y, z

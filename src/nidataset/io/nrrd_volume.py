@@ -1,0 +1,120 @@
+"""NRRD volumes (``.nrrd``, and ``.nhdr`` with a detached data file), read with pynrrd.
+
+pynrrd (a 25 kB pure-Python package on numpy) parses the header and decodes every NRRD encoding
+(raw, gzip, bzip2, ASCII); the geometry is NRRD's ``space directions`` and ``space origin`` in the
+named space, LPS when the header names none (as ITK and 3D Slicer read it), turned into RAS.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from ..errors import VolumeError
+from .loaded import LoadedVolume, data_file, ras_affine, spacing_of, volume_shape
+from .volumes import Header
+
+#: How each anatomical space's x and y turn into RAS; NRRD's names and their abbreviations.
+_SPACES = {
+    "right-anterior-superior": (1.0, 1.0, 1.0),
+    "ras": (1.0, 1.0, 1.0),
+    "left-anterior-superior": (-1.0, 1.0, 1.0),
+    "las": (-1.0, 1.0, 1.0),
+    "left-posterior-superior": (-1.0, -1.0, 1.0),
+    "lps": (-1.0, -1.0, 1.0),
+}
+_LPS = _SPACES["lps"]
+
+
+def open_nrrd(path: str) -> LoadedVolume:
+    """The NRRD volume at ``path``: its header now, its voxels when first read."""
+    fields = _fields(path)
+    header = Header(
+        shape=volume_shape(list(fields["sizes"]), "NRRD"),
+        dtype=_dtype(fields),
+        slope=None,
+        inter=None,
+        offset=0,
+        format="nrrd",
+        **_geometry(fields),
+    )
+    detached = fields.get("data file")
+    if detached is not None and detached != "LIST":
+        data_file(path, str(detached).split()[0])
+
+    def load() -> np.ndarray:
+        return _read_data(path, fields)
+
+    return LoadedVolume(path, header, load)
+
+
+def _fields(path: str) -> dict[str, Any]:
+    nrrd = _pynrrd()
+    try:
+        with open(path, "rb") as handle:
+            return dict(nrrd.read_header(handle))
+    except OSError as error:
+        raise VolumeError(f"cannot be read: {error.strerror or error}") from None
+    except Exception as error:  # pynrrd's NRRDError, or a value it could not parse
+        raise VolumeError(f"not a readable NRRD header ({error})") from None
+
+
+def _read_data(path: str, fields: dict[str, Any]) -> np.ndarray:
+    nrrd = _pynrrd()
+    try:
+        with open(path, "rb") as handle:
+            nrrd.read_header(handle)  # to the start of attached data
+            return nrrd.read_data(fields, handle, path, index_order="F")  # type: ignore[no-any-return]
+    except FileNotFoundError as error:
+        raise VolumeError(f"its data file is missing ({os.path.basename(error.filename or '')})") from None
+    except OSError as error:
+        raise VolumeError(f"read error: {error.strerror or error}") from None
+    except Exception as error:  # short or corrupt data: pynrrd, zlib, bz2 or numpy say so
+        raise VolumeError(f"its voxel data cannot be read ({error})") from None
+
+
+def _dtype(fields: dict[str, Any]) -> np.dtype:
+    from nrrd.reader import _determine_datatype  # the one table of NRRD's type names and endianness
+
+    try:
+        return np.dtype(_determine_datatype(fields))
+    except Exception as error:
+        raise VolumeError(f"unsupported NRRD type {fields.get('type')!r} ({error})") from None
+
+
+def _geometry(fields: dict[str, Any]) -> dict[str, Any]:
+    """The affine and spacing of the header's axes: ``space directions`` (or ``spacings``), LPS unless
+    the header names another anatomical space."""
+    space = str(fields.get("space", "left-posterior-superior")).lower()
+    if space not in _SPACES:
+        raise VolumeError(f"NRRD space {space!r} is not an anatomical space (RAS, LAS or LPS)")
+    directions = fields.get("space directions")
+    if directions is None:
+        spacings = fields.get("spacings")
+        steps = (
+            np.diag(np.nan_to_num(np.asarray(spacings, dtype=float), nan=1.0))
+            if spacings is not None
+            else None
+        )
+        directions = np.eye(3) if steps is None else steps
+    rows = np.asarray(directions, dtype=np.float64)
+    rows = rows[~np.all(np.isnan(rows), axis=1)]  # "none": a non-spatial axis (a vector's components)
+    if rows.shape != (3, 3):
+        raise VolumeError(
+            f"NRRD space directions for {rows.shape[0]} axes in {rows.shape[1:]}D; 3 are needed"
+        )
+    origin = np.asarray(fields.get("space origin", np.zeros(3)), dtype=np.float64)
+    affine = ras_affine(rows.T, origin, _SPACES[space])
+    if not np.all(np.isfinite(affine)):
+        return {"affine": None, "spacing": None}
+    return {"affine": affine, "spacing": spacing_of(affine)}
+
+
+def _pynrrd() -> Any:
+    try:
+        import nrrd
+    except ImportError:  # pragma: no cover - a core dependency
+        raise VolumeError("reading NRRD needs pynrrd: pip install pynrrd") from None
+    return nrrd
