@@ -5,32 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-#: Longest first, so that ``a.nii.gz`` loses ``.nii.gz`` and not ``.gz``.
-NIFTI_SUFFIXES: tuple[str, ...] = (".nii.gz", ".nii")
-
-
-def prefix_of(filename: str) -> str:
-    """The file name without its NIfTI suffix, in any case: the prefix of every output name.
-
-    >>> prefix_of("case_001.nii.gz"), prefix_of("case_001.nii"), prefix_of("Case_001.NII.GZ")
-    ('case_001', 'case_001', 'Case_001')
-    """
-    lowered = filename.lower()
-    for suffix in NIFTI_SUFFIXES:
-        if lowered.endswith(suffix) and len(filename) > len(suffix):
-            return filename[: -len(suffix)]
-    return filename
-
-
-def is_input_name(filename: str) -> bool:
-    """Whether a file of a dataset folder is an input: a NIfTI name that is not hidden.
-
-    Hidden files, such as macOS ``._case.nii.gz``, are not inputs.
-
-    >>> is_input_name("case_001.nii.gz"), is_input_name("._case_001.nii.gz"), is_input_name(".nii")
-    (True, False, False)
-    """
-    return not filename.startswith(".") and prefix_of(filename) != filename
+# Which names are inputs, and their prefixes, come from the input table (a new input format changes
+# them all); re-exported here, next to the output names they make.
+from .io.readers import is_input_name as is_input_name
+from .io.readers import prefix_of as prefix_of
 
 
 def printable(name: str) -> str:

@@ -22,6 +22,15 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, get_args
 
+from .io.image_formats import (
+    check_channels,
+    check_compression,
+    check_depth,
+    compression_names,
+    format_names,
+)
+from .io.image_formats import image_format as image_format_record
+
 if TYPE_CHECKING:
     from .progress import Progress
 
@@ -32,8 +41,11 @@ ExtractionMode = Literal["slice", "volume"]
 DataMode = Literal["center", "box", "radius"]
 Orientation = Literal["stored", "radiological", "neurological"]
 Interpolation = Literal["linear", "nearest"]
-ImageFormat = Literal["tiff", "png", "jpeg"]
-Compression = Literal["zlib", "zstd", "lzw"]
+#: A name of the image-format table (:data:`nidataset.io.image_formats.IMAGE_FORMATS`): "tiff",
+#: "png", "jpeg", or one registered since.
+ImageFormat = str
+#: A compression some image format accepts (TIFF: "zlib", "zstd", "lzw").
+Compression = str
 Bits = Literal[8, 16]
 #: "files": one file per slice; "webdataset": one tar shard per volume and view.
 Container = Literal["files", "webdataset"]
@@ -49,11 +61,7 @@ EXTRACTION_MODES: tuple[str, ...] = get_args(ExtractionMode)
 DATA_MODES: tuple[str, ...] = get_args(DataMode)
 ORIENTATIONS: tuple[str, ...] = get_args(Orientation)
 INTERPOLATIONS: tuple[str, ...] = get_args(Interpolation)
-IMAGE_FORMATS: tuple[str, ...] = get_args(ImageFormat)
-COMPRESSIONS: tuple[str, ...] = get_args(Compression)
 CONTAINERS: tuple[str, ...] = get_args(Container)
-#: The file extension of each image format.
-EXTENSIONS: dict[str, str] = {"tiff": "tif", "png": "png", "jpeg": "jpg"}
 
 #: The single-volume functions write straight into ``output_path``: an internal third saving mode,
 #: never accepted from a caller.
@@ -86,7 +94,7 @@ class SliceOptions:
 
     @property
     def extension(self) -> str:
-        return EXTENSIONS[self.image_format]
+        return image_format_record(self.image_format).extension
 
     @property
     def sharded(self) -> bool:
@@ -204,7 +212,7 @@ def slice_options(
 ) -> SliceOptions:
     """Check the slice functions' options; ``single`` (one view, FLAT) is ``extract_slices``."""
     checked_window = check_window(window)
-    image_format = check_choice("image_format", image_format, IMAGE_FORMATS)
+    image_format = check_choice("image_format", image_format, format_names())
     _check_image_options(checked_window, bits, image_format, compression)
     return SliceOptions(
         output_path=os.fspath(output_path),
@@ -423,29 +431,14 @@ def check_window(window: object) -> str | tuple[float, float] | None:
 
 
 def _check_image_options(window: object, bits: object, image_format: str, compression: object) -> None:
-    """What the formats can hold, decided from the options alone (the dtype is checked per header)."""
+    """What the format can hold, decided from the options alone (the dtype is checked per header)."""
     if bits not in (8, 16) or isinstance(bits, bool):
         raise ValueError(f"bits must be 8 or 16; got {bits!r}")
     if window is None and bits != 8:
         raise ValueError("bits chooses the depth of a window's output: pass window= as well")
-    if image_format == "jpeg" and (window is None or bits != 8):
-        raise ValueError("image_format='jpeg' is lossy and 8-bit: it needs window= with bits=8")
-    if compression is None:
-        return
-    check_choice("compression", compression, COMPRESSIONS)
-    if image_format != "tiff":
-        raise ValueError(f"compression applies to TIFF; image_format={image_format!r} compresses by itself")
-    if compression in ("zstd", "lzw") and not _has_imagecodecs():
-        raise ValueError(
-            f"compression={compression!r} needs imagecodecs: pip install 'nidataset[codecs]' "
-            "(or use compression='zlib')"
-        )
-
-
-def _has_imagecodecs() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("imagecodecs") is not None
+    check_depth(image_format, window is not None, bits)  # type: ignore[arg-type]
+    if compression is not None:
+        check_compression(image_format, check_choice("compression", compression, compression_names()))
 
 
 def check_spacing(spacing: object) -> str | float | None:
@@ -580,11 +573,16 @@ class BuildOptions:
 
     @property
     def extension(self) -> str:
-        return EXTENSIONS[self.image_format]
+        return image_format_record(self.image_format).extension
+
+    @property
+    def mask_format(self) -> str:
+        """Masks are written lossless: in the image format, or PNG beside a lossy one."""
+        return image_format_record(self.image_format).mask_format
 
     @property
     def mask_extension(self) -> str:
-        return "tif" if self.image_format == "tiff" else "png"
+        return image_format_record(self.mask_format).extension
 
     @property
     def saving_mode(self) -> str:
@@ -617,18 +615,14 @@ def build_options(
 ) -> BuildOptions:
     """Check the builder's options (the pairs, splits and classes are added once the inputs are read)."""
     window = check_window(window)
-    image_format = check_choice("image_format", image_format, IMAGE_FORMATS)
+    image_format = check_choice("image_format", image_format, format_names())
     _check_image_options(window, bits, image_format, compression)
     chosen = (labels,) if isinstance(labels, str) else tuple(labels) if isinstance(labels, Sequence) else ()
     for name in chosen or ("",):
         check_choice("labels", name, LABEL_FORMATS)
     if not isinstance(context, int) or isinstance(context, bool) or context < 0:
         raise ValueError(f"context must be a whole number of slices, 0 or more; got {context!r}")
-    channels = 2 * context + 1
-    if image_format == "png" and channels not in (1, 3):
-        raise ValueError(f"context={context} gives {channels} channels; PNG holds 1 or 3: use TIFF")
-    if image_format == "jpeg" and channels not in (1, 3):
-        raise ValueError(f"context={context} gives {channels} channels; JPEG holds 1 or 3: use TIFF")
+    check_channels(image_format, 2 * context + 1, context)
     return BuildOptions(
         output_path=os.fspath(output_path),
         views=check_views(view),

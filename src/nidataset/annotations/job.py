@@ -20,8 +20,9 @@ from ..batch.records import begin, forget, identity_of, remember
 from ..errors import VolumeError
 from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder, remove_files
+from ..io.readers import Header, open_volume, read_header
 from ..io.tables import write_csv
-from ..io.volumes import Header, VolumeReader, find_volume, read_header
+from ..io.volumes import find_volume
 from ..manifest import volume_rows
 from ..naming import index_width, output_folder, own_folders, prefix_of, relative_folder, slice_filename
 from ..options import FLAT, AnnotationOptions
@@ -113,7 +114,7 @@ def _annotate(
     indices: list[tuple[int, ...]],
     notes: list[str],
 ) -> int:
-    reader = VolumeReader(path)
+    reader = open_volume(path)
     header = reader.header
     image_bytes = _image_bytes(options, prefix)  # reserved with the mask: one reservation at a time
     with reader, BUDGET.reserve(_held(header) + image_bytes, f"mask of shape {header.shape}"):
@@ -172,7 +173,7 @@ def _overlay_previews(
         notes.append(f"{name}: no image with its prefix in {options.images_folder}; no preview")
         return
     try:
-        with VolumeReader(image_path) as reader:  # its memory is in the mask's reservation
+        with open_volume(image_path) as reader:  # its memory is in the mask's reservation
             if reader.header.shape != labels.shape:
                 raise VolumeError(f"its shape {reader.header.shape} is not the mask's {labels.shape}")
             image = reader.volume()

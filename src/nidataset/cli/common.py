@@ -127,12 +127,12 @@ def add_value_options(command: argparse.ArgumentParser) -> None:
         "lung, liver, mediastinum), auto, or CENTER,WIDTH (default: values untouched)",
     )
     command.add_argument("--bits", type=int, choices=[8, 16], default=8, help="depth of a window's output")
+    from ..io.image_formats import compression_names, describe_compressions, describe_formats, format_names
+
     command.add_argument(
-        "--format", dest="image_format", choices=["tiff", "png", "jpeg"], default="tiff", help="image format"
+        "--format", dest="image_format", choices=format_names(), default="tiff", help=describe_formats()
     )
-    command.add_argument(
-        "--compression", choices=["zlib", "zstd", "lzw"], help="lossless TIFF compression (default: none)"
-    )
+    command.add_argument("--compression", choices=compression_names(), help=describe_compressions())
 
 
 def window_argument(text: str) -> str | tuple[float, float]:

@@ -1,4 +1,4 @@
-"""Images: TIFF slices and NIfTI volumes, each written atomically (:mod:`~nidataset.io.atomic`)."""
+"""Images: 2D slices (the encoders of the image-format table) and NIfTI volumes, each written atomically."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .atomic import open_temporary, write_atomic
-from .png import png_bytes
+from .image_formats import IMAGE_FORMATS
 
 
 def write_tiff(path: str, image: np.ndarray) -> None:
@@ -29,13 +29,14 @@ def write_tiff(path: str, image: np.ndarray) -> None:
 def write_image(
     path: str, image: np.ndarray, image_format: str = "tiff", compression: str | None = None
 ) -> None:
-    """Write a 2D image as TIFF (raw or compressed), PNG or JPEG, atomically.
+    """Write a 2D image in one of the formats of :mod:`~nidataset.io.image_formats`, atomically.
 
-    Encoders, chosen by measurement on 512 x 512 CT slices (see the README): uncompressed TIFF by
-    :func:`write_tiff`; compressed TIFF by tifffile (zlib at level 1: 4x faster than level 6 for 1%
-    more bytes; zstd at level 1 too, 1.5x faster than its default 3 for 2% more bytes; zstd and lzw
-    through imagecodecs); PNG by :func:`~nidataset.io.png.png_bytes` (2.8x faster than Pillow on
-    8-bit slices, 3x on 16-bit, and smaller); JPEG by Pillow at quality 95.
+    Encoders of the built-in formats, chosen by measurement on 512 x 512 CT slices (see the README):
+    uncompressed TIFF by :func:`write_tiff`'s header and pixels; compressed TIFF by tifffile (zlib at
+    level 1: 4x faster than level 6 for 1% more bytes; zstd at level 1 too, 1.5x faster than its
+    default 3 for 2% more bytes; zstd and lzw through imagecodecs); PNG by
+    :func:`~nidataset.io.png.png_bytes` (2.8x faster than Pillow on 8-bit slices, 3x on 16-bit, and
+    smaller); JPEG by Pillow at quality 95.
     """
     parts = image_parts(image, image_format, compression)
     write_atomic(path, lambda temporary: write_parts(temporary, parts))
@@ -44,34 +45,36 @@ def write_image(
 def image_parts(
     image: np.ndarray, image_format: str = "tiff", compression: str | None = None
 ) -> list[bytes | memoryview]:
-    """The bytes of the file :func:`write_image` writes, in parts to write one after the other: an
-    uncompressed TIFF is its header (:func:`tiff_header`) and the pixels, without a copy."""
-    if image_format == "tiff" and compression is None:
+    """The bytes of the file :func:`write_image` writes, in parts to write one after the other (the
+    format's encoder, from :data:`~nidataset.io.image_formats.IMAGE_FORMATS`)."""
+    return IMAGE_FORMATS[image_format].encode(image, compression)
+
+
+def tiff_parts(image: np.ndarray, compression: str | None = None) -> list[bytes | memoryview]:
+    """A TIFF file: uncompressed, its header (:func:`tiff_header`) and the pixels without a copy."""
+    if compression is None:
         image = np.ascontiguousarray(image, dtype=image.dtype.newbyteorder("="))
         return [tiff_header(image.shape, image.dtype.str), image.data.cast("B")]
-    return [encode(image, image_format, compression)]
+    import tifffile
 
-
-def encode(image: np.ndarray, image_format: str, compression: str | None = None) -> bytes:
-    """The bytes of a compressed TIFF, PNG or JPEG file holding ``image``."""
     buffer = io.BytesIO()
-    if image_format == "tiff":
-        import tifffile
+    arguments = {"level": 1} if compression in ("zlib", "zstd") else None
+    tifffile.imwrite(
+        buffer,
+        np.ascontiguousarray(image),
+        photometric="minisblack",
+        metadata=None,
+        compression=compression,
+        compressionargs=arguments,
+    )
+    return [buffer.getvalue()]
 
-        arguments = {"level": 1} if compression in ("zlib", "zstd") else None
-        tifffile.imwrite(
-            buffer,
-            np.ascontiguousarray(image),
-            photometric="minisblack",
-            metadata=None,
-            compression=compression,
-            compressionargs=arguments,
-        )
-        return buffer.getvalue()
-    if image_format == "png":
-        return png_bytes(image)
+
+def jpeg_bytes(image: np.ndarray) -> bytes:
+    """A JPEG file at quality 95 (Pillow)."""
     from PIL import Image
 
+    buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(image)).save(buffer, "JPEG", quality=95)
     return buffer.getvalue()
 

@@ -37,8 +37,9 @@ def reassemble(
     """Put 2D images named after a manifest's slices back into one NIfTI volume per source.
 
     Needs only the manifest and the images, not the source volumes. For each manifest row the image
-    is ``<slices_folder>/<folder of path>/<stem of path><suffix><ext>`` with ``ext`` one of ``.tif``,
-    ``.tiff``, ``.png`` (needs Pillow) or ``.npy``; each source becomes
+    is ``<slices_folder>/<folder of path>/<stem of path><suffix><ext>`` with ``ext`` the extension of
+    a readable format of :data:`nidataset.io.image_formats.IMAGE_FORMATS` (built in: ``.tif``,
+    ``.tiff``, ``.png`` and ``.jpg``, the last two needing Pillow) or ``.npy``; each source becomes
     ``<output_path>/<prefix>.nii.gz`` (prefix: the source's name without ``.nii.gz`` / ``.nii``), of
     the manifest's ``shape_i, shape_j, shape_k`` and affine, in the images' dtype.
 

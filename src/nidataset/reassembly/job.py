@@ -20,7 +20,7 @@ from ..batch.failures import attempt
 from ..batch.memory import BUDGET
 from ..errors import VolumeError
 from ..geometry.sampling import sample_plane
-from ..io.image_files import IMAGE_EXTENSIONS, find_image, read_image
+from ..io.image_files import find_image, image_extensions, read_image
 from ..io.images import write_nifti
 from ..naming import prefix_of
 from ..options import ReassemblyOptions
@@ -71,7 +71,7 @@ def assemble(plan: SourcePlan, options: ReassemblyOptions) -> tuple[np.ndarray, 
     images = _images(plan, options)
     first = next(images, None)
     if first is None:
-        names = "|".join(IMAGE_EXTENSIONS)
+        names = "|".join(image_extensions())
         raise VolumeError(
             f"no image for any of its {len(plan.slices)} slices (looked for <name>{options.suffix}{names} "
             f"under {options.slices_folder!r})"

@@ -98,13 +98,14 @@ def extract_slices(
         percentiles of its finite values. ``pad_value`` is a real value, windowed like the voxels.
     bits : {8, 16}
         Depth of a window's output.
-    image_format : {"tiff", "png", "jpeg"}
-        The file format and extension (``.tif``, ``.png``, ``.jpg``). PNG holds uint8 and uint16
-        only: other values need a window (checked from the headers before anything is written);
-        JPEG is lossy and needs an 8-bit window.
-    compression : {None, "zlib", "zstd", "lzw"}
-        Lossless TIFF compression; ``"zstd"`` and ``"lzw"`` need imagecodecs
-        (``pip install 'nidataset[codecs]'``).
+    image_format : str
+        A format of :data:`nidataset.io.image_formats.IMAGE_FORMATS`, which decides its extension,
+        the pixels it holds and its compressions: built in, ``"tiff"`` (``.tif``, any values),
+        ``"png"`` (``.png``, uint8 and uint16 only: other values need a window, checked from the
+        headers before anything is written) and ``"jpeg"`` (``.jpg``, lossy: needs an 8-bit window).
+    compression : str or None
+        A compression the format accepts (TIFF: lossless ``"zlib"``, ``"zstd"``, ``"lzw"``; the
+        last two need imagecodecs, ``pip install 'nidataset[codecs]'``).
     save_preview : bool
         Write ``<output>/previews/<prefix>_<view>_preview.png`` (``output_path/previews/`` for one
         volume): evenly spaced slices in a grid, one window for the whole volume (``window``, or

@@ -25,9 +25,9 @@ from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder, remove_files
 from ..io.images import image_parts
 from ..io.placement import is_vacant
+from ..io.readers import Header, VolumeSource, open_volume, read_header
 from ..io.shards import TarShard, shard_filename
 from ..io.sinks import LinkedFiles, Sink, StagedFolder
-from ..io.volumes import Header, VolumeReader, read_header
 from ..manifest import COLUMNS, volume_rows
 from ..naming import index_width, output_folder, own_folders, prefix_of, relative_folder, slice_filename
 from ..options import SliceOptions
@@ -61,7 +61,7 @@ def extract_volume_files(path: str, options: SliceOptions) -> tuple[Outcome, lis
         if records:
             remove_files(begin(options.output_path, options.views, prefix))  # the earlier run's outputs
         sizes: dict[str, int] = {}  # of the slice files and shards, as written: no stat() each
-        with VolumeReader(path) as reader:
+        with open_volume(path) as reader:
             counts = _write_views(reader, options, prefix, Placed(written, sizes), learnt)
         unchanged(path, identity)
         if records:
@@ -118,7 +118,7 @@ def _with_details(outcome: Outcome, details: dict[str, object]) -> Outcome:
 
 
 def _write_views(
-    reader: VolumeReader,
+    reader: VolumeSource,
     options: SliceOptions,
     prefix: str,
     placed: Placed,
@@ -213,7 +213,7 @@ def row_folder(prefix: str, view: str, options: SliceOptions) -> str:
 
 
 def _stream(
-    reader: VolumeReader, out: ViewWriter, learnt: dict[str, object], planes: PreviewPlanes | None
+    reader: VolumeSource, out: ViewWriter, learnt: dict[str, object], planes: PreviewPlanes | None
 ) -> int:
     """Slices across the last stored axis are contiguous in the file: read a slab at a time, so
     memory stays a few MB (the axial view of most volumes).
@@ -230,7 +230,7 @@ def _stream(
 
 
 def _stream_slabs(
-    reader: VolumeReader,
+    reader: VolumeSource,
     out: ViewWriter,
     learnt: dict[str, object],
     per_slab: int,

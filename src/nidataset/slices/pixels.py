@@ -15,6 +15,7 @@ import numpy as np
 
 from ..dtypes import ValuePlan, check_values, output_slice, plan_values, real_values
 from ..geometry.frame import SliceFrame
+from ..io.image_formats import refused_dtype
 from ..io.volumes import Header
 from ..windows import Window, auto_window, unsigned, window_for
 
@@ -111,17 +112,14 @@ def pixels_for(plan: ValuePlan, options: PixelOptions, volume: np.ndarray | None
 
 
 def refuse_format(header: Header, options: PixelOptions) -> tuple[str, str] | None:
-    """PNG holds uint8 and uint16 only: a volume whose values would be another dtype is refused."""
-    if options.image_format != "png" or options.window is not None:
-        return None
-    dtype = value_plan(header, options).output
-    if dtype in (np.dtype(np.uint8), np.dtype(np.uint16)):
-        return None
-    return (
-        f"its values would be {dtype.name}",
-        "image_format='png' holds uint8 or uint16 pixels: pass window= (8 or 16 bits), "
-        "or keep image_format='tiff', which holds the values as they are",
-    )
+    """A volume whose pixels would be a dtype the image format cannot hold (PNG: uint8 and uint16
+    only) is refused, from its header; a window's pixels are uint8 or uint16."""
+    if options.window is not None:
+        dtype = np.dtype(np.uint8 if options.bits == 8 else np.uint16)
+    else:
+        dtype = value_plan(header, options).output
+    reason = refused_dtype(options.image_format, dtype.name)
+    return None if reason is None else (f"its values would be {dtype.name}", reason)
 
 
 def recorded_values(header: Header, options: PixelOptions, chosen: str | None) -> tuple[str, str]:

@@ -25,9 +25,10 @@ from ..batch.records import FOLDER, begin, completed, forget, identity_of, remem
 from ..errors import VolumeError
 from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder, remove_files, write_text
+from ..io.image_formats import image_format as image_format_record
 from ..io.images import write_image
+from ..io.readers import Header, open_volume, read_header
 from ..io.tables import write_csv
-from ..io.volumes import Header, VolumeReader, read_header
 from ..manifest import volume_rows
 from ..naming import index_width, prefix_of, slice_filename
 from ..options import BuildOptions
@@ -104,7 +105,7 @@ def _indices(details: dict[str, object]) -> tuple[tuple[int, ...], ...]:
 
 
 def _read_labels(path: str) -> tuple[Header, np.ndarray]:
-    with VolumeReader(path) as reader:
+    with open_volume(path) as reader:
         check_label_dtype(reader.header.dtype)
         labels = integer_labels(reader.volume(), reader.header.slope, reader.header.inter)
     if labels.size and int(labels.max()) > 65535:
@@ -136,7 +137,7 @@ def _build(
     chosen: list[str],
 ) -> tuple[int, ...]:
     mask_header, labels = _read_labels(mask_path)
-    reader = VolumeReader(path)
+    reader = open_volume(path)
     header = reader.header
     _check_pair(header, mask_header, mask_path)
     frames = fitting_frames(header, options)
@@ -258,17 +259,19 @@ class _SliceWriter:
 
     def _put(self, path: str, image: np.ndarray, image_format: str | None = None) -> None:
         fmt = image_format or self.options.image_format
-        write_image(path, image, fmt, self.options.compression if fmt == "tiff" else None)
+        compression = self.options.compression
+        write_image(
+            path, image, fmt, compression if compression in image_format_record(fmt).compressions else None
+        )
         self.written.append(path)
 
     def _put_mask(self, stem: str, plane: np.ndarray) -> None:
         values = np.maximum(plane, 0)
         dtype = np.uint8 if values.size == 0 or int(values.max()) <= 255 else np.uint16
-        fmt = "tiff" if self.options.mask_extension == "tif" else "png"
         self._put(
             os.path.join(self.folder("masks"), f"{stem}.{self.options.mask_extension}"),
             values.astype(dtype),
-            fmt,
+            self.options.mask_format,
         )
 
     def _put_yolo(self, stem: str, found: list[SliceObject], shape: tuple[int, int]) -> None:

@@ -18,7 +18,8 @@ from ..batch.memory import BUDGET
 from ..errors import VolumeError
 from ..io.atomic import make_folder, write_atomic
 from ..io.images import write_parts
-from ..io.volumes import Header, VolumeReader, find_volume
+from ..io.readers import Header, open_volume
+from ..io.volumes import find_volume
 from ..naming import PREVIEWS, prefix_of, preview_filename
 from ..options import PreviewOptions
 from ..results import Outcome
@@ -72,7 +73,7 @@ def preview_volume(path: str, options: PreviewOptions) -> Outcome:
 
     def work(written: list[str]) -> tuple[int, ...]:
         with (
-            VolumeReader(path) as reader,
+            open_volume(path) as reader,
             BUDGET.reserve(reader.header.nbytes, f"shape {reader.header.shape}"),
         ):
             volume = reader.volume()
@@ -110,7 +111,7 @@ def _mask_of(path: str, header: Header, masks_folder: str | None, notes: list[st
         notes.append(f"{name}: no mask with its prefix in {masks_folder}; preview without outlines")
         return None
     try:
-        with VolumeReader(mask_path) as reader:
+        with open_volume(mask_path) as reader:
             check_label_dtype(reader.header.dtype)
             if reader.header.shape != header.shape:
                 raise VolumeError(f"its shape {reader.header.shape} is not the image's {header.shape}")

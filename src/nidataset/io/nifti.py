@@ -1,0 +1,233 @@
+"""The NIfTI reader: the first entry of the input table, parsing headers and streaming voxels.
+
+A volume is read exactly once, front to back (see :mod:`nidataset.io.streams`), and the stream is
+always read to its end so that the gzip CRC and length are checked. Every problem of one file becomes a
+:class:`VolumeError` whose message is a one-line reason.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from typing import BinaryIO
+
+import nibabel as nib
+import numpy as np
+
+from ..errors import VolumeError
+from .readers import Header
+from .streams import complete_members, open_stream, read_bytes, read_into, skip, translated
+
+_HEADERS = {348: nib.Nifti1Header, 540: nib.Nifti2Header}
+_CIFTI_INTENTS = range(3000, 3100)  # NIFTI_INTENT_CONNECTIVITY_*: CIFTI-2 matrices, not volumes
+_GZIP_REASONS = ("truncated", "corrupt gzip")  # what junk after a gzip stream is first taken for
+
+
+class NiftiReader:
+    """One input volume opened for a single front-to-back read.
+
+    >>> import tempfile, nibabel as nib
+    >>> path = tempfile.mkdtemp() + "/v.nii.gz"
+    >>> nib.save(nib.Nifti1Image(np.arange(24, dtype=np.int16).reshape(2, 3, 4), np.eye(4)), path)
+    >>> with NiftiReader(path) as reader:
+    ...     volume = reader.volume()
+    >>> volume.shape, int(volume[1, 2, 3])
+    ((2, 3, 4), 23)
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._stream = open_stream(path)
+        self._at_voxels = False  # the stream is moved to vox_offset on the first read, not before
+        try:
+            self.header = self._reading(_parse_header, self._stream)
+            _check_file_size(self._stream, self.header)
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> NiftiReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def _skip_to_voxels(self) -> None:
+        gap = self.header.offset - self._stream.tell()
+        if gap < 0:
+            raise VolumeError(f"vox_offset {self.header.offset} points inside the header")
+        self._reading(skip, self._stream, gap, "the voxel data")
+        self._at_voxels = True
+
+    def read(self, voxels: int, into: np.ndarray | None = None) -> np.ndarray:
+        """The next ``voxels`` voxels, 1D, in the stored dtype (in the uint8 buffer ``into`` if given)."""
+        if not self._at_voxels:
+            self._skip_to_voxels()
+        size = voxels * self.header.dtype.itemsize
+        try:
+            buffer = np.empty(size, dtype=np.uint8) if into is None else into[:size]
+        except (MemoryError, ValueError):  # ValueError: more than numpy can index
+            raise VolumeError(
+                f"too large: shape {self.header.shape} needs {size / 2**30:.3g} GiB of memory to read"
+            ) from None
+        self._reading(read_into, self._stream, buffer.data, self.header.nbytes)
+        return buffer.view(self.header.dtype)
+
+    def volume(self, into: np.ndarray | None = None) -> np.ndarray:
+        """The whole volume, (X, Y, Z) in Fortran order, stored dtype; checks the stream's end.
+
+        ``into`` is a uint8 buffer of at least ``header.nbytes`` to read into (see memory.BufferPool).
+        """
+        shape = self.header.shape
+        data = self.read(int(np.prod(shape)), into).reshape(shape, order="F")
+        self.finish()
+        return data
+
+    def slabs(self, slices_per_slab: int) -> Iterator[np.ndarray]:
+        """Consecutive (X, Y, k) blocks of axial slices; checks the stream's end after the last."""
+        x, y, z = self.header.shape
+        for start in range(0, z, slices_per_slab):
+            count = min(slices_per_slab, z - start)
+            yield self.read(x * y * count).reshape((x, y, count), order="F")
+        self.finish()
+
+    def finish(self) -> None:
+        """Read to the end of the stream, so that a gzip CRC or length mismatch is caught."""
+        self._reading(skip, self._stream, None, "")
+
+    def _reading(self, function, *args):  # type: ignore[no-untyped-def]
+        """:func:`~nidataset.io.streams.translated`, telling junk after a gzip stream from a damaged one."""
+        try:
+            return translated(function, *args)
+        except VolumeError as error:
+            if isinstance(self._stream, io.BufferedReader) or not str(error).startswith(_GZIP_REASONS):
+                raise
+            reason = _after_gzip_end(self.path, getattr(self, "header", None))
+            if reason is None:
+                raise
+            raise VolumeError(reason) from None
+
+
+def _check_file_size(stream: BinaryIO, header: Header) -> None:
+    """An uncompressed file shorter than its header declares is refused before anything is read."""
+    if isinstance(stream, io.BufferedReader):
+        size = os.fstat(stream.fileno()).st_size
+        if size < header.offset + header.nbytes:
+            raise VolumeError(
+                f"truncated: the header declares {header.nbytes} bytes of voxels from byte {header.offset}, "
+                f"the file holds {size} bytes"
+            )
+
+
+def _parse_header(stream: BinaryIO) -> Header:
+    first = read_bytes(stream, 4, "a NIfTI header")
+    little, big = int.from_bytes(first, "little"), int.from_bytes(first, "big")
+    size = little if little in _HEADERS else big if big in _HEADERS else 0
+    if not size:
+        raise VolumeError("not a NIfTI file (no NIfTI-1 or NIfTI-2 header size at its start)")
+    block = first + read_bytes(stream, size - 4, "a NIfTI header")
+    # The byte order is the one sizeof_hdr was read in; left to itself, nibabel guesses it from dim[0].
+    endianness = "<" if little == size else ">"
+    header = _HEADERS[size](binaryblock=block, endianness=endianness, check=False)
+    _check_magic(header)
+    return Header(
+        _volume_shape(header), _stored_dtype(header), *_scaling(header), _offset(header), *_geometry(header)
+    )
+
+
+def _check_magic(header: nib.Nifti1Header) -> None:
+    magic = header["magic"].item()
+    if magic == header.pair_magic:
+        raise VolumeError("a NIfTI pair header (.hdr) whose voxels live in a separate .img file")
+    if magic != header.single_magic:
+        raise VolumeError(f"not a NIfTI file (magic {magic!r})")
+    intent = int(header["intent_code"])
+    if intent in _CIFTI_INTENTS:
+        raise VolumeError(f"a CIFTI-2 file (intent code {intent}), not an image volume")
+
+
+def _volume_shape(header: nib.Nifti1Header) -> tuple[int, int, int]:
+    """SPEC.md: drop trailing singleton dimensions; (X, Y) is (X, Y, 1); anything else is refused."""
+    dim = [int(d) for d in header["dim"]]
+    if not 1 <= dim[0] <= 7:
+        raise VolumeError(f"invalid header: dim[0] is {dim[0]}, not 1 to 7")
+    shape = dim[1 : dim[0] + 1]
+    if min(shape) <= 0:
+        raise VolumeError(f"empty or invalid dimensions {tuple(shape)} in the header")
+    while len(shape) > 3 and shape[-1] == 1:
+        shape.pop()
+    if len(shape) == 2:
+        shape.append(1)
+    if len(shape) != 3:
+        raise VolumeError(f"{len(shape)}D image of shape {tuple(shape)}; only 3D volumes are sliced")
+    return shape[0], shape[1], shape[2]
+
+
+def _stored_dtype(header: nib.Nifti1Header) -> np.dtype:
+    code = int(header["datatype"])
+    try:
+        dtype = np.dtype(header.get_data_dtype())
+    except Exception:
+        raise VolumeError(f"unsupported NIfTI datatype code {code}") from None
+    if dtype.kind == "V" and dtype.fields is None:  # codes nibabel knows but numpy has no type for here
+        label = nib.nifti1.data_type_codes.label[code]
+        raise VolumeError(f"unsupported NIfTI datatype code {code} ({label})")
+    return dtype
+
+
+def _scaling(header: nib.Nifti1Header) -> tuple[float | None, float | None]:
+    try:
+        slope, inter = header.get_slope_inter()
+    except Exception as error:
+        raise VolumeError(f"invalid scaling in the header ({error})") from None
+    return slope, inter
+
+
+def _offset(header: nib.Nifti1Header) -> int:
+    offset = float(header["vox_offset"])
+    if not (np.isfinite(offset) and offset.is_integer() and offset >= 0):
+        raise VolumeError(f"invalid vox_offset {offset} in the header")
+    return int(offset)
+
+
+def _geometry(header: nib.Nifti1Header) -> tuple[np.ndarray | None, tuple[float, float, float] | None]:
+    """The affine and voxel sizes, or None for what a damaged header cannot give.
+
+    Only the orientation and spacing options need them, and those refuse a volume without them; the
+    stored-order slices of a volume with a broken affine are still its values.
+    """
+    try:
+        affine = np.asarray(header.get_best_affine(), dtype=np.float64)
+        zooms = tuple(float(z) for z in header.get_zooms()[:3])
+    except Exception:
+        return None, None
+    spacing = (*zooms, 1.0, 1.0)[:3]  # a 2D image has two zooms
+    usable = bool(np.all(np.isfinite(affine))) and all(np.isfinite(z) and z > 0 for z in spacing)
+    return (affine, (spacing[0], spacing[1], spacing[2])) if usable else (None, None)
+
+
+def _after_gzip_end(path: str, header: Header | None) -> str | None:
+    """The reason when bytes that are not another gzip member follow the last complete one, else None.
+
+    Decompressors report such bytes as a truncated or corrupt next member; only on this error path is
+    the file decompressed once more, into nothing, to tell them apart. ``header`` is the volume's
+    (None: parsed from the decompressed bytes). Zero bytes after the last member are padding, as gzip
+    allows.
+    """
+    found = complete_members(path)
+    if found is None:
+        return None
+    total, junk, head = found
+    if header is None:
+        try:
+            header = _parse_header(io.BytesIO(head))
+        except VolumeError:
+            return None
+    needed = header.offset + header.nbytes
+    if total < needed:
+        return f"truncated: the header declares {needed} bytes, the gzip stream holds {total}, then {junk}"
+    return f"junk after the end of the gzip stream ({junk})"

@@ -1,0 +1,194 @@
+"""The input formats: one table of readers, chosen by suffix, each returning a :class:`VolumeSource`.
+
+Everything that finds, names or opens an input reads :data:`INPUT_FORMATS`: which names are inputs
+and their prefixes (:func:`prefix_of`, re-exported by :mod:`nidataset.naming`), the folders' listings
+(:mod:`nidataset.io.volumes`) and :func:`open_volume`. A new input format is one module with a reader
+and one :func:`register_input_format` line; nothing else changes.
+
+This module imports neither numpy nor nibabel: a format's ``open`` imports its reader on first use.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@dataclass(frozen=True)
+class Header:
+    """What a volume's header says about the voxels :meth:`VolumeSource.read` returns.
+
+    ``shape`` is (X, Y, Z) after SPEC.md's dimension rules, ``dtype`` the dtype of what ``read``
+    returns (with its byte order), ``slope``/``inter`` the scaling to real values (None: none),
+    ``offset`` the byte offset of the voxels in the file (NIfTI's vox_offset; 0 where it means nothing).
+    """
+
+    shape: tuple[int, int, int]
+    dtype: np.dtype
+    slope: float | None
+    inter: float | None
+    offset: int = 0
+    #: The voxel-to-world affine (as ``nib.load(path).affine`` for NIfTI); None when unusable.
+    affine: np.ndarray | None = field(default=None, compare=False)
+    #: Voxel sizes along the three stored axes, in the header's units (usually mm).
+    spacing: tuple[float, float, float] | None = None
+    #: The name of the input format that read it (a key of :data:`INPUT_FORMATS`).
+    format: str = "nifti"
+    #: Extra facts a report may show, as (name, value) pairs, e.g. ``(("modality", "CT"),)``.
+    details: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the whole volume in ``dtype``."""
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+class VolumeSource(Protocol):
+    """One input volume opened for a single front-to-back read; what every input format returns.
+
+    Every problem of the input is a :class:`~nidataset.errors.VolumeError` with a one-line reason.
+    """
+
+    path: str
+    header: Header
+
+    def read(self, voxels: int, into: np.ndarray | None = None) -> np.ndarray:
+        """The next ``voxels`` voxels in Fortran (X fastest) order, 1D, in ``header.dtype``.
+
+        ``into`` is a uint8 buffer the reader may read into and return a view of.
+        """
+        ...
+
+    def volume(self, into: np.ndarray | None = None) -> np.ndarray:
+        """The whole volume, (X, Y, Z) in Fortran order, in ``header.dtype``; then :meth:`finish`."""
+        ...
+
+    def slabs(self, slices_per_slab: int) -> Iterator[np.ndarray]:
+        """Consecutive (X, Y, k) Fortran-ordered blocks of axial slices; :meth:`finish` after the last."""
+        ...
+
+    def finish(self) -> None:
+        """Check what is left of the input (a gzip CRC, a length), once everything has been read."""
+        ...
+
+    def close(self) -> None:
+        """Release the input's files."""
+        ...
+
+    def __enter__(self) -> VolumeSource: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+@dataclass(frozen=True)
+class InputFormat:
+    """One input format: its name, the suffixes of its files, and how to open one.
+
+    ``suffixes`` are matched in any case; ``open(path)`` returns a :class:`VolumeSource`.
+    ``claims_folder(path)`` says whether a folder is one input of this format (a DICOM series); None
+    for formats whose inputs are files.
+    """
+
+    name: str
+    suffixes: tuple[str, ...]
+    open: Callable[[str], VolumeSource]
+    claims_folder: Callable[[str], bool] | None = None
+
+
+def _open_nifti(path: str) -> VolumeSource:
+    from .nifti import NiftiReader  # numpy and nibabel are imported when a volume is opened
+
+    return NiftiReader(path)
+
+
+#: The input formats by name, in the order they are tried; NIfTI first (the default for any name).
+INPUT_FORMATS: dict[str, InputFormat] = {"nifti": InputFormat("nifti", (".nii.gz", ".nii"), _open_nifti)}
+
+
+def register_input_format(record: InputFormat) -> None:
+    """Add ``record`` to :data:`INPUT_FORMATS` (replacing a format of the same name)."""
+    INPUT_FORMATS[record.name] = record
+
+
+def input_suffixes() -> tuple[str, ...]:
+    """Every registered suffix, longest first, so that ``a.nii.gz`` loses ``.nii.gz`` and not ``.gz``."""
+    suffixes = {suffix.lower() for record in INPUT_FORMATS.values() for suffix in record.suffixes}
+    return tuple(sorted(suffixes, key=lambda suffix: (-len(suffix), suffix)))
+
+
+def describe_suffixes() -> str:
+    """The suffixes for a message: ``.nii.gz or .nii``."""
+    suffixes = [suffix for record in INPUT_FORMATS.values() for suffix in record.suffixes]
+    return suffixes[0] if len(suffixes) == 1 else ", ".join(suffixes[:-1]) + " or " + suffixes[-1]
+
+
+def prefix_of(filename: str) -> str:
+    """The file name without its input suffix, in any case: the prefix of every output name.
+
+    A name with no registered suffix (a folder claimed by a format) is its own prefix.
+
+    >>> prefix_of("case_001.nii.gz"), prefix_of("case_001.nii"), prefix_of("Case_001.NII.GZ")
+    ('case_001', 'case_001', 'Case_001')
+    """
+    lowered = filename.lower()
+    for suffix in input_suffixes():
+        if lowered.endswith(suffix) and len(filename) > len(suffix):
+            return filename[: -len(suffix)]
+    return filename
+
+
+def is_input_name(filename: str) -> bool:
+    """Whether a file of a dataset folder is an input: a registered suffix, not hidden.
+
+    Hidden files, such as macOS ``._case.nii.gz``, are not inputs.
+
+    >>> is_input_name("case_001.nii.gz"), is_input_name("._case_001.nii.gz"), is_input_name(".nii")
+    (True, False, False)
+    """
+    return not filename.startswith(".") and prefix_of(filename) != filename
+
+
+def claimed_folder(path: str) -> InputFormat | None:
+    """The format that claims the folder ``path`` as one input, or None (a folder no format claims)."""
+    if not any(record.claims_folder for record in INPUT_FORMATS.values()) or not os.path.isdir(path):
+        return None
+    for record in INPUT_FORMATS.values():
+        if record.claims_folder is not None and record.claims_folder(path):
+            return record
+    return None
+
+
+def format_of(path: str) -> InputFormat:
+    """The format that opens ``path``: by suffix, else by folder claim, else the first (NIfTI)."""
+    lowered = os.path.basename(path).lower()
+    by_suffix = [(suffix.lower(), record) for record in INPUT_FORMATS.values() for suffix in record.suffixes]
+    for suffix, record in sorted(by_suffix, key=lambda pair: -len(pair[0])):
+        if lowered.endswith(suffix):
+            return record
+    return claimed_folder(path) or next(iter(INPUT_FORMATS.values()))
+
+
+def open_volume(path: str) -> VolumeSource:
+    """``path`` opened by its format's reader, the header parsed; a context manager.
+
+    >>> import tempfile, numpy as np, nibabel as nib
+    >>> path = tempfile.mkdtemp() + "/v.nii.gz"
+    >>> nib.save(nib.Nifti1Image(np.arange(24, dtype=np.int16).reshape(2, 3, 4), np.eye(4)), path)
+    >>> with open_volume(path) as source:
+    ...     volume = source.volume()
+    >>> volume.shape, int(volume[1, 2, 3]), source.header.format
+    ((2, 3, 4), 23, 'nifti')
+    """
+    return format_of(path).open(path)
+
+
+def read_header(path: str) -> Header:
+    """Only the header of ``path`` (for NIfTI a few hundred bytes, whatever vox_offset says)."""
+    with open_volume(path) as source:
+        return source.header
