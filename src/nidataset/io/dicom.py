@@ -49,9 +49,20 @@ class FolderSeries:
     problems: tuple[str, ...]
 
 
-def claims_folder(folder: str) -> bool:
-    """Whether ``folder`` is a DICOM folder: it holds a file with the DICM marker or named ``.dcm``."""
-    return holds_dicom(folder)
+def claims_folder(path: str) -> bool:
+    """Whether ``path`` is a DICOM folder (it holds a file with the DICM marker or named ``.dcm``), or
+    ``<folder>_<key>`` for one of the several series of the DICOM folder beside it."""
+    if os.path.isdir(path):
+        return holds_dicom(path)
+    parent, name = os.path.split(path)
+    split = split_series_name(name)
+    folder = os.path.join(parent, split[0]) if split else ""
+    if not split or not os.path.isdir(folder) or not holds_dicom(folder):
+        return False
+    try:
+        return split[1] in folder_series(folder).series
+    except VolumeError:
+        return False
 
 
 def series_inputs(folder: str) -> list[str]:
