@@ -176,6 +176,8 @@ def _report_row(path: str, outcome: Outcome, options: Any) -> Any:
         )
     )
     notes = (outcome.note,) if outcome.note else ()
+    if header.format != "nifti":  # what was read: DICOM's modality and series description
+        notes += ("; ".join(f"{k}: {v}" for k, v in (("format", header.format), *header.details)),)
     return dataclasses.replace(
         row,
         shape=header.shape,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import zlib
+from typing import Any
 
 import numpy as np
 
@@ -93,7 +94,7 @@ def _dtype(fields: dict[str, str]) -> np.dtype:
     return np.dtype(("<", ">")[msb == "TRUE"] + _TYPES[kind])
 
 
-def _geometry(fields: dict[str, str]) -> dict[str, object]:
+def _geometry(fields: dict[str, str]) -> dict[str, Any]:
     spacing = _values(fields, "ELEMENTSPACING") or _values(fields, "ELEMENTSIZE") or [1.0, 1.0, 1.0]
     matrix = _values(fields, "TRANSFORMMATRIX") or list(np.eye(3).ravel())
     origin = _values(fields, "OFFSET") or [0.0, 0.0, 0.0]
