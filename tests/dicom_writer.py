@@ -36,7 +36,7 @@ class Acquisition:
     modality: str = "MR"
     slope: float | None = None  # RescaleSlope written (stored values unchanged)
     inter: float | None = None
-    offset: int = 0  # added to stored values (a CT's +1024), so that inter can take it back
+    offset: int = 0  # what the caller added to the stored values (a CT's +1024), for inter to take back
     series_number: int | None = 1
     series_uid: str = field(default_factory=generate_uid)
     description: str = "test series"
@@ -69,7 +69,7 @@ def write_series(
         index = np.zeros(3, dtype=int)
         index[acq.slice_axis], index[acq.column_axis], index[acq.row_axis] = s, cols[0], rows[0]
         position = lps[:3, :3] @ index + lps[:3, 3]
-        plane = _plane(data, acq, cols, rows, s) + acq.offset
+        plane = _plane(data, acq, cols, rows, s)
         name = f"IM{order[n]:04d}{acq.extension}"
         path = os.path.join(folder, name)
         _dataset(plane, position, step_col, step_row, acq, study, n + 1).save_as(

@@ -1,0 +1,284 @@
+"""DICOM series as inputs: equal to dcm2niix's NIfTI, SimpleITK's geometry, pydicom's own files, and
+every hostile series skipped with its reason (SPEC.md Part 3, "Inputs beyond NIfTI")."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+pydicom = pytest.importorskip("pydicom")
+pd = pytest.importorskip("pandas")
+tifffile = pytest.importorskip("tifffile")
+
+from dicom_writer import Acquisition, write_series  # noqa: E402
+
+from nidataset import extract_slices_dataset  # noqa: E402
+from nidataset.io.readers import open_volume  # noqa: E402
+
+DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+if not os.path.isdir(DATA):
+    DATA = "/work/shared/data"
+VIEWS = ["axial", "coronal", "sagittal"]
+
+
+def _nifti(name: str) -> tuple[np.ndarray, np.ndarray, tuple[float | None, float | None]]:
+    image = nib.load(os.path.join(DATA, name))
+    return np.asarray(image.dataobj), image.affine, image.header.get_slope_inter()
+
+
+#: name -> (NIfTI file, acquisition): CT with an intercept, scaled MR, three acquisition planes.
+SERIES = {
+    "ct_axial": ("anatomical.nii", dict(modality="CT", slope=1.0, inter=-1024.0, offset=1024, extension="")),
+    "ct_axial_down": ("anatomical.nii", dict(modality="CT", slope=1.0, inter=-1024.0, offset=1024,
+                                             flip_slices=True)),
+    "mr_coronal": ("someones_anatomy.nii.gz", dict(slice_axis=1, column_axis=0, row_axis=2)),
+    "mr_sagittal": ("standard.nii.gz", dict(slice_axis=0, column_axis=1, row_axis=2, extension="")),
+    "mr_sagittal_big": ("anatomical.nii", dict(slice_axis=0, column_axis=1, row_axis=2)),
+}  # fmt: skip
+
+
+def _write(folder: str, name: str, shuffle: int | None = 0, **changes: object) -> list[str]:
+    nifti, settings = SERIES[name]
+    data, affine, (slope, inter) = _nifti(nifti)
+    acquisition = Acquisition(**{**settings, **changes})  # type: ignore[arg-type]
+    if slope is not None and acquisition.slope is None and (slope, inter) != (1.0, 0.0):
+        acquisition.slope, acquisition.inter = float(np.float32(slope)), float(np.float32(inter))
+    stored = data.astype(np.int32) + acquisition.offset
+    return write_series(
+        stored.astype(np.uint16), affine, os.path.join(folder, name), acquisition, shuffle=shuffle
+    )
+
+
+@pytest.fixture(scope="module")
+def dicom_folder(tmp_path_factory: pytest.TempPathFactory) -> str:
+    folder = str(tmp_path_factory.mktemp("dicom"))
+    for name in SERIES:
+        _write(folder, name)
+    return folder
+
+
+def _run(folder: str, out: str, **options: object):  # type: ignore[no-untyped-def]
+    defaults = dict(view=VIEWS, orientation="radiological", save_manifest=True, progress=False)
+    return extract_slices_dataset(folder, out, **{**defaults, **options})  # type: ignore[arg-type]
+
+
+def _same_outputs(ours: str, reference: str, rename: dict[str, str]) -> int:
+    """Assert every slice and manifest row of ``ours`` equals ``reference``'s; the slices compared."""
+    compared = 0
+    for view in VIEWS:
+        a = pd.read_csv(os.path.join(ours, f"{view}_manifest.csv"))
+        b = pd.read_csv(os.path.join(reference, f"{view}_manifest.csv"))
+        b["source"] = b["source"].map(lambda s: rename.get(s, s))
+        a, b = a.sort_values(["source", "slice_index"]), b.sort_values(["source", "slice_index"])
+        assert list(a["source"]) == list(b["source"])
+        columns = [c for c in a.columns if c.startswith("pix2world")]
+        np.testing.assert_allclose(a[columns].to_numpy(float), b[columns].to_numpy(float), atol=1e-3)
+    for path in sorted(glob.glob(os.path.join(ours, "*", "*", "*.tif"))):
+        case = os.path.basename(os.path.dirname(os.path.dirname(path)))
+        twin = os.path.join(reference, case, os.path.relpath(path, os.path.join(ours, case)))
+        mine, theirs = tifffile.imread(path), tifffile.imread(twin)
+        assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs), path
+        compared += 1
+    return compared
+
+
+@pytest.mark.skipif(
+    shutil.which("dcm2niix") is None, reason="dcm2niix is not installed (pip install dcm2niix)"
+)
+def test_series_equal_dcm2niix_nifti(dicom_folder: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    reference = tmp_path / "dcm2niix"
+    reference.mkdir()
+    for name in SERIES:
+        command = ["dcm2niix", "-z", "n", "-b", "n", "-f", name, "-o", str(reference)]
+        subprocess.run([*command, os.path.join(dicom_folder, name)], check=True, capture_output=True)
+    ours, theirs = _run(dicom_folder, str(tmp_path / "ours")), _run(str(reference), str(tmp_path / "ref"))
+    assert all(o.reason is None for o in (*ours.outcomes, *theirs.outcomes))
+    compared = _same_outputs(str(tmp_path / "ours"), str(tmp_path / "ref"), {f"{n}.nii": n for n in SERIES})
+    slices = sum(sum(o.counts) for o in ours.outcomes)
+    assert compared == slices > 0
+    print(f"{len(SERIES)} series x {len(VIEWS)} views: {compared} slices equal to dcm2niix's")
+
+
+def test_geometry_equals_simpleitk_series_reader(dicom_folder: str) -> None:
+    sitk = pytest.importorskip("SimpleITK")
+    for name in SERIES:
+        folder = os.path.join(dicom_folder, name)
+        reader = sitk.ImageSeriesReader()
+        reader.SetFileNames(reader.GetGDCMSeriesFileNames(folder))
+        image = reader.Execute()
+        with open_volume(folder) as source:
+            ours, volume = source.header, source.volume()
+        corners = np.array(np.meshgrid(*[[0, n - 1] for n in ours.shape], indexing="ij")).reshape(3, -1).T
+        world = [tuple(np.round(ours.affine[:3, :3] @ c + ours.affine[:3, 3], 3)) for c in corners]
+        lps = [image.TransformIndexToPhysicalPoint([int(v) for v in c]) for c in corners]
+        theirs = [tuple(np.round([-x, -y, z], 3)) for x, y, z in lps]
+        assert sorted(world) == sorted(theirs), name
+        real = volume * (ours.slope or 1.0) + (ours.inter or 0.0)
+        assert np.allclose(np.sort(real.ravel()), np.sort(sitk.GetArrayFromImage(image).ravel()), atol=1e-4)
+
+
+def test_values_are_the_niftis_and_report_names_format(dicom_folder: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with open_volume(os.path.join(dicom_folder, "ct_axial")) as source:
+        header, volume = source.header, source.volume()
+    data, affine, _ = _nifti("anatomical.nii")
+    assert (header.format, header.slope, header.inter) == ("dicom", 1.0, -1024.0)
+    assert dict(header.details)["modality"] == "CT"
+    # Rows were written top-down: our j runs along the NIfTI's -y.
+    assert np.array_equal(volume.astype(np.int32) - 1024, data[:, ::-1, :])
+    np.testing.assert_allclose(
+        header.affine[:3, :3] @ [0, 40, 0] + header.affine[:3, 3], affine[:3, 3], atol=1e-6
+    )
+    run = _run(dicom_folder, str(tmp_path / "o"), view="axial", save_report=True, save_manifest=True)
+    html = (tmp_path / "o" / "report.html").read_text()
+    assert "format: dicom; modality: CT; series description: test series" in html
+    assert set(pd.read_csv(tmp_path / "o" / "axial_manifest.csv")["source"]) == set(SERIES)
+    assert {o.name for o in run.outcomes} == set(SERIES)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    ["MR_small_implicit.dcm", "MR_small_bigendian.dcm", "MR_small_expb.dcm", "MR_small_RLE.dcm",
+     "MR_small_jp2klossless.dcm", "MR_small_jpeg_ls_lossless.dcm"],
+)  # fmt: skip
+def test_pydicom_files_every_transfer_syntax(variant: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pydicom.data import get_testdata_file
+
+    expected = pydicom.dcmread(get_testdata_file("MR_small.dcm")).pixel_array.T
+    folder = tmp_path / "mr"
+    folder.mkdir()
+    shutil.copy(get_testdata_file(variant), folder / "image")  # no extension: found by its marker
+    run = extract_slices_dataset(str(tmp_path), str(tmp_path / "out"), progress=False)
+    reason = run.outcomes[0].reason
+    if reason is not None:
+        assert "nidataset[dicom-codecs]" in reason and "no decoder" in reason
+        return
+    with open_volume(str(folder)) as source:
+        assert np.array_equal(source.volume()[:, :, 0], expected)
+
+
+def test_pydicom_ct_small_alone(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pydicom.data import get_testdata_file
+
+    path = get_testdata_file("CT_small.dcm")
+    (tmp_path / "ct").mkdir()
+    shutil.copy(path, tmp_path / "ct" / "CT_small.dcm")
+    ds = pydicom.dcmread(path)
+    with open_volume(str(tmp_path / "ct")) as source:
+        volume, header = source.volume(), source.header
+    assert header.shape == (128, 128, 1) and np.array_equal(volume[:, :, 0], ds.pixel_array.T)
+    assert (header.slope, header.inter) == (float(ds.RescaleSlope), float(ds.RescaleIntercept))
+    position = [
+        -float(ds.ImagePositionPatient[0]),
+        -float(ds.ImagePositionPatient[1]),
+        float(ds.ImagePositionPatient[2]),
+    ]
+    np.testing.assert_allclose(header.affine[:3, 3], position)
+
+
+def _skip_reason(folder: str, tmp_path) -> dict[str, str | None]:  # type: ignore[no-untyped-def]
+    run = extract_slices_dataset(folder, str(tmp_path / "out"), progress=False)
+    return {o.name: o.reason for o in run.outcomes}
+
+
+def test_hostile_series_are_skipped_with_reasons(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    root = str(tmp_path / "in")
+    files = _write(root, "mr_sagittal_big", shuffle=None)
+    with open(files[5], "r+b") as handle:  # truncated inside its pixel data
+        handle.truncate(os.path.getsize(files[5]) - 100)
+    _write(root, "ct_axial", shuffle=None)
+    os.remove(sorted(glob.glob(os.path.join(root, "ct_axial", "*")))[10])  # a missing slice
+    _write(root, "mr_sagittal", shuffle=None)
+    with open(os.path.join(root, "mr_sagittal", "notes.dcm"), "w") as handle:
+        handle.write("not DICOM")
+    reasons = _skip_reason(root, tmp_path)
+    assert (
+        "is truncated" in reasons["mr_sagittal_big"]
+        and os.path.basename(files[5]) in reasons["mr_sagittal_big"]
+    )
+    assert "slice spacing varies from 2 to 4 mm" in reasons["ct_axial"]
+    assert "notes.dcm is named .dcm but is not DICOM" in reasons["mr_sagittal"]
+
+
+def test_gantry_tilt_and_mixed_sizes_are_skipped(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    root = str(tmp_path / "in")
+    for path in _write(root, "ct_axial", shuffle=None):
+        ds = pydicom.dcmread(path)
+        x, y, z = (float(v) for v in ds.ImagePositionPatient)
+        ds.ImagePositionPatient = [x, y + 0.2 * z, z]  # each slice moved along y with z: a tilt
+        ds.save_as(path)
+    data = np.zeros((5, 6, 4), dtype=np.uint16)
+    write_series(data, np.eye(4), os.path.join(root, "mixed"), Acquisition(), shuffle=None)
+    more = np.zeros((5, 7, 2), dtype=np.uint16)
+    uid = pydicom.dcmread(glob.glob(os.path.join(root, "mixed", "*"))[0]).SeriesInstanceUID
+    affine = np.eye(4)
+    affine[2, 3] = 4
+    write_series(more, affine, os.path.join(root, "mixed2"), Acquisition(series_uid=uid), shuffle=None)
+    for n, path in enumerate(glob.glob(os.path.join(root, "mixed2", "*"))):
+        shutil.move(path, os.path.join(root, "mixed", f"extra{n}.dcm"))
+    os.rmdir(os.path.join(root, "mixed2"))
+    reasons = _skip_reason(root, tmp_path)
+    assert reasons["ct_axial"].startswith("gantry tilt of 11.31 degrees")
+    assert reasons["mixed"].startswith("mixed sizes")
+
+
+def test_several_series_in_one_folder_and_a_localizer(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    root = str(tmp_path / "in")
+    _write(root, "mr_sagittal", series_number=3)
+    _write(root, "mr_sagittal_big", series_number=5)
+    for path in glob.glob(os.path.join(root, "mr_sagittal_big", "*")):
+        shutil.move(path, os.path.join(root, "mr_sagittal", "b_" + os.path.basename(path)))
+    os.rmdir(os.path.join(root, "mr_sagittal_big"))
+    localizer = os.path.join(root, "mr_sagittal", "zz_localizer.dcm")
+    ds = pydicom.dcmread(glob.glob(os.path.join(root, "mr_sagittal", "b_*"))[0])
+    ds.ImageOrientationPatient, ds.SOPInstanceUID = [1, 0, 0, 0, 1, 0], pydicom.uid.generate_uid()
+    ds.save_as(localizer)
+    run = extract_slices_dataset(root, str(tmp_path / "out"), view="sagittal", progress=False)
+    counts = {o.name: (o.counts, o.reason) for o in run.outcomes}
+    assert counts == {"mr_sagittal_3": ((5,), None), "mr_sagittal_5": ((41,), None)}  # stored order
+    assert {n for n in os.listdir(tmp_path / "out") if not n.startswith(".")} == {
+        "mr_sagittal_3",
+        "mr_sagittal_5",
+    }
+
+
+def test_repeated_series_numbers_count_in_uid_order(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    root = str(tmp_path / "in")
+    uids = ["1.2.3.9", "1.2.3.10"]  # as text, "1.2.3.10" sorts first
+    _write(root, "mr_sagittal", series_uid=uids[0], series_number=None)
+    _write(str(tmp_path / "b"), "mr_sagittal_big", series_uid=uids[1], series_number=None)
+    for path in glob.glob(str(tmp_path / "b" / "mr_sagittal_big" / "*")):
+        shutil.move(path, os.path.join(root, "mr_sagittal", "b_" + os.path.basename(path)))
+    run = extract_slices_dataset(root, str(tmp_path / "out"), view="sagittal", progress=False)
+    assert {o.name: o.counts for o in run.outcomes} == {"mr_sagittal_1": (41,), "mr_sagittal_2": (5,)}
+
+
+def test_prefix_clash_with_a_nifti_is_refused_before_writing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    root = str(tmp_path / "in")
+    _write(root, "mr_sagittal")
+    shutil.copy(os.path.join(DATA, "standard.nii.gz"), os.path.join(root, "mr_sagittal.nii.gz"))
+    with pytest.raises(ValueError, match="same prefix 'mr_sagittal'"):
+        extract_slices_dataset(root, str(tmp_path / "out"), progress=False)
+    assert not os.path.exists(tmp_path / "out")
+
+
+def test_nifti_only_folder_with_plain_sub_folders_is_unchanged(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    plain, other = tmp_path / "plain", tmp_path / "other"
+    for folder in (plain, other):
+        folder.mkdir()
+        shutil.copy(os.path.join(DATA, "standard.nii.gz"), folder)
+    (other / "notes").mkdir()
+    (other / "notes" / "readme.txt").write_text("no DICOM here")
+    _run(str(plain), str(tmp_path / "a"), save_stats=True)
+    _run(str(other), str(tmp_path / "b"), save_stats=True)
+    names = sorted(
+        os.path.relpath(p, tmp_path / "a") for p in glob.glob(str(tmp_path / "a" / "**"), recursive=True)
+    )
+    for name in names:
+        a, b = tmp_path / "a" / name, tmp_path / "b" / name
+        assert a.is_dir() or a.read_bytes() == b.read_bytes(), name
