@@ -17,7 +17,6 @@ pd = pytest.importorskip("pandas")
 tifffile = pytest.importorskip("tifffile")
 
 from dicom_writer import Acquisition, write_series  # noqa: E402
-
 from nidataset import extract_slices_dataset  # noqa: E402
 from nidataset.io.readers import open_volume  # noqa: E402
 
