@@ -161,6 +161,8 @@ def test_a_registered_input_format_is_listed_named_and_sliced(npv_input, ct, tmp
 
 def test_without_it_the_folder_error_lists_the_table_suffixes(tmp_path):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(FileNotFoundError, match=r"holds no \.nii\.gz or \.nii file"):
+    with pytest.raises(
+        FileNotFoundError, match=r"holds no \.nii\.gz, \.nii, .* or \.mhd file, nor a dicom folder"
+    ):
         extract_slices_dataset(str(tmp_path / "empty"), str(tmp_path / "out"))
     assert readers.prefix_of("toy.npv") == "toy.npv"

@@ -12,6 +12,7 @@ import unicodedata
 
 from .nifti import NiftiReader as VolumeReader
 from .readers import (
+    INPUT_FORMATS,
     Header,
     claimed_folder,
     describe_suffixes,
@@ -42,7 +43,7 @@ def list_volumes(folder: str) -> list[str]:
     except OSError as error:
         raise ValueError(f"nii_folder {folder!r} cannot be listed: {error.strerror or error}") from None
     if not names:
-        raise FileNotFoundError(f"nii_folder {folder!r} holds no {describe_suffixes()} file")
+        raise FileNotFoundError(f"nii_folder {folder!r} holds no {describe_suffixes()} file{_folders()}")
     _check_unique_prefixes(names)
     return [os.path.join(folder, name) for name in names]
 
@@ -68,6 +69,12 @@ def find_volume(folder: str, prefix: str) -> str | None:
     found.sort(key=lambda name: suffixes.index(name[len(prefix) :].lower()))
     paths = [os.path.join(folder, name) for name in found]
     return next((path for path in paths if os.path.isfile(path)), None)
+
+
+def _folders() -> str:
+    """``, nor a dicom folder``: the formats whose inputs are folders, for the message of an empty one."""
+    names = [record.name for record in INPUT_FORMATS.values() if record.claims_folder is not None]
+    return f", nor a {' or '.join(names)} folder" if names else ""
 
 
 def _is_input(folder: str, entry: os.DirEntry[str]) -> bool:
