@@ -18,7 +18,6 @@ import argparse
 import filecmp
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -104,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     (work / "nifti").mkdir()
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     print(f"DICOM CT {args.size} x {args.size} x {args.slices} to axial TIFF slices, one worker")
-    ours, our_peak = timed(
+    ours, _ = timed(
         "nidataset on the series",
         [sys.executable, "-c", SLICE, str(inputs), str(work / "ours")],
         env,
@@ -123,9 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     same = filecmp.cmpfiles(
         work / "ours" / "ct" / "axial", work / "theirs" / "ct" / "axial", names, shallow=False
     )
-    print(
-        f"two steps together                 {first + then:7.2f} s   peak {max(first_peak, then_peak) / 2**20:7.1f} MiB"
-    )
+    peak = max(first_peak, then_peak) / 2**20
+    print(f"two steps together                 {first + then:7.2f} s   peak {peak:7.1f} MiB")
     print(f"ratio (two steps / ours)           {(first + then) / ours:7.2f}")
     print(f"slices byte-identical: {len(same[0])} of {len(names)}")
     return 0 if len(same[0]) == len(names) else 1
