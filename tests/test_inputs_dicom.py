@@ -281,3 +281,89 @@ def test_nifti_only_folder_with_plain_sub_folders_is_unchanged(tmp_path) -> None
     for name in names:
         a, b = tmp_path / "a" / name, tmp_path / "b" / name
         assert a.is_dir() or a.read_bytes() == b.read_bytes(), name
+
+
+@pytest.mark.skipif(
+    shutil.which("dcm2niix") is None, reason="dcm2niix is not installed (pip install dcm2niix)"
+)
+def test_slopes_varying_by_slice_give_float32_real_values_as_dcm2niix(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "in"
+    paths = _write(str(root), "mr_sagittal", shuffle=None, modality="CT", slope=1.0, inter=0.0)
+    for k, path in enumerate(paths):
+        ds = pydicom.dcmread(path)
+        ds.RescaleSlope, ds.RescaleIntercept = str(0.5 + 0.25 * k), str(-10 * k)
+        ds.save_as(path)
+    command = ["dcm2niix", "-z", "n", "-b", "n", "-f", "mr_sagittal", "-o", str(tmp_path)]
+    subprocess.run([*command, str(root / "mr_sagittal")], check=True, capture_output=True)
+    reference = nib.load(tmp_path / "mr_sagittal.nii")
+    with open_volume(str(root / "mr_sagittal")) as source:
+        header, volume = source.header, source.volume()
+    assert (header.dtype, header.slope) == (np.float32, None)
+    ours = nib.as_closest_canonical(nib.Nifti1Image(volume, header.affine))
+    theirs = nib.as_closest_canonical(reference)
+    assert np.array_equal(ours.get_fdata(), theirs.get_fdata())
+    np.testing.assert_allclose(ours.affine, theirs.affine, atol=1e-3)
+
+
+def test_axial_slabs_read_only_their_files(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import nidataset.io.dicom as dicom
+
+    data = np.arange(6 * 5 * 1000, dtype=np.uint16).reshape(6, 5, 1000) % 4000
+    affine = np.diag([0.8, 0.9, 1.5, 1.0])
+    write_series(data, affine, str(tmp_path / "long"), Acquisition(), shuffle=3)
+    opened: list[str] = []
+    reading = dicom._read_native
+    monkeypatch.setattr(
+        dicom, "_read_native", lambda image, target: (opened.append(image.path), reading(image, target))
+    )
+    with open_volume(str(tmp_path / "long")) as source:
+        slabs = source.slabs(10)
+        first = next(slabs)
+        # The slices run along the normal of the rows' and columns' directions: here down the volume.
+        expected = data[:, ::-1, ::-1]
+        assert len(opened) == 10 and np.array_equal(first, expected[:, :, :10])
+        rest = np.concatenate([first, *slabs], axis=2)
+    assert len(opened) == 1000 and np.array_equal(rest, expected)
+
+
+def test_two_workers_write_what_one_does_and_reassemble_reads_back(dicom_folder: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from nidataset import reassemble
+
+    _run(dicom_folder, str(tmp_path / "one"), workers=1)
+    _run(dicom_folder, str(tmp_path / "two"), workers=2)
+    for path in glob.glob(str(tmp_path / "one" / "*" / "*" / "*.tif")):
+        with open(path, "rb") as mine, open(path.replace("one", "two", 1), "rb") as theirs:
+            assert mine.read() == theirs.read(), path
+    manifest = str(tmp_path / "one" / "coronal_manifest.csv")
+    reassemble(str(tmp_path / "one"), str(tmp_path / "back"), manifest, progress=False)
+    for name in SERIES:
+        with open_volume(os.path.join(dicom_folder, name)) as source:
+            header, volume = source.header, source.volume()
+        back = nib.as_closest_canonical(nib.load(tmp_path / "back" / f"{name}.nii.gz"))
+        real = volume * np.float64(header.slope or 1) + (header.inter or 0)
+        ours = nib.as_closest_canonical(nib.Nifti1Image(real.astype(np.float32), header.affine))
+        np.testing.assert_allclose(back.affine, ours.affine, atol=1e-4)
+        assert np.array_equal(back.get_fdata(), ours.get_fdata()), name
+
+
+def test_without_pydicom_the_reason_names_the_extra(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import nidataset.io.dicom as dicom
+
+    _write(str(tmp_path / "in"), "mr_sagittal")
+    dicom._folder_series.cache_clear()
+    monkeypatch.setitem(__import__("sys").modules, "pydicom", None)
+    run = extract_slices_dataset(str(tmp_path / "in"), str(tmp_path / "out"), progress=False)
+    assert run.outcomes[0].reason == "a DICOM series needs pydicom: pip install 'nidataset[dicom]'"
+    dicom._folder_series.cache_clear()
+
+
+def test_localizer_typed_images_are_left_out(tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    paths = _write(str(tmp_path / "in"), "mr_sagittal", shuffle=None)
+    ds = pydicom.dcmread(paths[0])
+    ds.ImageType, ds.SOPInstanceUID = ["ORIGINAL", "PRIMARY", "LOCALIZER"], pydicom.uid.generate_uid()
+    ds.ImagePositionPatient = [0, 0, 0]
+    ds.save_as(str(tmp_path / "in" / "mr_sagittal" / "scout.dcm"))
+    with caplog.at_level("INFO"), open_volume(str(tmp_path / "in" / "mr_sagittal")) as source:
+        assert source.header.shape == (5, 7, 4)
+        assert ("left out", "left out 1 LOCALIZER image(s)") in source.header.details
+    assert "left out 1 LOCALIZER image(s)" in caplog.text

@@ -92,6 +92,7 @@ def _signature(folder: str) -> tuple[tuple[str, int, int], ...]:
 
 @functools.lru_cache(maxsize=16)
 def _folder_series(folder: str, signature: tuple[tuple[str, int, int], ...]) -> FolderSeries:
+    pydicom_module()  # without it, one reason naming the extra rather than one per file
     paths, impostors = scan_folder(folder)
     problems = [f"{os.path.basename(p)} is named .dcm but is not DICOM (no DICM marker)" for p in impostors]
     images: list[DicomImage] = []
