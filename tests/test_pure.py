@@ -7,12 +7,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nidataset.dtypes import check_values, output_slice, plan_values
 from nidataset.errors import VolumeError
 from nidataset.geometry.padding import pad_offsets, pad_slice
 from nidataset.geometry.views import slice_count, slice_shape, slice_stack, take_slice
 from nidataset.naming import index_width, is_input_name, output_folder, prefix_of, slice_filename
 from nidataset.options import VIEWS
+from nidataset.values.dtypes import check_values, output_slice, plan_values
 
 shapes = st.tuples(*[st.integers(1, 6)] * 3)
 

@@ -22,7 +22,7 @@ import tifffile
 import nidataset
 from nidataset import extract_slices_dataset, reassemble
 from nidataset.cli import main
-from nidataset.options import reassembly_options
+from nidataset.reassembly.options import reassembly_options
 
 VIEWS = ("axial", "coronal", "sagittal")
 ORIENTATIONS = ("stored", "radiological", "neurological")

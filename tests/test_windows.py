@@ -196,7 +196,7 @@ def test_the_command_line_takes_a_window(tmp_path):
 
 @pytest.mark.parametrize("dtype", ["int8", "uint8", "int16", "uint16", "bool", "int32", "float32"])
 def test_the_percentiles_of_auto_are_numpys(dtype):
-    from nidataset.windows import percentiles
+    from nidataset.values.windows import percentiles
 
     rng = np.random.default_rng(5)
     for size in (1, 2, 7, 1000, 33333):

@@ -10,11 +10,16 @@ after ``resume`` as after a fresh run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from .geometry.frame import SliceFrame
+from .io.tables import write_csv
+from .naming import manifest_filename
+from .results import Outcome, RunResult
 
 COLUMNS: tuple[str, ...] = (
     "path",
@@ -138,3 +143,21 @@ def volume_rows(
         )
         tables.append(rows)
     return tables
+
+
+#: The manifest rows of one file done, per view: ``describe(path, outcome, options)``.
+Describe = Callable[[str, Outcome, Any], list[list[list[object]]]]
+
+
+def write_manifests(
+    result: RunResult, nii_folder: str, options: Any, seconds: float, *, describe: Describe
+) -> None:
+    """``<view>_manifest.csv`` for each view: the rows of the files done, in the statistics' order."""
+    tables: list[list[list[object]]] = [[list(COLUMNS)] for _ in result.views]
+    for outcome in result.done:
+        for table, rows in zip(
+            tables, describe(os.path.join(nii_folder, outcome.name), outcome, options), strict=True
+        ):
+            table.extend(rows)
+    for view, table in zip(result.views, tables, strict=True):
+        write_csv(os.path.join(options.output_path, manifest_filename(view)), table)

@@ -25,6 +25,7 @@ from ..options import (
     annotation_options,
     run_options,
 )
+from ..outputs import run_outputs
 from ..progress import Progress
 from ..results import RunResult
 from .job import annotate_file, annotate_volume, manifest_rows
@@ -254,4 +255,6 @@ def extract_annotations_dataset(
     )
     if run.save_manifest and options.extraction_mode != "slice":
         raise ValueError("save_manifest lists slice files: it needs extraction_mode='slice'")
-    return run_dataset(annotate_volume, options, nii_folder, run, what="annotations", describe=manifest_rows)
+    return run_dataset(
+        annotate_volume, options, nii_folder, run, what="annotations", outputs=run_outputs(run, manifest_rows)
+    )

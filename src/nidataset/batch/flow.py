@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -10,25 +9,19 @@ from typing import Any, Protocol
 
 from ..errors import VolumeError
 from ..geometry.frame import SliceFrame, frames_for
-from ..io.atomic import make_folder, write_text
-from ..io.tables import write_counts_csv, write_csv, write_failures_csv
+from ..io.atomic import make_folder
+from ..io.tables import write_counts_csv, write_failures_csv
 from ..io.volumes import Header, list_volumes, read_header
-from ..manifest import COLUMNS
 from ..naming import (
-    PREVIEWS,
     failures_filename,
-    manifest_filename,
-    prefix_of,
-    preview_filename,
-    relative_folder,
     stats_filename,
 )
-from ..options import RunOptions
 from ..progress import as_progress
 from ..results import Outcome, RunResult
 from .lock import take_lock
 from .memory import POOL
 from .runner import run_files
+from .settings import RunOptions
 
 
 class DatasetOptions(Protocol):
@@ -53,8 +46,9 @@ class DatasetOptions(Protocol):
     def interpolation(self) -> str: ...
 
 
-#: The manifest rows of one file done, per view: ``describe(path, outcome, options)``.
-Describe = Callable[[str, Outcome, Any], list[list[list[object]]]]
+#: One more output of a run, written once every file is done (the manifests, the report): the
+#: façades plug them in as ``output(result, nii_folder, options, seconds)``.
+RunOutput = Callable[[RunResult, str, Any, float], None]
 #: A contract error a header alone shows, as ``(problem, the way out)``, else None: checked for every
 #: input before anything is written (``refuse(header, options)``).
 Refuse = Callable[[Header, Any], tuple[str, str] | None]
@@ -67,11 +61,11 @@ def run_dataset(
     run: RunOptions,
     *,
     what: str,
-    describe: Describe | None = None,
+    outputs: Sequence[RunOutput] = (),
     refuse: Refuse | None = None,
     unrun: Sequence[Outcome] = (),
 ) -> RunResult:
-    """Run ``job(path, options)`` over the dataset; write statistics, failures and manifests; summarise.
+    """Run ``job(path, options)`` over the dataset; write statistics, failures and ``outputs``; summarise.
 
     ``unrun`` are outcomes of inputs the job never saw (a mask without its image), listed with the
     rest. Raises before anything is written when the folder holds no input, two inputs share a prefix, a
@@ -98,10 +92,8 @@ def run_dataset(
         if run.save_failures:
             skipped = [(o.name, o.reason or "") for o in result.skipped]
             write_failures_csv(os.path.join(options.output_path, failures_filename(what)), skipped)
-        if run.save_manifest and describe is not None:
-            write_manifests(result, nii_folder, options, describe)
-        if run.save_report:
-            write_report(result, nii_folder, options, time.monotonic() - started)
+        for output in outputs:
+            output(result, nii_folder, options, time.monotonic() - started)
         display.finish(result.summary())
     finally:
         lock.release()
@@ -114,92 +106,6 @@ def write_statistics(result: RunResult, output_path: str) -> None:
         counts = [(o.name, o.counts[column]) for o in result.done]
         path = os.path.join(output_path, stats_filename(view, result.what))
         write_counts_csv(path, counts, result.what.upper())
-
-
-def write_report(result: RunResult, nii_folder: str, options: Any, seconds: float) -> None:
-    """``<output>/report.html``: the summary, every input with its geometry, previews and folders."""
-    from ..viewing.report import render_report
-
-    rows = [_report_row(os.path.join(nii_folder, o.name), o, options) for o in result.outcomes]
-    settings = [("input", nii_folder), *_settings(options)]
-    page = render_report(
-        title=f"nidataset {result.what}: {options.output_path}",
-        summary=result.summary(),
-        seconds=seconds,
-        views=result.views,
-        what=result.what,
-        settings=settings,
-        rows=rows,
-    )
-    write_text(os.path.join(options.output_path, "report.html"), page)
-
-
-def _settings(options: Any) -> list[tuple[str, str]]:
-    """The options a run was given, those that differ from their defaults, for the report."""
-    shown = []
-    for field in dataclasses.fields(options):
-        value = getattr(options, field.name)
-        if field.name in ("output_path", "resume", "measure_range") or value == field.default:
-            continue
-        shown.append((field.name, ", ".join(value) if field.name == "views" else str(value)))
-    return [("views", ", ".join(options.views)), *[s for s in shown if s[0] != "views"]]
-
-
-def _report_row(path: str, outcome: Outcome, options: Any) -> Any:
-    from ..viewing.report import InputRow
-
-    prefix = prefix_of(outcome.name)
-    row = InputRow(
-        outcome.name, outcome.counts, outcome.reason, outcome.reused, value_range=outcome.value_range
-    )
-    try:
-        header = read_header(path)
-    except VolumeError:
-        return row
-    spacing, axcodes = None, None
-    if header.affine is not None:
-        import nibabel as nib
-        import numpy as np
-
-        spacing = tuple(float(s) for s in np.linalg.norm(header.affine[:3, :3], axis=0))
-        axcodes = "".join(str(code) for code in nib.aff2axcodes(header.affine))
-    previews = tuple(
-        (view, f"{PREVIEWS}/{preview_filename(prefix, view)}")
-        for view in options.views
-        if os.path.isfile(os.path.join(options.output_path, PREVIEWS, preview_filename(prefix, view)))
-    )
-    folders = tuple(
-        (view, relative_folder(prefix, view, options.saving_mode) + "/")
-        for view in options.views
-        if os.path.isdir(
-            os.path.join(options.output_path, relative_folder(prefix, view, options.saving_mode))
-        )
-    )
-    notes: tuple[str, ...] = (outcome.note,) if outcome.note else ()
-    if header.format != "nifti":  # what was read: DICOM's modality and series description
-        notes += ("; ".join(f"{k}: {v}" for k, v in (("format", header.format), *header.details)),)
-    return dataclasses.replace(
-        row,
-        shape=header.shape,
-        spacing=spacing,
-        dtype=str(header.dtype),
-        axcodes=axcodes,
-        previews=previews,
-        folders=folders,
-        notes=notes,
-    )
-
-
-def write_manifests(result: RunResult, nii_folder: str, options: Any, describe: Describe) -> None:
-    """``<view>_manifest.csv`` for each view: the rows of the files done, in the statistics' order."""
-    tables: list[list[list[object]]] = [[list(COLUMNS)] for _ in result.views]
-    for outcome in result.done:
-        for table, rows in zip(
-            tables, describe(os.path.join(nii_folder, outcome.name), outcome, options), strict=True
-        ):
-            table.extend(rows)
-    for view, table in zip(result.views, tables, strict=True):
-        write_csv(os.path.join(options.output_path, manifest_filename(view)), table)
 
 
 def check_all_fit(paths: list[str], options: DatasetOptions) -> None:

@@ -3,7 +3,7 @@
 Both read a manifest written with ``save_manifest=True`` and need neither the source volumes nor
 anything else. The façade lives in :mod:`~nidataset.reassembly.facade`, the per-source job in
 :mod:`~nidataset.reassembly.job`, reading a manifest back in :mod:`~nidataset.reassembly.manifests`,
-the pure sampling from pixels back to voxels in :mod:`~nidataset.reassembly.sampling`, and the boxes
+the pure sampling from pixels back to voxels in :mod:`~nidataset.geometry.sampling`, and the boxes
 in :mod:`~nidataset.reassembly.boxes`. Loaded on first use.
 """
 

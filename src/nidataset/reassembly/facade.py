@@ -10,14 +10,15 @@ import os
 from concurrent.futures import Executor
 
 from ..batch.runner import run_files
+from ..batch.settings import run_options
 from ..io.atomic import make_folder
 from ..io.tables import write_failures_csv
 from ..naming import failures_filename
-from ..options import reassembly_options, run_options
 from ..progress import Progress, as_progress
 from ..results import RunResult
 from .job import reassemble_source
 from .manifests import sources_of
+from .options import reassembly_options
 
 __all__ = ["reassemble"]
 

@@ -23,9 +23,9 @@ from ..geometry.sampling import sample_plane
 from ..io.image_files import find_image, image_extensions, read_image
 from ..io.images import write_nifti
 from ..naming import prefix_of
-from ..options import ReassemblyOptions
 from ..results import Outcome
 from .manifests import SlicePlan, SourcePlan, source_plan, sources_of
+from .options import ReassemblyOptions
 
 #: NIfTI-1 has no bool or float16 voxels: the nearest dtypes that hold every value.
 _NIFTI_DTYPE: dict[np.dtype, np.dtype] = {

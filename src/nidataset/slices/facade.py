@@ -12,6 +12,7 @@ from concurrent.futures import Executor
 
 from ..batch.flow import fitting_frames, run_dataset
 from ..batch.memory import POOL
+from ..encoding import refuse_format
 from ..errors import VolumeError
 from ..io.atomic import make_folder
 from ..io.volumes import list_volumes, read_header
@@ -31,10 +32,10 @@ from ..options import (
     run_options,
     slice_options,
 )
+from ..outputs import run_outputs
 from ..progress import Progress
 from ..results import RunResult
 from .job import extract_volume, extract_volume_files, manifest_rows
-from .pixels import refuse_format
 
 __all__ = ["extract_slices", "extract_slices_dataset"]
 
@@ -296,5 +297,11 @@ def extract_slices_dataset(
         save_report=save_report,
     )
     return run_dataset(
-        extract_volume, options, nii_folder, run, what="slices", describe=manifest_rows, refuse=refuse_format
+        extract_volume,
+        options,
+        nii_folder,
+        run,
+        what="slices",
+        outputs=run_outputs(run, manifest_rows),
+        refuse=refuse_format,
     )

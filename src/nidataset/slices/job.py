@@ -19,7 +19,6 @@ from ..batch.failures import attempt
 from ..batch.flow import fitting_frames
 from ..batch.memory import BUDGET, POOL
 from ..batch.records import begin, completed, forget, identity_of, remember
-from ..dtypes import ValuePlan, real_values
 from ..errors import VolumeError
 from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder, remove_files
@@ -32,9 +31,10 @@ from ..manifest import COLUMNS, volume_rows
 from ..naming import index_width, output_folder, own_folders, prefix_of, relative_folder, slice_filename
 from ..options import SliceOptions
 from ..results import Outcome
+from ..values.dtypes import ValuePlan, real_values
+from ..values.pixels import Pixels, pixels_for, recorded_values, stack_dtype, value_plan
+from ..values.windows import Window
 from ..viewing.preview import PreviewPlanes, preview_frames
-from ..windows import Window
-from .pixels import Pixels, pixels_for, recorded_values, stack_dtype, value_plan
 
 #: Axial streaming reads this many bytes of voxels at a time: large reads, a few MB per worker.
 SLAB_BYTES = 4 << 20

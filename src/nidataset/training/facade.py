@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from ..batch.flow import run_dataset
 from ..batch.runner import run_files
+from ..encoding import refuse_format
 from ..io.atomic import write_text
 from ..io.volumes import list_volumes
 from ..naming import prefix_of
@@ -27,9 +28,9 @@ from ..options import (
     build_options,
     run_options,
 )
+from ..outputs import run_outputs
 from ..progress import Progress
 from ..results import Outcome, RunResult
-from ..slices.pixels import refuse_format
 from .job import build_pair, coco_fragment_path, manifest_rows, mask_labels
 from .pairing import case_of, pair
 from .splits import assign, check_split
@@ -151,7 +152,7 @@ def build_dataset(
         images_folder,
         run,
         what="images",
-        describe=manifest_rows,
+        outputs=run_outputs(run, manifest_rows),
         refuse=refuse_format,
         unrun=orphans,
     )

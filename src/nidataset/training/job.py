@@ -34,8 +34,8 @@ from ..naming import index_width, prefix_of, slice_filename
 from ..options import BuildOptions
 from ..results import Outcome
 from ..slices.job import by_view
-from ..slices.pixels import Pixels, pixels_for, recorded_values, value_plan
-from ..windows import value_counts
+from ..values.pixels import Pixels, pixels_for, recorded_values, value_plan
+from ..values.windows import value_counts
 
 #: How far a mask's affine may differ from its image's (each entry, in millimetres) and still pair.
 AFFINE_TOLERANCE = 1e-3

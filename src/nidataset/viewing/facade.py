@@ -11,6 +11,7 @@ from ..options import Orientation, View, WindowSpec, preview_options, run_option
 from ..progress import Progress
 from ..results import RunResult
 from .job import preview_volume
+from .run_report import write_report
 
 __all__ = ["preview_dataset"]
 
@@ -63,4 +64,11 @@ def preview_dataset(
     run = run_options(
         workers, executor, progress, save_stats=False, save_failures=save_failures, save_report=save_report
     )
-    return run_dataset(preview_volume, options, os.fspath(images_folder), run, what="previews")
+    return run_dataset(
+        preview_volume,
+        options,
+        os.fspath(images_folder),
+        run,
+        what="previews",
+        outputs=[write_report] if run.save_report else [],
+    )

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..annotations.objects import check_label_dtype, integer_labels
 from ..batch.failures import attempt
 from ..batch.memory import BUDGET
 from ..errors import VolumeError
@@ -23,7 +22,8 @@ from ..io.volumes import find_volume
 from ..naming import PREVIEWS, prefix_of, preview_filename
 from ..options import PreviewOptions
 from ..results import Outcome
-from ..windows import Window
+from ..values.labels import check_label_dtype, integer_labels
+from ..values.windows import Window
 from .preview import PreviewPlanes, preview_frames, preview_window, render
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..geometry.frame import SliceFrame, frames_for
 from ..io.png import png_bytes
-from ..windows import Window, auto_window, window_for
+from ..values.windows import Window, auto_window, window_for
 
 if TYPE_CHECKING:
     from PIL.Image import Image

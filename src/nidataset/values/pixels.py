@@ -1,7 +1,7 @@
 """Pixel values: how the stored voxels of one volume become the pixels of its images.
 
-Shared by the slice job and the training-set builder: the dtype policy's plan (:mod:`nidataset.dtypes`)
-or a window on the real values (:mod:`nidataset.windows`); resampling and padding come from each
+Shared by the slice job and the training-set builder: the dtype policy's plan (:mod:`nidataset.values.dtypes`)
+or a window on the real values (:mod:`nidataset.values.windows`); resampling and padding come from each
 view's :class:`~nidataset.geometry.frame.SliceFrame`.
 """
 
@@ -13,11 +13,22 @@ from typing import Protocol
 
 import numpy as np
 
-from ..dtypes import ValuePlan, check_values, output_slice, plan_values, real_values
 from ..geometry.frame import SliceFrame
-from ..io.image_formats import refused_dtype
-from ..io.volumes import Header
-from ..windows import Window, auto_window, unsigned, window_for
+from .dtypes import ValuePlan, check_values, output_slice, plan_values, real_values
+from .windows import Window, auto_window, unsigned, window_for
+
+
+class Header(Protocol):
+    """What the value stage reads of a volume's header (:class:`nidataset.io.readers.Header`)."""
+
+    @property
+    def dtype(self) -> np.dtype: ...
+
+    @property
+    def slope(self) -> float | None: ...
+
+    @property
+    def inter(self) -> float | None: ...
 
 
 class PixelOptions(Protocol):
@@ -109,17 +120,6 @@ def pixels_for(plan: ValuePlan, options: PixelOptions, volume: np.ndarray | None
         assert volume is not None
         window = auto_window(volume, options.bits, plan.slope, plan.inter)
     return Pixels(plan, window, options.pad_value)
-
-
-def refuse_format(header: Header, options: PixelOptions) -> tuple[str, str] | None:
-    """A volume whose pixels would be a dtype the image format cannot hold (PNG: uint8 and uint16
-    only) is refused, from its header; a window's pixels are uint8 or uint16."""
-    if options.window is not None:
-        dtype = np.dtype(np.uint8 if options.bits == 8 else np.uint16)
-    else:
-        dtype = value_plan(header, options).output
-    reason = refused_dtype(options.image_format, dtype.name)
-    return None if reason is None else (f"its values would be {dtype.name}", reason)
 
 
 def recorded_values(header: Header, options: PixelOptions, chosen: str | None) -> tuple[str, str]:

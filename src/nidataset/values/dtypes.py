@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import VolumeError
+from ..errors import VolumeError
 
 _F32_MAX = float(np.finfo(np.float32).max)
 _F32_EXACT_INT = 2**24  # every integer up to this magnitude is exact in float32
