@@ -367,3 +367,18 @@ def test_localizer_typed_images_are_left_out(tmp_path, caplog) -> None:  # type:
         assert source.header.shape == (5, 7, 4)
         assert ("left out", "left out 1 LOCALIZER image(s)") in source.header.details
     assert "left out 1 LOCALIZER image(s)" in caplog.text
+
+
+def test_a_compressed_series_reads_as_the_uncompressed_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pydicom.uid import RLELossless
+
+    paths = _write(str(tmp_path / "rle"), "mr_coronal")
+    plain = tmp_path / "plain"
+    shutil.copytree(tmp_path / "rle" / "mr_coronal", plain)
+    for path in paths:
+        ds = pydicom.dcmread(path)
+        ds.compress(RLELossless)  # pydicom's own RLE encoder and decoder: no extra needed
+        ds.save_as(path)
+    assert pydicom.dcmread(paths[0]).file_meta.TransferSyntaxUID == RLELossless
+    with open_volume(str(tmp_path / "rle" / "mr_coronal")) as rle, open_volume(str(plain)) as raw:
+        assert rle.header == raw.header and np.array_equal(rle.volume(), raw.volume())
