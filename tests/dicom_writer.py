@@ -129,3 +129,45 @@ def _ds(value: float) -> str:
         if len(text) <= 16:
             return text
     raise ValueError(value)
+
+
+ENHANCED_MR_STORAGE = "1.2.840.10008.5.1.4.1.1.4.1"
+
+
+def write_enhanced(data: np.ndarray, affine: np.ndarray, path: str, acq: Acquisition) -> None:
+    """The same slices as :func:`write_series`, as the frames of one enhanced MR file."""
+    from pydicom.sequence import Sequence
+
+    lps = LPS @ affine
+    cols, rows, slices = voxel_grid(acq, data.shape)
+    step_col = lps[:3, acq.column_axis]
+    step_row = lps[:3, acq.row_axis] * (-1 if acq.flip_rows else 1)
+    planes, frames = [], []
+    for s in slices:
+        index = np.zeros(3, dtype=int)
+        index[acq.slice_axis], index[acq.column_axis], index[acq.row_axis] = s, cols[0], rows[0]
+        planes.append(_plane(data, acq, cols, rows, s))
+        position, content = Dataset(), Dataset()
+        position.ImagePositionPatient = [_ds(v) for v in lps[:3, :3] @ index + lps[:3, 3]]
+        content.InStackPositionNumber, content.StackID = len(frames) + 1, "1"
+        frame = Dataset()
+        frame.PlanePositionSequence, frame.FrameContentSequence = Sequence([position]), Sequence([content])
+        frames.append(frame)
+    ds = _dataset(planes[0], lps[:3, 3], step_col, step_row, acq, generate_uid(), 1)
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = ENHANCED_MR_STORAGE
+    for keyword in ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing", "SliceThickness"):
+        delattr(ds, keyword)
+    orientation, measures, shared = Dataset(), Dataset(), Dataset()
+    orientation.ImageOrientationPatient = [_ds(v) for v in (*_unit(step_col), *_unit(step_row))]
+    measures.PixelSpacing = [_ds(np.linalg.norm(step_row)), _ds(np.linalg.norm(step_col))]
+    measures.SliceThickness = "1"
+    shared.PlaneOrientationSequence, shared.PixelMeasuresSequence = (
+        Sequence([orientation]),
+        Sequence([measures]),
+    )
+    ds.SharedFunctionalGroupsSequence = Sequence([shared])
+    ds.PerFrameFunctionalGroupsSequence = Sequence(frames)
+    ds.NumberOfFrames = len(planes)
+    ds.PixelData = np.ascontiguousarray(np.stack(planes).astype("<u2")).tobytes()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)

@@ -16,7 +16,7 @@ pydicom = pytest.importorskip("pydicom")
 pd = pytest.importorskip("pandas")
 tifffile = pytest.importorskip("tifffile")
 
-from dicom_writer import Acquisition, write_series  # noqa: E402
+from dicom_writer import Acquisition, write_enhanced, write_series  # noqa: E402
 from nidataset import extract_slices_dataset  # noqa: E402
 from nidataset.io.readers import open_volume  # noqa: E402
 
@@ -381,4 +381,36 @@ def test_a_compressed_series_reads_as_the_uncompressed_one(tmp_path) -> None:  #
         ds.save_as(path)
     assert pydicom.dcmread(paths[0]).file_meta.TransferSyntaxUID == RLELossless
     with open_volume(str(tmp_path / "rle" / "mr_coronal")) as rle, open_volume(str(plain)) as raw:
+        assert rle.header == raw.header and np.array_equal(rle.volume(), raw.volume())
+
+
+@pytest.mark.skipif(
+    shutil.which("dcm2niix") is None, reason="dcm2niix is not installed (pip install dcm2niix)"
+)
+def test_enhanced_multiframe_equals_dcm2niix_also_compressed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pydicom.uid import RLELossless
+
+    data, affine, _ = _nifti("anatomical.nii")
+    stored = (data.astype(np.int32) + 1024).astype(np.uint16)
+    acquisition = Acquisition(
+        slice_axis=1, column_axis=0, row_axis=2, modality="CT", slope=1.0, inter=-1024.0
+    )
+    write_enhanced(stored, affine, str(tmp_path / "in" / "enhanced" / "all.dcm"), acquisition)
+    reference = tmp_path / "dcm2niix"
+    reference.mkdir()
+    command = ["dcm2niix", "-z", "n", "-b", "n", "-f", "enhanced", "-o", str(reference)]
+    subprocess.run([*command, str(tmp_path / "in" / "enhanced")], check=True, capture_output=True)
+    ours, theirs = (
+        _run(str(tmp_path / "in"), str(tmp_path / "ours")),
+        _run(str(reference), str(tmp_path / "ref")),
+    )
+    assert all(o.reason is None for o in (*ours.outcomes, *theirs.outcomes))
+    assert _same_outputs(str(tmp_path / "ours"), str(tmp_path / "ref"), {"enhanced.nii": "enhanced"}) == 99
+    # Compressed, each frame is decoded alone. (dcm2niix 1.0.20260724 misreads pydicom's multi-frame
+    # RLE, though not its single-frame RLE: the reference here is the uncompressed file.)
+    (tmp_path / "rle").mkdir()
+    ds = pydicom.dcmread(tmp_path / "in" / "enhanced" / "all.dcm")
+    ds.compress(RLELossless)
+    ds.save_as(tmp_path / "rle" / "all.dcm")
+    with open_volume(str(tmp_path / "rle")) as rle, open_volume(str(tmp_path / "in" / "enhanced")) as raw:
         assert rle.header == raw.header and np.array_equal(rle.volume(), raw.volume())

@@ -30,7 +30,7 @@ from .dicom_files import (
     holds_dicom,
     native_order,
     pydicom_module,
-    read_image,
+    read_images,
     scan_folder,
     series_keys,
     split_series_name,
@@ -98,12 +98,9 @@ def _folder_series(folder: str, signature: tuple[tuple[str, int, int], ...]) -> 
     images: list[DicomImage] = []
     for path in paths:
         try:
-            image = read_image(path)
+            images += read_images(path)  # none from a DICOMDIR, report or plan: not part of a volume
         except VolumeError as error:
             problems.append(str(error))
-            continue
-        if image is not None:  # a DICOMDIR, report or plan holds no image: not part of a volume
-            images.append(image)
     keys = series_keys(images)
     series: dict[str, list[DicomImage]] = {}
     for image in images:
@@ -272,9 +269,11 @@ def _native_values(image: DicomImage) -> np.ndarray:
 
 def _decoded(image: DicomImage) -> np.ndarray:
     """The pixel values of a compressed image, decoded by pydicom's installed decoder."""
-    pydicom = pydicom_module()
-    try:
-        values = pydicom.dcmread(image.path).pixel_array
+    pydicom_module()
+    from pydicom.pixels import pixel_array
+
+    try:  # a frame of an enhanced image is decoded alone
+        values = pixel_array(image.path, index=image.frame)
     except Exception as error:  # decoders raise many kinds on damaged data
         raise VolumeError(f"{os.path.basename(image.path)}: pixel data cannot be decoded ({error})") from None
     if values.shape != (image.size[1], image.size[0]):

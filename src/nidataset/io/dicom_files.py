@@ -50,6 +50,7 @@ class DicomImage:
     description: str = ""
     thickness: float | None = None  # SpacingBetweenSlices, else SliceThickness: for a single slice
     problem: str | None = None  # why its pixels cannot be read (truncated), found with its header
+    frame: int | None = None  # its frame in an enhanced multi-frame file; None: a file of one image
 
 
 def pydicom_module() -> Any:
@@ -108,8 +109,9 @@ def has_marker(path: str) -> bool:
         return False
 
 
-def read_image(path: str) -> DicomImage | None:
-    """The header of one DICOM file; None for an object without an image (DICOMDIR, report, RT plan).
+def read_images(path: str) -> list[DicomImage]:
+    """The images of one DICOM file: one, one per frame of an enhanced image, or none for an object
+    without an image (DICOMDIR, report, RT plan).
 
     Raises VolumeError, naming the file, when it is truncated or unreadable.
     """
@@ -124,24 +126,27 @@ def read_image(path: str) -> DicomImage | None:
     except Exception as error:  # pydicom raises many kinds on damaged files
         raise VolumeError(f"{name} is not a readable DICOM file ({_short(error)})") from None
     if "Rows" not in data or "Columns" not in data:
-        return None
+        return []
     syntax = str(data.file_meta.get("TransferSyntaxUID", _IMPLICIT))
     try:
-        return _image(path, data, syntax, _pixel_offset(name, data, syntax, pixels_at, element, size))
+        image = _image(path, data, syntax, _pixel_offset(name, data, syntax, pixels_at, element, size))
     except VolumeError as error:  # its series is named by the header: the series is skipped, not the folder
-        return _image(path, data, syntax, None, str(error))
+        return [_image(path, data, syntax, None, str(error))]
+    from .dicom_enhanced import frame_images, is_enhanced
+
+    return frame_images(image, data) if is_enhanced(data) else [image]
 
 
 def _image(path: str, data: Any, syntax: str, offset: int | None, problem: str | None = None) -> DicomImage:
-    spacing = _floats(data, "PixelSpacing")
-    thickness = _floats(data, "SpacingBetweenSlices") or _floats(data, "SliceThickness")
+    spacing = floats_of(data, "PixelSpacing")
+    thickness = floats_of(data, "SpacingBetweenSlices") or floats_of(data, "SliceThickness")
     number = data.get("SeriesNumber")
     return DicomImage(
         path=path,
         series_uid=str(data.get("SeriesInstanceUID", "")),
         series_number=int(number) if number not in (None, "") else None,
-        position=_floats(data, "ImagePositionPatient"),
-        orientation=_floats(data, "ImageOrientationPatient"),
+        position=floats_of(data, "ImagePositionPatient"),
+        orientation=floats_of(data, "ImageOrientationPatient"),
         size=(int(data.Columns), int(data.Rows)),
         pixel_spacing=(spacing[1], spacing[0]) if spacing and len(spacing) == 2 else None,
         pixel_format=(int(data.get("BitsAllocated", 0)), int(data.get("PixelRepresentation", 0)),
@@ -185,7 +190,7 @@ def _pixel_offset(name: str, data: Any, syntax: str, at: int, element: bytes, si
     return start
 
 
-def _floats(data: Any, keyword: str) -> tuple[float, ...] | None:
+def floats_of(data: Any, keyword: str) -> tuple[float, ...] | None:
     try:
         values = tuple(float(v) for v in _values(data.get(keyword)))
     except (TypeError, ValueError):
@@ -194,7 +199,7 @@ def _floats(data: Any, keyword: str) -> tuple[float, ...] | None:
 
 
 def _number(data: Any, keyword: str) -> float | None:
-    values = _floats(data, keyword)
+    values = floats_of(data, keyword)
     return values[0] if values else None
 
 

@@ -63,8 +63,8 @@ def _check_readable(images: list[DicomImage]) -> None:
     image = images[0]
     if image.frames > 1:
         raise VolumeError(
-            f"{_name(image)} is a multi-frame (enhanced) DICOM image of {image.frames} frames, which is not "
-            "read yet; convert it with dcm2niix"
+            f"{_name(image)} is a multi-frame DICOM image of {image.frames} frames without per-frame "
+            "positions (not an enhanced CT or MR image)"
         )
     if image.pixel_format[2] != 1:
         raise VolumeError(f"{_name(image)} holds colour images ({image.pixel_format[2]} samples per pixel)")
