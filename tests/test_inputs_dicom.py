@@ -414,3 +414,17 @@ def test_enhanced_multiframe_equals_dcm2niix_also_compressed(tmp_path) -> None: 
     ds.save_as(tmp_path / "rle" / "all.dcm")
     with open_volume(str(tmp_path / "rle")) as rle, open_volume(str(tmp_path / "in" / "enhanced")) as raw:
         assert rle.header == raw.header and np.array_equal(rle.volume(), raw.volume())
+
+
+def test_missing_geometry_is_a_reason_and_resume_reuses_series(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "in"
+    paths = _write(str(root), "mr_sagittal", shuffle=None, series_number=3)
+    _write(str(root), "ct_axial")
+    ds = pydicom.dcmread(paths[2])
+    del ds.PixelSpacing
+    ds.save_as(paths[2])
+    first = _skip_reason(str(root), tmp_path)
+    assert first["mr_sagittal"] == f"{os.path.basename(paths[2])} has no usable PixelSpacing"
+    assert first["ct_axial"] is None
+    again = extract_slices_dataset(str(root), str(tmp_path / "out"), progress=False, resume=True)
+    assert {o.name: o.reused for o in again.outcomes} == {"ct_axial": True, "mr_sagittal": False}

@@ -101,6 +101,10 @@ def _folder_series(folder: str, signature: tuple[tuple[str, int, int], ...]) -> 
             images += read_images(path)  # none from a DICOMDIR, report or plan: not part of a volume
         except VolumeError as error:
             problems.append(str(error))
+        except Exception as error:  # values pydicom parsed that make no sense (Rows "abc")
+            problems.append(
+                f"{os.path.basename(path)} has an invalid header ({type(error).__name__}: {error})"
+            )
     keys = series_keys(images)
     series: dict[str, list[DicomImage]] = {}
     for image in images:

@@ -50,6 +50,8 @@ def arrange(images: list[DicomImage]) -> Arranged:
     ordered = sorted(kept, key=lambda i: float(np.dot(np.asarray(i.position), _normal(i.orientation))))
     steps = _steps(ordered)
     affine = _affine(ordered[0], steps)
+    if not np.all(np.isfinite(affine)):
+        raise VolumeError("positions, orientation or spacing that are not finite numbers")
     spacing = float(np.linalg.norm(affine[:3, 2]))
     first = ordered[0].pixel_spacing
     assert first is not None  # checked by _check_readable
@@ -68,6 +70,10 @@ def _check_readable(images: list[DicomImage]) -> None:
         )
     if image.pixel_format[2] != 1:
         raise VolumeError(f"{_name(image)} holds colour images ({image.pixel_format[2]} samples per pixel)")
+    if min(image.size) < 1:
+        raise VolumeError(
+            f"{_name(image)} has an empty image ({image.size[1]} rows, {image.size[0]} columns)"
+        )
     if image.pixel_format[0] not in (8, 16, 32):
         raise VolumeError(f"{_name(image)} has {image.pixel_format[0]} bits per pixel (8, 16 or 32 are read)")
     for image in images:
