@@ -158,11 +158,13 @@ class AnnotationOptions:
     orientation: str = "stored"
     spacing: str | float | None = None
     images_folder: str | None = None  # previews of these images with the masks' outlines
+    resume: bool = False  # skip masks whose completion records match (batch/records.py)
 
     @property
     def output_key(self) -> str:
         """What shapes one view's outputs (NaN-safe), for the records: not the views asked together."""
-        return repr(sorted((k, v) for k, v in self.__dict__.items() if k not in ("output_path", "views")))
+        kept = [(k, v) for k, v in self.__dict__.items() if k not in ("output_path", "views", "resume")]
+        return repr(sorted(kept))
 
     @property
     def interpolation(self) -> str:
@@ -246,6 +248,7 @@ def annotation_options(
     orientation: object = "stored",
     spacing: object = None,
     images_folder: object = None,
+    resume: object = False,
     single: bool = False,
 ) -> AnnotationOptions:
     """Check the annotation functions' options; ``single`` (one view, FLAT) is ``extract_annotations``."""
@@ -260,6 +263,7 @@ def annotation_options(
         orientation=check_choice("orientation", orientation, ORIENTATIONS),
         spacing=check_spacing(spacing),
         images_folder=check_folder("images_folder", images_folder),
+        resume=check_flag("resume", resume),
     )
 
 

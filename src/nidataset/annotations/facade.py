@@ -172,6 +172,7 @@ def extract_annotations_dataset(
     progress: bool | Progress = True,
     save_failures: bool = False,
     save_manifest: bool = False,
+    resume: bool = False,
 ) -> RunResult:
     """Write the objects of every label mask in ``nii_folder``; a mask that cannot be used is skipped.
 
@@ -217,6 +218,10 @@ def extract_annotations_dataset(
         Write ``<output>/<view>_manifest.csv`` with the columns of the slices' manifest, one row per
         slice CSV (the slices that hold an object), so that a box row joins its image's row on
         ``source``, ``view`` and ``slice_index``. Slice mode only.
+    resume : bool
+        Skip masks that an earlier run with the same options completed (each completed mask is
+        recorded under ``<output>/.nidataset/annotations/``, checked against the mask's size and time
+        and the CSV files present); the statistics and manifests still cover every mask.
 
     Returns
     -------
@@ -243,6 +248,7 @@ def extract_annotations_dataset(
         orientation=orientation,
         spacing=spacing,
         images_folder=images_folder,
+        resume=resume,
     )
     run = run_options(
         workers,

@@ -13,10 +13,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..batch.failures import attempt
 from ..batch.flow import fitting_frames
 from ..batch.memory import BUDGET
-from ..batch.records import begin, forget, identity_of, remember
+from ..batch.resume import Done, Records, run_with_records
 from ..errors import VolumeError
 from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder, remove_files
@@ -40,36 +39,46 @@ def annotate_volume(path: str, options: AnnotationOptions) -> Outcome:
 
 
 def annotate_file(path: str, options: AnnotationOptions) -> tuple[Outcome, list[str]]:
-    """:func:`annotate_volume`, and the CSV paths it wrote in order (none when skipped)."""
+    """:func:`annotate_volume`, and the CSV paths it wrote in order (none when skipped or reused)."""
     prefix = prefix_of(os.path.basename(path))
+    output, views = options.output_path, options.views
     indices: list[tuple[int, ...]] = []  # per view, the slices that got a CSV
     notes: list[str] = []
-    records = options.saving_mode != FLAT  # dataset runs: a rerun removes what the last one wrote
-    output, views = options.output_path, options.views
 
-    def work(written: list[str]) -> tuple[int, ...]:
-        if records:
-            remove_files(begin(output, views, prefix, KIND))
-        identity = identity_of(path)
+    def work(written: list[str], done: Done) -> tuple[int, ...]:
         count = _annotate(path, options, prefix, written, indices, notes)
-        if identity is None or identity_of(path) != identity:
-            raise VolumeError("the file changed while it was read (size, time or inode); run again")
-        if records:
-            files = [_own(written, prefix, view, options) for view in views]
-            remember(
-                identity, output, views, prefix, options.output_key, files, [count] * len(views), kind=KIND
-            )
         return (count,) * len(views)
 
-    folders = own_folders(output, prefix, views, options.saving_mode)
-    outcome, written = attempt(path, work, own_folders=folders, what="mask")
-    if outcome.skipped:
-        if records:
-            forget(output, views, prefix, KIND)
-        return outcome, written
-    note = notes[0] if notes else None
+    records = Records(output, views, prefix, options.output_key, KIND)
+    result = run_with_records(
+        path,
+        work,
+        records if options.saving_mode != FLAT else None,  # dataset runs: a rerun removes the last one's
+        lambda written: [_own(written, prefix, view, options) for view in views],
+        resume=options.resume,
+        own_folders=own_folders(output, prefix, views, options.saving_mode),
+        what="mask",
+    )
+    if result.outcome.skipped:
+        return result.outcome, result.written
+    if result.reused:  # the slices that got a CSV are in the names its records list
+        indices = [
+            _listed_indices(names, prefix, view) for names, view in zip(result.listed, views, strict=True)
+        ]
     kept = None if options.extraction_mode == "volume" else tuple(indices)
-    return replace(outcome, indices=kept, note=note), written
+    return replace(result.outcome, indices=kept, note=notes[0] if notes else None), result.written
+
+
+def _listed_indices(names: list[str], prefix: str, view: str) -> tuple[int, ...]:
+    """The slice indices of the CSV names ``<prefix>_<view>_<index>.csv`` among ``names``."""
+    start = f"{prefix}_{view}_"
+    found = []
+    for name in names:
+        base = name.rsplit("/", 1)[-1]
+        number = base[len(start) : -len(".csv")]
+        if base.startswith(start) and base.endswith(".csv") and number.isdigit():
+            found.append(int(number))
+    return tuple(sorted(found))
 
 
 #: Annotation runs keep their records apart from the slices' (the two may share an output folder).

@@ -108,6 +108,16 @@ def remember(
         write_text(path, json.dumps(record))
 
 
+def listed(output_path: str, views: Sequence[str], prefix: str, kind: str = "slices") -> list[list[str]]:
+    """The files each view's record lists, relative to ``output_path`` with ``/`` separators."""
+    found = []
+    for view in views:
+        record = _read(record_path(output_path, view, prefix, kind)) or {}
+        files = record.get("files", [])
+        found.append([str(name) for name in files] if isinstance(files, list) else [])
+    return found
+
+
 def forget(output_path: str, views: Sequence[str], prefix: str, kind: str = "slices") -> None:
     """Remove this input's records (its outputs are gone)."""
     remove_files(record_path(output_path, view, prefix, kind) for view in views)

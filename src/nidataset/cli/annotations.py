@@ -35,6 +35,7 @@ def add(commands: Any) -> None:
     parser.add_argument(
         "--components", action="store_true", help="each connected component of a label is its own object"
     )
+    parser.add_argument("--resume", action="store_true", help="skip masks an earlier run completed")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
             save_manifest=args.save_manifest,
             images_folder=args.images,
             save_report=args.report,
+            resume=args.resume,
         )
     code = common.report(result, args.output_path, args.quiet)
     common.report_line(result, args.output_path, args.quiet)

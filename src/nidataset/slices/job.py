@@ -15,13 +15,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..batch.failures import attempt
 from ..batch.flow import fitting_frames
 from ..batch.memory import BUDGET, POOL
-from ..batch.records import begin, completed, forget, identity_of, remember
-from ..errors import VolumeError
+from ..batch.resume import Done, Records, run_with_records
 from ..geometry.frame import SliceFrame
-from ..io.atomic import make_folder, remove_files
+from ..io.atomic import make_folder
 from ..io.images import image_parts
 from ..io.placement import is_vacant
 from ..io.readers import Header, VolumeSource, open_volume, read_header
@@ -47,43 +45,23 @@ def extract_volume(path: str, options: SliceOptions) -> Outcome:
 
 def extract_volume_files(path: str, options: SliceOptions) -> tuple[Outcome, list[str]]:
     """:func:`extract_volume`, and the paths it wrote in order (none when skipped or reused)."""
-    name = os.path.basename(path)
-    prefix = prefix_of(name)
-    identity = identity_of(path)  # before reading: a file replaced meanwhile is caught after
-    records = options.keeps_records
-    if options.resume and records:
-        done = completed(identity, options.output_path, options.views, prefix, options.output_key)
-        if done is not None:
-            return _with_details(Outcome(name, done[0], reused=True), done[1]), []
-    learnt: dict[str, object] = {}  # from the voxels: the auto window, the value range
+    prefix = prefix_of(os.path.basename(path))
 
-    def work(written: list[str]) -> tuple[int, ...]:
-        if records:
-            remove_files(begin(options.output_path, options.views, prefix))  # the earlier run's outputs
-        sizes: dict[str, int] = {}  # of the slice files and shards, as written: no stat() each
-        with open_volume(path) as reader:
-            counts = _write_views(reader, options, prefix, Placed(written, sizes), learnt)
-        unchanged(path, identity)
-        if records:
-            assert identity is not None  # unchanged() refused a file it could not stat
-            files = by_view(written, prefix, options.views)
-            key = options.output_key
-            remember(
-                identity, options.output_path, options.views, prefix, key, files, counts, learnt, sizes=sizes
-            )
-        return counts
+    def work(written: list[str], done: Done) -> tuple[int, ...]:
+        with open_volume(path) as reader:  # ``done.details``: the auto window, the value range
+            return _write_views(reader, options, prefix, Placed(written, done.sizes), done.details)
 
-    folders = own_folders(options.output_path, prefix, options.views, options.saving_mode)
-    outcome, written = attempt(path, work, own_folders=folders)
-    if outcome.skipped and records:
-        forget(options.output_path, options.views, prefix)  # its outputs are gone: nothing to trust
-    return (outcome if outcome.skipped else _with_details(outcome, learnt)), written
-
-
-def unchanged(path: str, identity: tuple[int, int, int] | None) -> None:
-    """Raise VolumeError if ``path`` is not the file it was when its reading began."""
-    if identity is None or identity_of(path) != identity:
-        raise VolumeError("the file changed while it was read (size, time or inode); run again")
+    records = Records(options.output_path, options.views, prefix, options.output_key)
+    result = run_with_records(
+        path,
+        work,
+        records if options.keeps_records else None,
+        lambda written: by_view(written, prefix, options.views),
+        resume=options.resume,
+        own_folders=own_folders(options.output_path, prefix, options.views, options.saving_mode),
+    )
+    outcome = result.outcome
+    return (outcome if outcome.skipped else _with_details(outcome, result.details)), result.written
 
 
 def by_view(written: list[str], prefix: str, views: tuple[str, ...]) -> list[list[str]]:

@@ -18,13 +18,13 @@ import numpy as np
 from ..annotations.formats import columns, measures
 from ..annotations.labels import SliceObject, coco_annotation, slice_objects, yolo_line
 from ..annotations.objects import Objects, check_label_dtype, integer_labels, number_objects
-from ..batch.failures import attempt
 from ..batch.flow import fitting_frames
 from ..batch.memory import BUDGET
-from ..batch.records import FOLDER, begin, completed, forget, identity_of, remember
+from ..batch.records import FOLDER
+from ..batch.resume import Done, Records, run_with_records
 from ..errors import VolumeError
 from ..geometry.frame import SliceFrame
-from ..io.atomic import make_folder, remove_files, write_text
+from ..io.atomic import make_folder, write_text
 from ..io.image_formats import image_format as image_format_record
 from ..io.images import write_image
 from ..io.readers import Header, open_volume, read_header
@@ -62,41 +62,37 @@ def build_pair(path: str, options: BuildOptions) -> Outcome:
         return Outcome(name, reason=dict(options.unpaired).get(name, "no mask"))
     mask_path = dict(options.masks)[name]
     split = dict(options.splits).get(name)
-    key, output = options.output_key, options.output_path
-    identity = _pair_identity(path, mask_path)
-    if options.resume:
-        done = completed(identity, output, options.views, prefix, key, KIND)
-        if done is not None:
-            value_map = done[1].get("value_map")
-            return Outcome(name, done[0], reused=True, indices=_indices(done[1]), value_map=str(value_map))
     picked: list[tuple[int, ...]] = []
     chosen: list[str] = []  # the window an auto window chose for this image
 
-    def work(written: list[str]) -> tuple[int, ...]:
-        remove_files(begin(output, options.views, prefix, KIND))  # the earlier run's outputs
+    def work(written: list[str], done: Done) -> tuple[int, ...]:
         counts = _build(path, mask_path, split, options, prefix, written, picked, chosen)
-        if _pair_identity(path, mask_path) != identity or identity is None:
-            raise VolumeError("the image or its mask changed while they were read; run again")
-        files = by_view(written, prefix, options.views)
-        files[0] += [p for p in written if p.endswith(".json")]  # the COCO fragment spans the views
-        details: dict[str, object] = {"indices": [list(i) for i in picked], "value_map": chosen[0]}
-        remember(identity, output, options.views, prefix, key, files, counts, details, KIND)
+        done.details.update(indices=[list(i) for i in picked], value_map=chosen[0])
         return counts
 
-    outcome, _ = attempt(path, work, what="image and its mask")
-    if outcome.skipped:
-        forget(output, options.views, prefix, KIND)
-        return outcome
-    return replace(outcome, indices=tuple(picked), value_map=chosen[0])
+    def files_of(written: list[str]) -> list[list[str]]:
+        files = by_view(written, prefix, options.views)
+        files[0] += [p for p in written if p.endswith(".json")]  # the COCO fragment spans the views
+        return files
+
+    result = run_with_records(
+        path,
+        work,
+        Records(options.output_path, options.views, prefix, options.output_key, KIND),
+        files_of,
+        resume=options.resume,
+        sources=(path, mask_path),
+        what="image and its mask",
+        changed="the image or its mask changed while they were read; run again",
+    )
+    if result.outcome.skipped:
+        return result.outcome
+    value_map = result.details.get("value_map")
+    return replace(result.outcome, indices=_indices(result.details), value_map=str(value_map))
 
 
 #: The builder's records live apart from the slice functions' in the same output folder.
 KIND = "build"
-
-
-def _pair_identity(image: str, mask: str) -> tuple[int, ...] | None:
-    first, second = identity_of(image), identity_of(mask)
-    return None if first is None or second is None else (*first, *second)
 
 
 def _indices(details: dict[str, object]) -> tuple[tuple[int, ...], ...]:
