@@ -85,9 +85,14 @@ def folder_series(folder: str) -> FolderSeries:
 def _signature(folder: str) -> tuple[tuple[str, int, int], ...]:
     try:
         with os.scandir(folder) as entries:
-            return tuple(sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in entries))
+            return tuple(sorted((e.name, *_size_time(e)) for e in entries))
     except OSError as error:
         raise VolumeError(f"cannot be listed: {error.strerror or error}") from None
+
+
+def _size_time(entry: os.DirEntry[str]) -> tuple[int, int]:
+    info = entry.stat()
+    return info.st_size, info.st_mtime_ns
 
 
 @functools.lru_cache(maxsize=16)

@@ -224,7 +224,7 @@ def series_keys(images: list[DicomImage]) -> dict[str, str]:
         numbers.setdefault(image.series_uid, image.series_number)
     uids = sorted(numbers)
     given = [numbers[uid] for uid in uids]
-    if None in given or len(set(given)) < len(given):
+    if any(n is None or n < 0 for n in given) or len(set(given)) < len(given):  # "_-1" is no name
         return {uid: str(n) for n, uid in enumerate(uids, start=1)}
     return {uid: str(numbers[uid]) for uid in uids}
 
