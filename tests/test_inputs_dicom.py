@@ -428,3 +428,24 @@ def test_missing_geometry_is_a_reason_and_resume_reuses_series(tmp_path) -> None
     assert first["ct_axial"] is None
     again = extract_slices_dataset(str(root), str(tmp_path / "out"), progress=False, resume=True)
     assert {o.name: o.reused for o in again.outcomes} == {"ct_axial": True, "mr_sagittal": False}
+
+
+@pytest.mark.skipif(
+    shutil.which("dcm2niix") is None, reason="dcm2niix is not installed (pip install dcm2niix)"
+)
+def test_pydicom_real_files_equal_dcm2niix(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pydicom.data import get_testdata_file
+
+    for name, file in (("ct", "CT_small.dcm"), ("mr", "MR_small.dcm"), ("mr_big", "MR_small_bigendian.dcm")):
+        (tmp_path / "in" / name).mkdir(parents=True)
+        shutil.copy(get_testdata_file(file), tmp_path / "in" / name / "image")
+        command = ["dcm2niix", "-z", "n", "-b", "n", "-f", name, "-o", str(tmp_path / "in")]
+        subprocess.run([*command, str(tmp_path / "in" / name)], check=True, capture_output=True)
+        shutil.move(tmp_path / "in" / f"{name}.nii", tmp_path / f"{name}.nii")
+    (tmp_path / "ref").mkdir()
+    for name in ("ct", "mr", "mr_big"):
+        shutil.move(tmp_path / f"{name}.nii", tmp_path / "ref" / f"{name}.nii")
+    _run(str(tmp_path / "in"), str(tmp_path / "ours"))
+    _run(str(tmp_path / "ref"), str(tmp_path / "theirs"))
+    rename = {f"{n}.nii": n for n in ("ct", "mr", "mr_big")}
+    assert _same_outputs(str(tmp_path / "ours"), str(tmp_path / "theirs"), rename) == 257 + 2 * 129
