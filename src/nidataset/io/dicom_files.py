@@ -218,7 +218,16 @@ def native_order(image: DicomImage) -> str | None:
 
 def series_keys(images: list[DicomImage]) -> dict[str, str]:
     """Each SeriesInstanceUID's name within its folder: its SeriesNumber, or ``1..n`` in UID text order
-    for every series of the folder when numbers repeat or are missing (SPEC.md)."""
+    for every series of the folder when numbers repeat or are missing (SPEC.md).
+
+    >>> def image(uid, number):
+    ...     return DicomImage("f", uid, number, None, None, (1, 1), None, (16, 0, 1), 1,
+    ...                       None, None, (), "", 0)
+    >>> series_keys([image("1.2.9", 5), image("1.2.10", 7)])
+    {'1.2.10': '7', '1.2.9': '5'}
+    >>> series_keys([image("1.2.9", 5), image("1.2.10", 5)])
+    {'1.2.10': '1', '1.2.9': '2'}
+    """
     numbers: dict[str, int | None] = {}
     for image in images:
         numbers.setdefault(image.series_uid, image.series_number)
@@ -230,7 +239,11 @@ def series_keys(images: list[DicomImage]) -> dict[str, str]:
 
 
 def split_series_name(name: str) -> tuple[str, str] | None:
-    """``("a_b", "3")`` for ``"a_b_3"``: a series key has no underscore, so the last one splits."""
+    """The folder and series key of ``<folder>_<key>``: a key has no underscore, so the last one splits.
+
+    >>> split_series_name("ct_head_3"), split_series_name("ct_head")
+    (('ct_head', '3'), None)
+    """
     match = re.fullmatch(r"(.+)_(\d+)", name)
     return (match.group(1), match.group(2)) if match else None
 

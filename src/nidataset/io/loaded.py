@@ -85,7 +85,11 @@ def data_file(header_path: str, name: str) -> str:
 
 
 def volume_shape(sizes: list[int], what: str) -> tuple[int, int, int]:
-    """SPEC.md's dimension rules for any format: trailing 1s dropped, 2D as (X, Y, 1), else 3D only."""
+    """SPEC.md's dimension rules for any format: trailing 1s dropped, 2D as (X, Y, 1), else 3D only.
+
+    >>> volume_shape([4, 5, 6, 1], "NRRD"), volume_shape([4, 5], "NRRD")
+    ((4, 5, 6), (4, 5, 1))
+    """
     shape = [int(s) for s in sizes]
     if not shape or min(shape) <= 0:
         raise VolumeError(f"empty or invalid dimensions {tuple(shape)} in the {what} header")
@@ -100,7 +104,11 @@ def volume_shape(sizes: list[int], what: str) -> tuple[int, int, int]:
 
 def ras_affine(directions: np.ndarray, origin: np.ndarray, flips: tuple[float, float, float]) -> np.ndarray:
     """Voxel to RAS mm from axis vectors (columns, in the format's space) and an origin; ``flips`` turns
-    that space into RAS (LPS: ``(-1, -1, 1)``)."""
+    that space into RAS (LPS: ``(-1, -1, 1)``).
+
+    >>> ras_affine(np.diag([0.5, 0.5, 2.0]), np.array([10.0, 20.0, 30.0]), (-1.0, -1.0, 1.0))[:3].tolist()
+    [[-0.5, 0.0, 0.0, -10.0], [0.0, -0.5, 0.0, -20.0], [0.0, 0.0, 2.0, 30.0]]
+    """
     affine = np.eye(4)
     affine[:3, :3] = directions
     affine[:3, 3] = origin

@@ -32,7 +32,19 @@ _HEADER_LIMIT = 1 << 16  # a MetaImage header is a few hundred bytes
 
 
 def open_metaimage(path: str) -> LoadedVolume:
-    """The MetaImage volume at ``path``: its header now, its voxels when first read."""
+    r"""The MetaImage volume at ``path``: its header now, its voxels when first read.
+
+    >>> import tempfile
+    >>> path = tempfile.mkdtemp() + "/v.mha"
+    >>> with open(path, "wb") as handle:
+    ...     _ = handle.write(b"ObjectType = Image\nNDims = 3\nDimSize = 2 3 4\nElementType = MET_SHORT\n"
+    ...                      b"ElementSpacing = 1 1 2\nOffset = 5 6 7\nElementDataFile = LOCAL\n")
+    ...     _ = handle.write(np.arange(24, dtype="<i2").tobytes())
+    >>> with open_metaimage(path) as source:
+    ...     volume = source.volume()
+    >>> volume.shape, int(volume[1, 2, 3]), source.header.affine[:3, 3].tolist()
+    ((2, 3, 4), 23, [-5.0, -6.0, 7.0])
+    """
     fields, header_bytes = _fields(path)
     shape = volume_shape([int(v) for v in _values(fields, "DIMSIZE")], "MetaImage")
     dtype = _dtype(fields)

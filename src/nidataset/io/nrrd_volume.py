@@ -29,7 +29,18 @@ _LPS = _SPACES["lps"]
 
 
 def open_nrrd(path: str) -> LoadedVolume:
-    """The NRRD volume at ``path``: its header now, its voxels when first read."""
+    """The NRRD volume at ``path``: its header now, its voxels when first read.
+
+    >>> import tempfile, nrrd
+    >>> path = tempfile.mkdtemp() + "/v.nrrd"
+    >>> header = {"space": "left-posterior-superior", "space directions": np.diag([1.0, 1.0, 2.0]),
+    ...           "space origin": np.array([5.0, 6.0, 7.0])}
+    >>> nrrd.write(path, np.arange(24, dtype=np.int16).reshape(2, 3, 4, order="F"), header)
+    >>> with open_nrrd(path) as source:
+    ...     volume = source.volume()
+    >>> volume.shape, int(volume[1, 2, 3]), source.header.affine[:3, 3].tolist()
+    ((2, 3, 4), 23, [-5.0, -6.0, 7.0])
+    """
     fields = _fields(path)
     header = Header(
         shape=volume_shape(list(fields["sizes"]), "NRRD"),
