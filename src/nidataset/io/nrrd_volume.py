@@ -52,8 +52,11 @@ def open_nrrd(path: str) -> LoadedVolume:
         **_geometry(fields),
     )
     detached = fields.get("data file")
-    if detached is not None and detached != "LIST":
-        data_file(path, str(detached).split()[0])
+    if detached is not None:
+        name = str(detached)
+        if name.upper().startswith("LIST") or "%" in name:
+            raise VolumeError(f"data file {name!r}: voxels in several files are not read")
+        data_file(path, name)
 
     def load() -> np.ndarray:
         return _read_data(path, fields)
