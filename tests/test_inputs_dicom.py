@@ -449,3 +449,49 @@ def test_pydicom_real_files_equal_dcm2niix(tmp_path) -> None:  # type: ignore[no
     _run(str(tmp_path / "ref"), str(tmp_path / "theirs"))
     rename = {f"{n}.nii": n for n in ("ct", "mr", "mr_big")}
     assert _same_outputs(str(tmp_path / "ours"), str(tmp_path / "theirs"), rename) == 257 + 2 * 129
+
+
+def _rotation(angles: tuple[float, float, float]) -> np.ndarray:
+    a, b, c = angles
+    rx = np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+    ry = np.array([[np.cos(b), 0, np.sin(b)], [0, 1, 0], [-np.sin(b), 0, np.cos(b)]])
+    rz = np.array([[np.cos(c), -np.sin(c), 0], [np.sin(c), np.cos(c), 0], [0, 0, 1]])
+    return rz @ ry @ rx
+
+
+def test_any_oblique_orientation_maps_every_slice_to_its_position() -> None:
+    """Property: for random orientations, spacings and file orders, the affine maps voxel (0, 0, k) to
+    slice k's ImagePositionPatient (RAS: x and y negated) and one column / row to PixelSpacing."""
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+    from nidataset.io.dicom_files import DicomImage
+    from nidataset.io.dicom_geometry import arrange
+
+    angle = st.floats(-3.1, 3.1)
+
+    @hypothesis.settings(max_examples=60, deadline=None)
+    @hypothesis.given(st.tuples(angle, angle, angle), st.floats(0.2, 3), st.floats(0.2, 3), st.floats(0.3, 5),
+                      st.integers(1, 12), st.randoms())  # fmt: skip
+    def check(angles, across, down, step, count, rng) -> None:  # type: ignore[no-untyped-def]
+        rotation = _rotation(angles)
+        row, column, normal = rotation[:, 0], rotation[:, 1], rotation[:, 2]
+        origin = np.array([12.5, -40.0, 7.25])
+        positions = [origin + k * step * normal for k in range(count)]
+        images = [
+            DicomImage(f"f{k}", "1", 1, tuple(p), (*row, *column), (5, 4), (across, down), (16, 0, 1), 1,
+                       None, None, (), "1.2.840.10008.1.2.1", 0, thickness=step)
+            for k, p in enumerate(positions)
+        ]  # fmt: skip
+        rng.shuffle(images)
+        arranged = arrange(images)
+        ras = np.diag([-1.0, -1.0, 1.0])
+        for k, image in enumerate(arranged.images):
+            assert image.path == f"f{k}"
+            np.testing.assert_allclose(
+                arranged.affine[:3, 2] * k + arranged.affine[:3, 3], ras @ positions[k], atol=1e-6
+            )
+        np.testing.assert_allclose(arranged.affine[:3, 0], ras @ row * across, atol=1e-9)
+        np.testing.assert_allclose(arranged.affine[:3, 1], ras @ column * down, atol=1e-9)
+        assert arranged.spacing == pytest.approx((across, down, step))
+
+    check()
