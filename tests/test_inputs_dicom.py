@@ -39,12 +39,18 @@ SERIES = {
     "mr_coronal": ("someones_anatomy.nii.gz", dict(slice_axis=1, column_axis=0, row_axis=2)),
     "mr_sagittal": ("standard.nii.gz", dict(slice_axis=0, column_axis=1, row_axis=2, extension="")),
     "mr_sagittal_big": ("anatomical.nii", dict(slice_axis=0, column_axis=1, row_axis=2)),
+    "mr_oblique": ("anatomical.nii", dict(slice_axis=1, column_axis=0, row_axis=2, rotate=(0.3, -0.2, 0.5))),
 }  # fmt: skip
 
 
 def _write(folder: str, name: str, shuffle: int | None = 0, **changes: object) -> list[str]:
     nifti, settings = SERIES[name]
     data, affine, (slope, inter) = _nifti(nifti)
+    settings = dict(settings)
+    if "rotate" in settings:  # an oblique acquisition: the volume turned about the scanner's origin
+        affine = np.diag([*[1.0] * 3, 1.0])
+        affine[:3, :3] = _rotation(settings.pop("rotate"))  # type: ignore[arg-type]
+        affine = affine @ _nifti(nifti)[1]
     acquisition = Acquisition(**{**settings, **changes})  # type: ignore[arg-type]
     if slope is not None and acquisition.slope is None and (slope, inter) != (1.0, 0.0):
         acquisition.slope, acquisition.inter = float(np.float32(slope)), float(np.float32(inter))
