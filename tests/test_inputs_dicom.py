@@ -48,7 +48,7 @@ def _write(folder: str, name: str, shuffle: int | None = 0, **changes: object) -
     data, affine, (slope, inter) = _nifti(nifti)
     settings = dict(settings)
     if "rotate" in settings:  # an oblique acquisition: the volume turned about the scanner's origin
-        affine = np.diag([*[1.0] * 3, 1.0])
+        affine = np.eye(4)
         affine[:3, :3] = _rotation(settings.pop("rotate"))  # type: ignore[arg-type]
         affine = affine @ _nifti(nifti)[1]
     acquisition = Acquisition(**{**settings, **changes})  # type: ignore[arg-type]
