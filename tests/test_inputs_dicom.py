@@ -372,6 +372,7 @@ def test_localizer_typed_images_are_left_out(tmp_path, caplog) -> None:  # type:
     with caplog.at_level("INFO"), open_volume(str(tmp_path / "in" / "mr_sagittal")) as source:
         assert source.header.shape == (5, 7, 4)
         assert ("left out", "left out 1 LOCALIZER image(s)") in source.header.details
+        source.volume()
     assert "left out 1 LOCALIZER image(s)" in caplog.text
 
 

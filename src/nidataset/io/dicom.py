@@ -151,8 +151,7 @@ class DicomSeries:
     def __init__(self, path: str, arranged: Arranged) -> None:
         self.path = path
         self._images = arranged.images
-        for note in arranged.notes:
-            logger.info("%s: %s", path, note)
+        self._notes = arranged.notes  # logged once, when the voxels are read (not on a header look)
         self._varying = len({(i.slope, i.inter) for i in self._images}) > 1
         self._dtype = _stored_dtype(self._images, self._varying)
         _check_decoders(self._images)
@@ -220,6 +219,9 @@ class DicomSeries:
     def _take(self) -> DicomImage:
         if self._next >= len(self._images):
             raise VolumeError(f"read past the last of {len(self._images)} slices")
+        if self._next == 0:
+            for note in self._notes:
+                logger.info("%s: %s", self.path, note)
         self._next += 1
         return self._images[self._next - 1]
 

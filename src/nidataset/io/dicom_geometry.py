@@ -46,7 +46,7 @@ def arrange(images: list[DicomImage]) -> Arranged:
     """
     _check_readable(images)
     kept, notes = _without_localizers(images)
-    _check_same(kept, lambda i: (i.size, _rounded(i.pixel_spacing, 6), i.pixel_format), "sizes")
+    _check_same(kept, "sizes")
     ordered = sorted(kept, key=lambda i: float(np.dot(np.asarray(i.position), _normal(i.orientation))))
     steps = _steps(ordered)
     affine = _affine(ordered[0], steps)
@@ -101,8 +101,9 @@ def _without_localizers(images: list[DicomImage]) -> tuple[list[DicomImage], lis
     return kept, notes
 
 
-def _check_same(images: list[DicomImage], key, what: str) -> None:  # type: ignore[no-untyped-def]
-    groups = Counter(key(i) for i in images)
+def _check_same(images: list[DicomImage], what: str) -> None:
+    """Refuse images of different sizes, pixel spacings or pixel formats: they make no one volume."""
+    groups = Counter((i.size, _rounded(i.pixel_spacing, 6), i.pixel_format) for i in images)
     if len(groups) > 1:
         raise VolumeError(f"mixed {what}: {_describe(groups)}")
 
