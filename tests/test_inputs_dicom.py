@@ -7,6 +7,7 @@ import glob
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
@@ -502,3 +503,14 @@ def test_any_oblique_orientation_maps_every_slice_to_its_position() -> None:
         assert arranged.spacing == pytest.approx((across, down, step))
 
     check()
+
+
+def test_single_volume_functions_take_a_series_folder(dicom_folder: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from nidataset import extract_slices
+
+    written = extract_slices(os.path.join(dicom_folder, "mr_coronal"), str(tmp_path / "one"), view="coronal")
+    _run(dicom_folder, str(tmp_path / "all"), view="coronal", orientation="stored")
+    assert len(written) == 56  # stored order: the coronal view cuts across the rows
+    for path in written:
+        twin = tmp_path / "all" / "mr_coronal" / "coronal" / os.path.basename(path)
+        assert twin.read_bytes() == Path(path).read_bytes()
