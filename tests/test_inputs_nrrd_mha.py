@@ -6,6 +6,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -71,12 +72,19 @@ def _by_case(path) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     return table.sort_values(["case", "slice_index"])
 
 
-def test_header_is_read_without_the_voxels(folders: tuple[str, str]) -> None:
-    path = os.path.join(folders[1], "someones_anatomy_mha_z.mha")
-    with open_volume(path) as source:
-        header = source.header
-        assert source._flat is None  # type: ignore[attr-defined]
-    assert header.format == "metaimage" and header.shape == (57, 67, 56) and header.dtype == np.float32
+@pytest.mark.parametrize("name", ["someones_anatomy_mha_z.mha", "someones_anatomy_nrrd_z.nrrd"])
+def test_header_is_read_without_the_voxels(folders: tuple[str, str], tmp_path, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Half the compressed data gone: the header still reads, the voxels say truncated."""
+    from nidataset.errors import VolumeError
+
+    path = tmp_path / name
+    data = Path(folders[1], name).read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with open_volume(str(path)) as source:
+        assert source.header.shape == (57, 67, 56) and source.header.dtype == np.float32
+        assert source.header.format == name.split(".")[-1].replace("mha", "metaimage")
+        with pytest.raises(VolumeError, match="truncated"):
+            source.volume()
 
 
 @pytest.mark.parametrize(("header", "data"), [("a.nhdr", "a.raw"), ("b.mhd", "b.raw")])
@@ -103,3 +111,20 @@ def test_truncated_and_prefix_clash(tmp_path) -> None:  # type: ignore[no-untype
     with pytest.raises(ValueError, match="same prefix 'a'"):
         extract_slices_dataset(str(tmp_path), str(tmp_path / "out2"), progress=False)
     assert not os.path.exists(tmp_path / "out2")
+
+
+@pytest.mark.parametrize("encoding", ["raw", "gzip", "bzip2", "ascii"])
+@pytest.mark.parametrize("detached", [False, True])
+def test_every_nrrd_encoding_by_pynrrd(tmp_path, encoding: str, detached: bool) -> None:  # type: ignore[no-untyped-def]
+    nrrd = pytest.importorskip("nrrd")
+    import nibabel as nib
+
+    image = nib.load(os.path.join(DATA, "anatomical.nii"))
+    data = np.asarray(image.dataobj)
+    path = str(tmp_path / ("v.nhdr" if detached else "v.nrrd"))
+    fields = {"encoding": encoding, "space": "right-anterior-superior", "endian": "big",
+              "space directions": image.affine[:3, :3].T, "space origin": image.affine[:3, 3]}  # fmt: skip
+    nrrd.write(path, data, fields, detached_header=detached)
+    with open_volume(path) as source:
+        assert source.header.format == "nrrd" and np.array_equal(source.header.affine, image.affine)
+        assert np.array_equal(np.concatenate(list(source.slabs(4)), axis=2), data)

@@ -1,26 +1,103 @@
-"""A volume source over an array loaded on first use: for formats whose libraries read whole volumes.
+"""Volume sources for formats read by other libraries or in one stream: NRRD and MetaImage.
 
-NRRD (pynrrd) and MetaImage volumes are decoded in one piece, as their libraries do; the header is
-parsed when the source opens, the voxels only when they are first asked for, so that a header-only
-look (sizing, geometry checks) costs a few hundred bytes.
+A raw or compressed (gzip, zlib) volume is read as one stream from its first voxel, a few MB at a
+time, as NIfTI is (:class:`StreamedVolume`): axial slabs need no more memory than with NIfTI. An
+encoding only a library decodes (NRRD's bzip2 or ASCII) is decoded in one piece when first read
+(:class:`LoadedVolume`). Either way the header is parsed when the source opens, the voxels only when
+they are first asked for, so that a header-only look costs a few hundred bytes.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import zlib
 from collections.abc import Callable, Iterator
+from typing import BinaryIO, TypeVar
 
 import numpy as np
 
 from ..errors import VolumeError
+from .streams import CHUNK, read_into, skip, translated
 from .volumes import Header
 
-#: The volume's voxels as an (X, Y, Z) array in any memory order (a memmap is fine).
+#: The volume's voxels as an (X, Y, Z) array in any memory order.
 Loader = Callable[[], np.ndarray]
+#: A stream of the voxels' bytes, decompressed, from the first voxel, and whether to read it to its
+#: end when done (a compressed stream's checksum is there).
+Opener = Callable[[], tuple[BinaryIO, bool]]
 
 
-class LoadedVolume:
+_S = TypeVar("_S", bound="_Source")
+
+
+class _Source:
+    """What every source here shares: the whole volume, axial slabs, and use as a context manager."""
+
+    path: str
+    header: Header
+
+    def __enter__(self: _S) -> _S:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release what the source holds."""
+
+    def finish(self) -> None:
+        """Check what is left of the input, once everything has been read."""
+
+    def read(self, voxels: int, into: np.ndarray | None = None) -> np.ndarray:
+        raise NotImplementedError
+
+    def volume(self, into: np.ndarray | None = None) -> np.ndarray:
+        """The whole volume, (X, Y, Z) in Fortran order, stored dtype."""
+        data = self.read(math.prod(self.header.shape), into).reshape(self.header.shape, order="F")
+        self.finish()
+        return data
+
+    def slabs(self, slices_per_slab: int) -> Iterator[np.ndarray]:
+        """Consecutive (X, Y, k) blocks of axial slices."""
+        x, y, z = self.header.shape
+        for start in range(0, z, slices_per_slab):
+            count = min(slices_per_slab, z - start)
+            yield self.read(x * y * count).reshape((x, y, count), order="F")
+        self.finish()
+
+
+class StreamedVolume(_Source):
+    """A source reading its voxels front to back from ``open_voxels()``'s stream."""
+
+    def __init__(self, path: str, header: Header, open_voxels: Opener) -> None:
+        self.path = path
+        self.header = header
+        self._open = open_voxels
+        self._stream: BinaryIO | None = None
+        self._check_end = False
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+    def finish(self) -> None:
+        """Read a compressed stream to its end, so that its checksum is checked."""
+        if self._stream is not None and self._check_end:
+            translated(skip, self._stream, None, "")
+
+    def read(self, voxels: int, into: np.ndarray | None = None) -> np.ndarray:
+        """The next ``voxels`` voxels, 1D, in the stored dtype (in the uint8 buffer ``into`` if given)."""
+        if self._stream is None:
+            self._stream, self._check_end = translated(self._open)
+        size = voxels * self.header.dtype.itemsize
+        buffer = np.empty(size, dtype=np.uint8) if into is None else into[:size]
+        translated(read_into, self._stream, buffer.data, self.header.nbytes)
+        return buffer.view(self.header.dtype)
+
+
+class LoadedVolume(_Source):
     """A source whose voxels come from ``load()`` in one piece, served as the protocol's reads."""
 
     def __init__(self, path: str, header: Header, load: Loader) -> None:
@@ -30,18 +107,9 @@ class LoadedVolume:
         self._flat: np.ndarray | None = None  # the voxels in Fortran order, 1D
         self._at = 0  # the next voxel to read
 
-    def __enter__(self) -> LoadedVolume:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def close(self) -> None:
-        """Drop the voxels (a memmap closes its file with them)."""
+        """Drop the voxels."""
         self._flat = None
-
-    def finish(self) -> None:
-        """The library checked the data's length when it read them: nothing is left to check."""
 
     def read(self, voxels: int, into: np.ndarray | None = None) -> np.ndarray:
         """The next ``voxels`` voxels, 1D, in the stored dtype (in the uint8 buffer ``into`` if given)."""
@@ -56,17 +124,6 @@ class LoadedVolume:
         target[:] = part
         return target
 
-    def volume(self, into: np.ndarray | None = None) -> np.ndarray:
-        """The whole volume, (X, Y, Z) in Fortran order, stored dtype."""
-        return self.read(math.prod(self.header.shape), into).reshape(self.header.shape, order="F")
-
-    def slabs(self, slices_per_slab: int) -> Iterator[np.ndarray]:
-        """Consecutive (X, Y, k) blocks of axial slices."""
-        x, y, z = self.header.shape
-        for start in range(0, z, slices_per_slab):
-            count = min(slices_per_slab, z - start)
-            yield self.read(x * y * count).reshape((x, y, count), order="F")
-
     def _voxels(self) -> np.ndarray:
         if self._flat is None:
             data = self._load()
@@ -74,6 +131,41 @@ class LoadedVolume:
                 raise VolumeError(f"holds {data.size} voxels, its header declares {self.header.shape}")
             self._flat = data.astype(self.header.dtype, copy=False).reshape(-1, order="F")
         return self._flat
+
+
+class ZlibStream:
+    """A zlib (RFC 1950) stream read as a file: MetaImage's ``CompressedData``."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._inflate = zlib.decompressobj()
+        self._pending = b""
+
+    def readinto(self, target: memoryview) -> int:
+        while not self._pending and not self._inflate.eof:
+            chunk = self._inflate.unconsumed_tail or self._raw.read(CHUNK)
+            if not chunk:
+                raise EOFError("the compressed data end before their end marker")
+            self._pending = self._inflate.decompress(chunk, max(len(target), 1 << 16))
+        count = min(len(target), len(self._pending))
+        target[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        return count
+
+    def read(self, size: int = -1) -> bytes:
+        buffer = bytearray(CHUNK if size is None or size < 0 else size)
+        count = self.readinto(memoryview(buffer))
+        return bytes(buffer[:count])
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+def open_at(path: str, offset: int) -> BinaryIO:
+    """``path`` opened for reading from byte ``offset``."""
+    handle = open(path, "rb")  # noqa: SIM115 - closed by the source through its stream
+    handle.seek(offset)
+    return handle
 
 
 def data_file(header_path: str, name: str) -> str:

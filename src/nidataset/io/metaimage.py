@@ -11,13 +11,12 @@ in LPS, with ``ElementSpacing``.
 from __future__ import annotations
 
 import os
-import zlib
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 
 from ..errors import VolumeError
-from .loaded import LoadedVolume, data_file, ras_affine, spacing_of, volume_shape
+from .loaded import StreamedVolume, ZlibStream, data_file, open_at, ras_affine, spacing_of, volume_shape
 from .volumes import Header
 
 _TYPES = {
@@ -31,7 +30,7 @@ _LPS = (-1.0, -1.0, 1.0)
 _HEADER_LIMIT = 1 << 16  # a MetaImage header is a few hundred bytes
 
 
-def open_metaimage(path: str) -> LoadedVolume:
+def open_metaimage(path: str) -> StreamedVolume:
     r"""The MetaImage volume at ``path``: its header now, its voxels when first read.
 
     >>> import tempfile
@@ -60,10 +59,7 @@ def open_metaimage(path: str) -> LoadedVolume:
     header = Header(shape=shape, dtype=dtype, slope=None, inter=None, offset=0, format="metaimage",
                     **_geometry(fields))  # fmt: skip
 
-    def load() -> np.ndarray:
-        return _read_data(source, start, fields, header)
-
-    return LoadedVolume(path, header, load)
+    return StreamedVolume(path, header, lambda: _open_voxels(source, start, fields, header))
 
 
 def _fields(path: str) -> tuple[dict[str, str], int]:
@@ -117,26 +113,12 @@ def _geometry(fields: dict[str, str]) -> dict[str, Any]:
     return {"affine": affine, "spacing": spacing_of(affine)}
 
 
-def _read_data(source: str, start: int, fields: dict[str, str], header: Header) -> np.ndarray:
-    count = int(np.prod(header.shape)) * header.dtype.itemsize
-    compressed = fields.get("COMPRESSEDDATA", "False").upper() == "TRUE"
-    skip = int(fields.get("HEADERSIZE", "0"))
-    try:
-        size = os.path.getsize(source)
-        if skip == -1 and not compressed:  # MetaIO: the data are the file's last bytes
-            start, skip = size - count, 0
-        if compressed:
-            with open(source, "rb") as handle:
-                handle.seek(start + skip)
-                data = zlib.decompressobj().decompress(handle.read(), count)
-        elif start + skip + count > size:
-            raise VolumeError(f"truncated: the header declares {count} bytes of voxels, the file holds fewer")
-        else:
-            return np.memmap(source, header.dtype, "r", start + skip, header.shape, order="F")
-    except OSError as error:
-        raise VolumeError(f"read error: {error.strerror or error}") from None
-    except zlib.error as error:
-        raise VolumeError(f"corrupt compressed data ({error})") from None
-    if len(data) < count:
-        raise VolumeError(f"truncated: the compressed data hold {len(data)} of {count} bytes")
-    return np.frombuffer(data, header.dtype).reshape(header.shape, order="F")
+def _open_voxels(source: str, start: int, fields: dict[str, str], header: Header) -> tuple[BinaryIO, bool]:
+    """The voxels' bytes from the first one: zlib-compressed, or raw from HeaderSize on (-1: the data are
+    the file's last bytes)."""
+    header_size = int(fields.get("HEADERSIZE", "0"))
+    if fields.get("COMPRESSEDDATA", "False").upper() == "TRUE":
+        return cast(BinaryIO, ZlibStream(open_at(source, start + max(header_size, 0)))), True
+    if header_size == -1:
+        return open_at(source, max(os.path.getsize(source) - header.nbytes, 0)), False
+    return open_at(source, start + header_size), False

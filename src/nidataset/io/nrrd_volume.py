@@ -1,19 +1,21 @@
 """NRRD volumes (``.nrrd``, and ``.nhdr`` with a detached data file), read with pynrrd.
 
-pynrrd (a 25 kB pure-Python package on numpy) parses the header and decodes every NRRD encoding
-(raw, gzip, bzip2, ASCII); the geometry is NRRD's ``space directions`` and ``space origin`` in the
-named space, LPS when the header names none (as ITK and 3D Slicer read it), turned into RAS.
+pynrrd (a 25 kB pure-Python package on numpy) parses the header; raw and gzip data are read here as
+one stream from the first voxel (as NIfTI is, so that axial slabs need a few MB), bzip2 and ASCII
+data are decoded whole by pynrrd. The geometry is NRRD's ``space directions`` and ``space origin``
+in the named space, LPS when the header names none (as ITK and 3D Slicer read it), turned into RAS.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from ..errors import VolumeError
-from .loaded import LoadedVolume, data_file, ras_affine, spacing_of, volume_shape
+from .loaded import LoadedVolume, StreamedVolume, data_file, open_at, ras_affine, spacing_of, volume_shape
+from .streams import gzip_stream, skip
 from .volumes import Header
 
 #: How each anatomical space's x and y turn into RAS; NRRD's names and their abbreviations.
@@ -26,9 +28,11 @@ _SPACES = {
     "lps": (-1.0, -1.0, 1.0),
 }
 _LPS = _SPACES["lps"]
+#: Encodings read as one stream (as NIfTI is); others (bzip2, ASCII) are decoded whole by pynrrd.
+_STREAMED = ("raw", "gzip", "gz")
 
 
-def open_nrrd(path: str) -> LoadedVolume:
+def open_nrrd(path: str) -> LoadedVolume | StreamedVolume:
     """The NRRD volume at ``path``: its header now, its voxels when first read.
 
     >>> import tempfile, nrrd
@@ -41,7 +45,7 @@ def open_nrrd(path: str) -> LoadedVolume:
     >>> volume.shape, int(volume[1, 2, 3]), source.header.affine[:3, 3].tolist()
     ((2, 3, 4), 23, [-5.0, -6.0, 7.0])
     """
-    fields = _fields(path)
+    fields, data_at = _fields(path)
     header = Header(
         shape=volume_shape(list(fields["sizes"]), "NRRD"),
         dtype=_dtype(fields),
@@ -51,24 +55,39 @@ def open_nrrd(path: str) -> LoadedVolume:
         format="nrrd",
         **_geometry(fields),
     )
+    source, start = path, data_at
     detached = fields.get("data file")
     if detached is not None:
         name = str(detached)
         if name.upper().startswith("LIST") or "%" in name:
             raise VolumeError(f"data file {name!r}: voxels in several files are not read")
-        data_file(path, name)
+        source, start = data_file(path, name), 0
+    encoding = str(fields.get("encoding", "raw")).lower()
+    byte_skip, line_skip = int(fields.get("byte skip", 0)), int(fields.get("line skip", 0))
+    if encoding in _STREAMED and line_skip == 0 and (byte_skip >= 0 or encoding == "raw"):
+        return StreamedVolume(path, header, lambda: _open_voxels(source, start, encoding, byte_skip, header))
+    return LoadedVolume(path, header, lambda: _read_data(path, fields))
 
-    def load() -> np.ndarray:
-        return _read_data(path, fields)
 
-    return LoadedVolume(path, header, load)
+def _open_voxels(
+    source: str, start: int, encoding: str, byte_skip: int, header: Header
+) -> tuple[BinaryIO, bool]:
+    """The voxels' bytes from the first one. NRRD's byte skip counts raw bytes (-1: the data are the
+    file's last bytes), or for gzip the decompressed bytes."""
+    if encoding == "raw":
+        at = os.path.getsize(source) - header.nbytes if byte_skip == -1 else start + byte_skip
+        return open_at(source, max(at, 0)), False
+    stream = gzip_stream(open_at(source, start))
+    skip(stream, byte_skip, "the voxels")
+    return stream, True
 
 
-def _fields(path: str) -> dict[str, Any]:
+def _fields(path: str) -> tuple[dict[str, Any], int]:
+    """The header's fields, and where attached data start."""
     nrrd = _pynrrd()
     try:
         with open(path, "rb") as handle:
-            return dict(nrrd.read_header(handle))
+            return dict(nrrd.read_header(handle)), handle.tell()
     except OSError as error:
         raise VolumeError(f"cannot be read: {error.strerror or error}") from None
     except Exception as error:  # pynrrd's NRRDError, or a value it could not parse
