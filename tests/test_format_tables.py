@@ -162,7 +162,43 @@ def test_a_registered_input_format_is_listed_named_and_sliced(npv_input, ct, tmp
 def test_without_it_the_folder_error_lists_the_table_suffixes(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(
-        FileNotFoundError, match=r"holds no \.nii\.gz, \.nii, .* or \.mhd file, nor a dicom folder"
+        FileNotFoundError, match=r"holds no \.nii\.gz, \.nii, .* or \.mhd file and no dicom folder"
     ):
         extract_slices_dataset(str(tmp_path / "empty"), str(tmp_path / "out"))
     assert readers.prefix_of("toy.npv") == "toy.npv"
+
+
+class FolderVolume(NumpyVolume):
+    """A toy format whose one input is a folder holding ``volume.npy`` (as a DICOM series is a folder)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(str(Path(path) / "volume.npy"))
+        self.path = path
+
+
+@pytest.fixture
+def folder_input() -> Iterator[None]:
+    before = dict(readers.INPUT_FORMATS)
+    claims = lambda path: (Path(path) / "volume.npy").is_file()  # noqa: E731
+    readers.register_input_format(readers.InputFormat("toy", (), FolderVolume, claims_folder=claims))
+    yield
+    readers.INPUT_FORMATS.clear()
+    readers.INPUT_FORMATS.update(before)
+
+
+def test_a_format_that_claims_folders_makes_them_inputs_and_leaves_others_ignored(folder_input, ct, tmp_path):
+    import tifffile
+
+    data = ramp((4, 5, 3), start=3)
+    (ct / "series_1").mkdir()
+    np.save(ct / "series_1" / "volume.npy", data)
+    (ct / "notes").mkdir()  # no format claims it: ignored, as every sub-folder was before
+    result = extract_slices_dataset(str(ct), str(tmp_path / "out"), progress=False)
+    assert sorted(o.name for o in result.outcomes) == ["ct.nii.gz", "mr.nii", "series_1"]
+    assert not result.skipped
+    for k in range(3):
+        image = tifffile.imread(tmp_path / "out" / "series_1" / "axial" / f"series_1_axial_{k:03d}.tif")
+        np.testing.assert_array_equal(image, data[:, :, k])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"holds no \.nii\.gz, .* file and no .*toy folder"):
+        extract_slices_dataset(str(tmp_path / "empty"), str(tmp_path / "out2"))

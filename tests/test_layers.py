@@ -111,13 +111,19 @@ def test_no_module_is_over_400_lines():
     assert not long
 
 
-def test_package_docstrings_name_modules_that_exist():
+def test_package_docstrings_list_their_modules_correctly_or_not_at_all():
+    """Every ``:mod:`` reference resolves; a package that lists some of its own modules lists them all."""
     modules = _modules()
     for name, path in modules.items():
         if path.name != "__init__.py":
             continue
         docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+        named = set()
         for reference in re.findall(r":mod:`~?([\w.]+)`", docstring):
             if reference.startswith("."):  # relative to the package, as Sphinx reads it
                 reference = name + reference
             assert reference in modules, f"{path.relative_to(SRC)} names {reference}, which does not exist"
+            named.add(reference)
+        own = {module for module in modules if module.rpartition(".")[0] == name}
+        if named & own:
+            assert not own - named, f"{path.relative_to(SRC)} does not list {sorted(own - named)}"

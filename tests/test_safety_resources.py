@@ -239,7 +239,7 @@ def test_a_folder_where_one_slice_file_goes_skips_that_volume(three: Path, tmp_p
 def failing_open_once(monkeypatch, victim: str, error: int = errno.EMFILE, times: int = 1):  # type: ignore[no-untyped-def]
     """``open`` of the reader raises ``error`` for ``victim`` ``times`` times, from its second opening
     on (the first is the header check before the run, which stops at once on such an error)."""
-    from nidataset.io import volumes
+    from nidataset.io import streams  # where input files are opened
 
     left, seen = [times], [0]
 
@@ -251,7 +251,7 @@ def failing_open_once(monkeypatch, victim: str, error: int = errno.EMFILE, times
                 raise OSError(error, os.strerror(error), path)
         return builtins.open(path, *args, **kwargs)
 
-    monkeypatch.setattr(volumes, "open", opening, raising=False)
+    monkeypatch.setattr(streams, "open", opening, raising=False)
     return left
 
 

@@ -1,9 +1,10 @@
 """Annotations from label masks: ``extract_annotations`` and ``extract_annotations_dataset``.
 
 The façade lives in :mod:`~nidataset.annotations.facade`, the per-file job in
-:mod:`~nidataset.annotations.job`, the objects of a mask in :mod:`~nidataset.annotations.objects` and
-the CSV columns in :mod:`~nidataset.annotations.formats`. Loaded on first use, so that importing the
-pure :mod:`~nidataset.annotations.objects` needs neither nibabel nor scipy.
+:mod:`~nidataset.annotations.job`, the objects of a mask in :mod:`~nidataset.annotations.objects`,
+the CSV columns in :mod:`~nidataset.annotations.formats` and the YOLO and COCO labels of one slice's
+objects in :mod:`~nidataset.annotations.labels`. Loaded on first use, so that importing the pure
+:mod:`~nidataset.annotations.objects` needs neither nibabel nor scipy.
 """
 
 from typing import Any

@@ -1,8 +1,12 @@
 """All reading and writing: volumes and headers in; images, tables and records out, each atomically.
 
-:mod:`~nidataset.io.readers` is the table of input formats (:func:`~nidataset.io.readers.open_volume`),
-:mod:`~nidataset.io.nifti` its NIfTI reader over the byte streams of :mod:`~nidataset.io.streams`,
-:mod:`~nidataset.io.volumes` lists a folder's inputs; :mod:`~nidataset.io.atomic` decides how every
-file is put in place and whose problem a failure is, :mod:`~nidataset.io.images` writes slices and
-volumes, :mod:`~nidataset.io.tables` writes CSV tables.
+Reading: :mod:`~nidataset.io.readers` is the table of input formats
+(:func:`~nidataset.io.readers.open_volume`), :mod:`~nidataset.io.nifti` its NIfTI reader over the byte
+streams of :mod:`~nidataset.io.streams`, :mod:`~nidataset.io.volumes` lists a folder's inputs, and
+:mod:`~nidataset.io.image_files` reads 2D images back. Writing: :mod:`~nidataset.io.image_formats` is
+the table of 2D image formats, :mod:`~nidataset.io.images` their encoders and NIfTI volumes,
+:mod:`~nidataset.io.png` the PNG encoder; :mod:`~nidataset.io.sinks` and :mod:`~nidataset.io.shards`
+put one view's slices in a folder or a tar shard, :mod:`~nidataset.io.tables` writes CSV tables;
+:mod:`~nidataset.io.atomic` and :mod:`~nidataset.io.placement` decide how every file is put in place
+and whose problem a failure is.
 """

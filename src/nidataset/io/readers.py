@@ -160,10 +160,20 @@ def input_suffixes() -> tuple[str, ...]:
     return tuple(sorted(suffixes, key=lambda suffix: (-len(suffix), suffix)))
 
 
-def describe_suffixes() -> str:
-    """The suffixes for a message: ``.nii.gz or .nii``."""
+def describe_inputs() -> str:
+    """What an input is, for a message: ``.nii.gz or .nii file`` (and the formats that claim folders).
+
+    >>> describe_inputs()
+    '.nii.gz or .nii file'
+    """
     suffixes = [suffix for record in INPUT_FORMATS.values() for suffix in record.suffixes]
-    return suffixes[0] if len(suffixes) == 1 else ", ".join(suffixes[:-1]) + " or " + suffixes[-1]
+    folders = [record.name for record in INPUT_FORMATS.values() if record.claims_folder is not None]
+    files = f"{_either(suffixes)} file" if suffixes else ""
+    return " and no ".join(part for part in (files, f"{_either(folders)} folder" if folders else "") if part)
+
+
+def _either(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def prefix_of(filename: str) -> str:
@@ -220,13 +230,17 @@ def owner_of(path: str) -> str:
 
 
 def format_of(path: str) -> InputFormat:
-    """The format that opens ``path``: by suffix, else by folder claim, else the first (NIfTI)."""
+    """The format that opens ``path``: the one claiming it as a folder, else by its longest matching
+    suffix, else the first (NIfTI, whose reader then says what the file is not)."""
+    claimed = claimed_folder(path)
+    if claimed is not None:
+        return claimed
     lowered = os.path.basename(path).lower()
     by_suffix = [(suffix.lower(), record) for record in INPUT_FORMATS.values() for suffix in record.suffixes]
     for suffix, record in sorted(by_suffix, key=lambda pair: -len(pair[0])):
         if lowered.endswith(suffix):
             return record
-    return claimed_folder(path) or next(iter(INPUT_FORMATS.values()))
+    return next(iter(INPUT_FORMATS.values()))
 
 
 def open_volume(path: str) -> VolumeSource:

@@ -12,10 +12,9 @@ import unicodedata
 
 from .nifti import NiftiReader as VolumeReader
 from .readers import (
-    INPUT_FORMATS,
     Header,
     claimed_folder,
-    describe_suffixes,
+    describe_inputs,
     folder_inputs,
     input_suffixes,
     is_input_name,
@@ -43,7 +42,7 @@ def list_volumes(folder: str) -> list[str]:
     except OSError as error:
         raise ValueError(f"nii_folder {folder!r} cannot be listed: {error.strerror or error}") from None
     if not names:
-        raise FileNotFoundError(f"nii_folder {folder!r} holds no {describe_suffixes()} file{_folders()}")
+        raise FileNotFoundError(f"nii_folder {folder!r} holds no {describe_inputs()}")
     _check_unique_prefixes(names)
     return [os.path.join(folder, name) for name in names]
 
@@ -69,12 +68,6 @@ def find_volume(folder: str, prefix: str) -> str | None:
     found.sort(key=lambda name: suffixes.index(name[len(prefix) :].lower()))
     paths = [os.path.join(folder, name) for name in found]
     return next((path for path in paths if os.path.isfile(path)), None)
-
-
-def _folders() -> str:
-    """``, nor a dicom folder``: the formats whose inputs are folders, for the message of an empty one."""
-    names = [record.name for record in INPUT_FORMATS.values() if record.claims_folder is not None]
-    return f", nor a {' or '.join(names)} folder" if names else ""
 
 
 def _is_input(folder: str, entry: os.DirEntry[str]) -> bool:

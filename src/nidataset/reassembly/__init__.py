@@ -1,10 +1,11 @@
 """Back to 3D: ``reassemble`` (slice images to volumes) and ``boxes_to_volume`` (2D boxes to 3D).
 
 Both read a manifest written with ``save_manifest=True`` and need neither the source volumes nor
-anything else. The façade lives in :mod:`~nidataset.reassembly.facade`, the per-source job in
-:mod:`~nidataset.reassembly.job`, reading a manifest back in :mod:`~nidataset.reassembly.manifests`,
-the pure sampling from pixels back to voxels in :mod:`~nidataset.geometry.sampling`, and the boxes
-in :mod:`~nidataset.reassembly.boxes`. Loaded on first use.
+anything else. The façade lives in :mod:`~nidataset.reassembly.facade`, its options in
+:mod:`~nidataset.reassembly.options`, the per-source job in :mod:`~nidataset.reassembly.job`, reading
+a manifest back in :mod:`~nidataset.reassembly.manifests`, the pure sampling from pixels back to
+voxels in :mod:`~nidataset.geometry.sampling`, and the boxes in :mod:`~nidataset.reassembly.boxes`.
+Loaded on first use.
 """
 
 from typing import Any

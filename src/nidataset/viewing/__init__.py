@@ -3,8 +3,9 @@
 :mod:`~nidataset.viewing.preview` draws a volume's evenly spaced slices in a grid, one window for the
 whole volume, at the physical aspect ratio, captioned, with label outlines when a mask is given;
 :mod:`~nidataset.viewing.job` writes them for the slice and annotation jobs and for
-:func:`preview_dataset` (:mod:`~nidataset.viewing.facade`); :mod:`~nidataset.viewing.report` writes
-``report.html``, a static page with no script or font from elsewhere.
+:func:`preview_dataset` (:mod:`~nidataset.viewing.facade`); :mod:`~nidataset.viewing.report` renders
+``report.html``, a static page with no script or font from elsewhere, and
+:mod:`~nidataset.viewing.run_report` gathers what it shows of a run's inputs.
 """
 
 from typing import Any
