@@ -164,7 +164,7 @@ def describe_inputs() -> str:
     """What an input is, for a message: ``.nii.gz or .nii file`` (and the formats that claim folders).
 
     >>> describe_inputs()
-    '.nii.gz or .nii file'
+    '.nii.gz, .nii, .nrrd, .nhdr, .mha or .mhd file and no dicom folder'
     """
     suffixes = [suffix for record in INPUT_FORMATS.values() for suffix in record.suffixes]
     folders = [record.name for record in INPUT_FORMATS.values() if record.claims_folder is not None]
