@@ -202,7 +202,12 @@ def test_hostile_series_are_skipped_with_reasons(tmp_path) -> None:  # type: ign
     _write(root, "mr_sagittal", shuffle=None)
     with open(os.path.join(root, "mr_sagittal", "notes.dcm"), "w") as handle:
         handle.write("not DICOM")
+    cut = _write(root, "mr_coronal", shuffle=None)[3]
+    with open(cut, "r+b") as handle:  # truncated inside its header, after the DICM marker
+        handle.truncate(300)
     reasons = _skip_reason(root, tmp_path)
+    bad = f"1 bad file(s) in the folder: {os.path.basename(cut)} is truncated: it ends before its image"
+    assert reasons["mr_coronal"].startswith(bad)
     assert (
         "is truncated" in reasons["mr_sagittal_big"]
         and os.path.basename(files[5]) in reasons["mr_sagittal_big"]
@@ -514,3 +519,18 @@ def test_single_volume_functions_take_a_series_folder(dicom_folder: str, tmp_pat
     for path in written:
         twin = tmp_path / "all" / "mr_coronal" / "coronal" / os.path.basename(path)
         assert twin.read_bytes() == Path(path).read_bytes()
+
+
+def test_pydicom_truncated_file_and_an_rt_plan_beside_an_image(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pydicom.data import get_testdata_file
+
+    (tmp_path / "in" / "t").mkdir(parents=True)
+    shutil.copy(get_testdata_file("MR_truncated.dcm"), tmp_path / "in" / "t" / "x.dcm")
+    (tmp_path / "in" / "r").mkdir()
+    shutil.copy(get_testdata_file("rtplan.dcm"), tmp_path / "in" / "r" / "plan.dcm")  # no image: left out
+    shutil.copy(get_testdata_file("MR_small.dcm"), tmp_path / "in" / "r" / "mr.dcm")
+    run = extract_slices_dataset(str(tmp_path / "in"), str(tmp_path / "out"), progress=False)
+    assert {o.name: (o.counts, o.reason) for o in run.outcomes} == {
+        "r": ((1,), None),
+        "t": ((), "x.dcm is truncated: its pixel data hold 8130 of 8192 bytes"),
+    }

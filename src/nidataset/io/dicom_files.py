@@ -126,6 +126,8 @@ def read_images(path: str) -> list[DicomImage]:
     except Exception as error:  # pydicom raises many kinds on damaged files
         raise VolumeError(f"{name} is not a readable DICOM file ({_short(error)})") from None
     if "Rows" not in data or "Columns" not in data:
+        if _is_image_storage(data):  # pydicom stops quietly where a truncated file ends
+            raise VolumeError(f"{name} is truncated: it ends before its image's size and pixel data")
         return []
     syntax = str(data.file_meta.get("TransferSyntaxUID", _IMPLICIT))
     try:
@@ -135,6 +137,14 @@ def read_images(path: str) -> list[DicomImage]:
     from .dicom_enhanced import frame_images, is_enhanced
 
     return frame_images(image, data) if is_enhanced(data) else [image]
+
+
+def _is_image_storage(data: Any) -> bool:
+    """Whether the SOP class is one of images (CT Image Storage, ...), not a DICOMDIR or report."""
+    from pydicom.uid import UID
+
+    sop = data.file_meta.get("MediaStorageSOPClassUID") or data.get("SOPClassUID")
+    return sop is not None and "Image Storage" in UID(str(sop)).name
 
 
 def _image(path: str, data: Any, syntax: str, offset: int | None, problem: str | None = None) -> DicomImage:
