@@ -9,7 +9,7 @@ measured (the tree's resident memory, :mod:`measure`):
 
 and checks that both wrote the same slice files, byte for byte. Usage::
 
-    python benchmarks/dicom.py [--size 512] [--slices 300] [--workdir /tmp/dicom-bench] [--gzip]
+    python benchmarks/dicom.py [--size 512] [--slices 300] [--workdir /tmp/dicom-bench] [--gzip] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import argparse
 import filecmp
 import os
 import shutil
+import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -77,14 +78,23 @@ def write_series(folder: Path, size: int, slices: int) -> None:
     assert pydicom.dcmread(folder / "IM00000").Rows == size
 
 
-def timed(label: str, command: list[str], env: dict[str, str], log: Path) -> tuple[float, int]:
-    start = time.perf_counter()
-    run = measure.run_child(command, env, log)
-    seconds = time.perf_counter() - start
-    if run.returncode:
-        raise SystemExit(f"{label} failed; see {log}")
-    print(f"{label:<34} {seconds:7.2f} s   peak {run.peak_bytes / 2**20:7.1f} MiB", flush=True)
-    return seconds, run.peak_bytes
+def timed(
+    label: str, command: list[str], env: dict[str, str], log: Path, clean: Path, repeat: int
+) -> tuple[float, int]:
+    """The median wall time and the largest peak memory of ``repeat`` runs, ``clean`` removed before each."""
+    times, peaks = [], []
+    for _ in range(repeat):
+        shutil.rmtree(clean, ignore_errors=True)
+        clean.mkdir(parents=True)
+        start = time.perf_counter()
+        run = measure.run_child(command, env, log)
+        times.append(time.perf_counter() - start)
+        peaks.append(run.peak_bytes)
+        if run.returncode:
+            raise SystemExit(f"{label} failed; see {log}")
+    seconds, peak = statistics.median(times), max(peaks)
+    print(f"{label:<34} {seconds:7.2f} s   peak {peak / 2**20:7.1f} MiB", flush=True)
+    return seconds, peak
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,30 +103,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--slices", type=int, default=300)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/nidataset-dicom-bench"))
     parser.add_argument("--gzip", action="store_true", help="dcm2niix writes .nii.gz (-z y)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each step; the median is shown")
     args = parser.parse_args(argv)
     work: Path = args.workdir
     inputs = work / "dicom"
     if not (inputs / "ct").is_dir():
         write_series(inputs / "ct", args.size, args.slices)
-    for folder in ("ours", "nifti", "theirs"):
-        shutil.rmtree(work / folder, ignore_errors=True)
-    (work / "nifti").mkdir()
     env = {**os.environ, "PYTHONPATH": str(SRC)}
-    print(f"DICOM CT {args.size} x {args.size} x {args.slices} to axial TIFF slices, one worker")
+    print(
+        f"DICOM CT {args.size} x {args.size} x {args.slices} to axial TIFF slices, one worker, "
+        f"median of {args.repeat} runs"
+    )
+    slicing = [sys.executable, "-c", SLICE]
     ours, _ = timed(
         "nidataset on the series",
-        [sys.executable, "-c", SLICE, str(inputs), str(work / "ours")],
+        [*slicing, str(inputs), str(work / "ours")],
         env,
         work / "ours.log",
+        work / "ours",
+        args.repeat,
     )
     flag = "y" if args.gzip else "n"
     convert = ["dcm2niix", "-z", flag, "-b", "n", "-f", "ct", "-o", str(work / "nifti"), str(inputs / "ct")]
-    first, first_peak = timed(f"dcm2niix -z {flag}", convert, env, work / "dcm2niix.log")
+    first, first_peak = timed(
+        f"dcm2niix -z {flag}", convert, env, work / "dcm2niix.log", work / "nifti", args.repeat
+    )
     then, then_peak = timed(
         "then nidataset on its NIfTI",
-        [sys.executable, "-c", SLICE, str(work / "nifti"), str(work / "theirs")],
+        [*slicing, str(work / "nifti"), str(work / "theirs")],
         env,
         work / "theirs.log",
+        work / "theirs",
+        args.repeat,
     )
     names = sorted(os.listdir(work / "ours" / "ct" / "axial"))
     same = filecmp.cmpfiles(
