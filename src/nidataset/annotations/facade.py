@@ -15,6 +15,7 @@ from concurrent.futures import Executor
 from ..batch.flow import fitting_frames, run_dataset
 from ..errors import VolumeError
 from ..io.atomic import make_folder
+from ..io.readers import claimed_folder
 from ..io.volumes import read_header
 from ..options import (
     DataMode,
@@ -145,7 +146,7 @@ def extract_annotations(
         spacing=spacing,
         single=True,
     )
-    if not os.path.isfile(nii_path):
+    if not os.path.isfile(nii_path) and claimed_folder(nii_path) is None:  # or a DICOM series folder
         raise FileNotFoundError(f"nii_path {nii_path!r} does not exist or is not a file")
     try:
         fitting_frames(read_header(nii_path), options)

@@ -21,6 +21,7 @@ import os
 from collections.abc import Mapping, Sequence
 
 from ..io.atomic import make_folder, remove_files, write_text
+from ..io.readers import owner_of
 
 FOLDER = ".nidataset"
 
@@ -125,7 +126,7 @@ def forget(output_path: str, views: Sequence[str], prefix: str, kind: str = "sli
 def identity_of(path: str) -> tuple[int, int, int] | None:
     """(size, modification time in ns, inode) of a file, or None when it cannot be read."""
     try:
-        info = os.stat(path)
+        info = os.stat(owner_of(path))  # one of a DICOM folder's several series: the folder's
     except OSError:
         return None
     return info.st_size, info.st_mtime_ns, info.st_ino

@@ -94,14 +94,17 @@ class InputFormat:
     """One input format: its name, the suffixes of its files, and how to open one.
 
     ``suffixes`` are matched in any case; ``open(path)`` returns a :class:`VolumeSource`.
-    ``claims_folder(path)`` says whether a folder is one input of this format (a DICOM series); None
-    for formats whose inputs are files.
+    ``claims_folder(path)`` says whether a folder is one input of this format (a DICOM series), or
+    whether a path without a registered suffix is one of the inputs ``folder_inputs(folder)`` lists
+    for a claimed folder holding several (``<folder>_<key>`` beside it); None for formats whose
+    inputs are files.
     """
 
     name: str
     suffixes: tuple[str, ...]
     open: Callable[[str], VolumeSource]
     claims_folder: Callable[[str], bool] | None = None
+    folder_inputs: Callable[[str], list[str]] | None = None
 
 
 def _open_nifti(path: str) -> VolumeSource:
@@ -110,8 +113,43 @@ def _open_nifti(path: str) -> VolumeSource:
     return NiftiReader(path)
 
 
+def _open_nrrd(path: str) -> VolumeSource:
+    from .nrrd_volume import open_nrrd
+
+    return open_nrrd(path)
+
+
+def _open_metaimage(path: str) -> VolumeSource:
+    from .metaimage import open_metaimage
+
+    return open_metaimage(path)
+
+
+def _open_dicom(path: str) -> VolumeSource:
+    from .dicom import open_series
+
+    return open_series(path)
+
+
+def _claims_dicom(path: str) -> bool:
+    from .dicom import claims_folder  # reads a few bytes of each file; pydicom only for a series path
+
+    return claims_folder(path)
+
+
+def _dicom_inputs(folder: str) -> list[str]:
+    from .dicom import series_inputs
+
+    return series_inputs(folder)
+
+
 #: The input formats by name, in the order they are tried; NIfTI first (the default for any name).
-INPUT_FORMATS: dict[str, InputFormat] = {"nifti": InputFormat("nifti", (".nii.gz", ".nii"), _open_nifti)}
+INPUT_FORMATS: dict[str, InputFormat] = {
+    "nifti": InputFormat("nifti", (".nii.gz", ".nii"), _open_nifti),
+    "nrrd": InputFormat("nrrd", (".nrrd", ".nhdr"), _open_nrrd),
+    "metaimage": InputFormat("metaimage", (".mha", ".mhd"), _open_metaimage),
+    "dicom": InputFormat("dicom", (), _open_dicom, _claims_dicom, _dicom_inputs),
+}
 
 
 def register_input_format(record: InputFormat) -> None:
@@ -129,7 +167,7 @@ def describe_inputs() -> str:
     """What an input is, for a message: ``.nii.gz or .nii file`` (and the formats that claim folders).
 
     >>> describe_inputs()
-    '.nii.gz or .nii file'
+    '.nii.gz, .nii, .nrrd, .nhdr, .mha or .mhd file and no dicom folder'
     """
     suffixes = [suffix for record in INPUT_FORMATS.values() for suffix in record.suffixes]
     folders = [record.name for record in INPUT_FORMATS.values() if record.claims_folder is not None]
@@ -169,12 +207,29 @@ def is_input_name(filename: str) -> bool:
 
 def claimed_folder(path: str) -> InputFormat | None:
     """The format that claims the folder ``path`` as one input, or None (a folder no format claims)."""
-    if not any(record.claims_folder for record in INPUT_FORMATS.values()) or not os.path.isdir(path):
+    if not any(record.claims_folder for record in INPUT_FORMATS.values()):
         return None
     for record in INPUT_FORMATS.values():
         if record.claims_folder is not None and record.claims_folder(path):
             return record
     return None
+
+
+def folder_inputs(path: str) -> list[str]:
+    """The inputs of a claimed folder: the folder itself, or the several its format lists."""
+    record = claimed_folder(path) if os.path.isdir(path) else None
+    if record is None or record.folder_inputs is None:
+        return [path]
+    return record.folder_inputs(path)
+
+
+def owner_of(path: str) -> str:
+    """The path whose state (size, time) stands for an input: itself, or for one of a folder's several
+    inputs (``<folder>_<key>``, which does not exist) that folder."""
+    if os.path.exists(path):
+        return path
+    head = path.rpartition("_")[0]
+    return head if head and os.path.isdir(head) and claimed_folder(path) else path
 
 
 def format_of(path: str) -> InputFormat:

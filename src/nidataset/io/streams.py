@@ -52,6 +52,11 @@ def open_stream(path: str) -> BinaryIO:
     return _gzip_module.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
 
 
+def gzip_stream(raw: BinaryIO) -> BinaryIO:
+    """The decompressed bytes of the gzip data that ``raw`` reads from where it stands."""
+    return _gzip_module.GzipFile(fileobj=raw, mode="rb")  # type: ignore[no-any-return]
+
+
 def translated(function, *args):  # type: ignore[no-untyped-def]
     """Call a reading function, turning decompression and I/O errors into one-line reasons."""
     try:

@@ -15,6 +15,7 @@ from .readers import (
     Header,
     claimed_folder,
     describe_inputs,
+    folder_inputs,
     input_suffixes,
     is_input_name,
     prefix_of,
@@ -37,6 +38,7 @@ def list_volumes(folder: str) -> list[str]:
     try:
         with os.scandir(folder) as entries:
             names = sorted(e.name for e in entries if _is_input(folder, e))
+        names = sorted(os.path.basename(p) for n in names for p in folder_inputs(os.path.join(folder, n)))
     except OSError as error:
         raise ValueError(f"nii_folder {folder!r} cannot be listed: {error.strerror or error}") from None
     if not names:

@@ -15,6 +15,7 @@ from ..batch.memory import POOL
 from ..encoding import refuse_format
 from ..errors import VolumeError
 from ..io.atomic import make_folder
+from ..io.readers import claimed_folder
 from ..io.volumes import read_header
 from ..options import (
     Bits,
@@ -154,7 +155,7 @@ def extract_slices(
         save_preview=save_preview,
         single=True,
     )
-    if not os.path.isfile(nii_path):
+    if not os.path.isfile(nii_path) and claimed_folder(nii_path) is None:  # or a DICOM series folder
         raise FileNotFoundError(f"nii_path {nii_path!r} does not exist or is not a file")
     try:
         header = read_header(nii_path)

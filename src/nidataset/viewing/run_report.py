@@ -70,7 +70,9 @@ def _report_row(path: str, outcome: Outcome, options: Any) -> InputRow:
             os.path.join(options.output_path, relative_folder(prefix, view, options.saving_mode))
         )
     )
-    notes = (outcome.note,) if outcome.note else ()
+    notes: tuple[str, ...] = (outcome.note,) if outcome.note else ()
+    if header.format != "nifti":  # what was read: DICOM's modality and series description
+        notes += ("; ".join(f"{k}: {v}" for k, v in (("format", header.format), *header.details)),)
     return dataclasses.replace(
         row,
         shape=header.shape,
