@@ -107,7 +107,8 @@ def extract_slices(
         headers before anything is written) and ``"jpeg"`` (``.jpg``, lossy: needs an 8-bit window).
     compression : str or None
         A compression the format accepts (TIFF: lossless ``"zlib"``, ``"zstd"``, ``"lzw"``; the
-        last two need imagecodecs, ``pip install imagecodecs``, the codecs extra).
+        last two need imagecodecs, ``pip install imagecodecs``, the codecs extra). OpenCV,
+        SimpleITK, ITK and MONAI cannot read zstd TIFF: prefer ``"zlib"`` for other tools.
     save_preview : bool
         Write ``<output>/previews/<prefix>_<view>_preview.png`` (``output_path/previews/`` for one
         volume): evenly spaced slices in a grid, one window for the whole volume (``window``, or
