@@ -72,14 +72,21 @@ def test_the_yolo_layout_opens_as_the_tools_read_it_and_after_a_rerun_without_a_
 def test_an_empty_split_is_left_out_of_data_yaml_and_warned_about(tmp_path):
     images, masks = make_inputs(tmp_path / "in", cases=2, negative=False)
     out = tmp_path / "out"
+    # two cases: one to train, round(0.3 * 2) = 1 to val, none left for the test split asked for
     with pytest.warns(UserWarning, match="the test split holds no case"):
-        build_dataset(str(images), str(masks), str(out), split=(0.5, 0.5, 0.0), progress=False)
+        build_dataset(str(images), str(masks), str(out), split=(0.5, 0.3, 0.2), progress=False)
     data = yaml.safe_load((out / "data.yaml").read_text())
     assert (data["train"], data["val"]) == ("images/train", "images/val") and "test" not in data
     assert sorted(p.name for p in (out / "annotations").iterdir()) == [
         "instances_train.json",
         "instances_val.json",
     ]
+    with warnings.catch_warnings():  # a fraction of 0 asks for no test split: nothing to warn about
+        warnings.simplefilter("error")
+        build_dataset(
+            str(images), str(masks), str(tmp_path / "no_test"), split=(0.5, 0.5, 0.0), progress=False
+        )
+    assert "test" not in yaml.safe_load((tmp_path / "no_test" / "data.yaml").read_text())
     without = tmp_path / "whole"
     build_dataset(str(images), str(masks), str(without), progress=False)
     assert yaml.safe_load((without / "data.yaml").read_text())["train"] == "images"

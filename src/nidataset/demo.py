@@ -99,6 +99,8 @@ def run_demo(output: str, *, progress: bool | Progress = True) -> DemoResult:
         orientation="radiological",
         window=WINDOW,
         image_format="png",
+        label_names=LABEL_NAMES,
+        split=(0.67, 0.33, 0.0),  # two cases to train on and one to validate: what YOLO needs
         progress=progress,
     )
     write_text(os.path.join(output, README), "\n".join([*contents(output), "", *next_steps(output)]) + "\n")

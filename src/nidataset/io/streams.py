@@ -49,12 +49,17 @@ def open_stream(path: str) -> BinaryIO:
         raw.seek(0)
         return raw
     raw.seek(0)
-    return _gzip_module.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    return gzip_stream(raw, owned=True)
 
 
-def gzip_stream(raw: BinaryIO) -> BinaryIO:
-    """The decompressed bytes of the gzip data that ``raw`` reads from where it stands."""
-    return _gzip_module.GzipFile(fileobj=raw, mode="rb")  # type: ignore[no-any-return]
+def gzip_stream(raw: BinaryIO, owned: bool = False) -> BinaryIO:
+    """The decompressed bytes of the gzip data that ``raw`` reads from where it stands; closing the
+    stream closes ``raw`` too when it is ``owned`` (GzipFile closes only the files it opened itself:
+    the descriptor would otherwise stay open until garbage collection)."""
+    stream = _gzip_module.GzipFile(fileobj=raw, mode="rb")
+    if owned:
+        stream.myfileobj = raw  # what GzipFile.close() closes
+    return stream  # type: ignore[no-any-return]
 
 
 def translated(function, *args):  # type: ignore[no-untyped-def]

@@ -91,6 +91,16 @@ def finish_dataset(
     return written
 
 
+def _asked_splits(split: object) -> tuple[str, ...]:
+    """The splits a run asked for: those of a mapping file, or those given a fraction above 0 (a
+    fraction of 0 says that split is not wanted, so its absence is no surprise to warn about)."""
+    if split is None:
+        return ()
+    if isinstance(split, str | os.PathLike):
+        return SPLITS
+    return tuple(name for name, fraction in zip(SPLITS, split, strict=True) if float(fraction) > 0)  # type: ignore[call-overload]
+
+
 def finished(
     result: RunResult, options: BuildOptions, cases: dict[str, str], split: object
 ) -> FinishedDataset:
@@ -100,7 +110,7 @@ def finished(
     names: tuple[str | None, ...] = tuple(s for s in SPLITS if any(of_pair.get(n) == s for n in done))
     if split is None:
         names = (None,)
-    empty = tuple(s for s in (SPLITS if split is not None else ()) if s not in names)
+    empty = tuple(s for s in _asked_splits(split) if s not in names)
     by_split: dict[str | None, list[str]] = {name: [] for name in names}
     prefixes: dict[str | None, list[str]] = {name: [] for name in names}
     values = {v for o in result.done for v in o.labels or ()}

@@ -30,11 +30,9 @@ def finish_yolo(dataset: FinishedDataset) -> list[str]:
     if not any(label_format(name).folder == "labels" for name in dataset.options.labels):
         return []
     for split in dataset.empty_splits:
+        why = " (Ultralytics' trainers need a val split)" if split == "val" else ""
         warnings.warn(
-            f"the {split} split holds no case: data.yaml leaves it out (Ultralytics' trainers need a "
-            "val split)",
-            UserWarning,
-            stacklevel=2,
+            f"the {split} split holds no case: data.yaml leaves it out{why}", UserWarning, stacklevel=2
         )
     folders = [(split or "train", yolo_folder("images", split)) for split in dataset.splits]
     lines = [f"{key}: {folder}" for key, folder in folders]
