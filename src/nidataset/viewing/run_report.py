@@ -86,11 +86,12 @@ def _report_row(path: str, outcome: Outcome, options: Any) -> InputRow:
 
 
 def dtype_words(dtype: Any) -> str:
-    """A dtype as a person reads it: ``int16``, or ``int16 (big-endian)`` (numpy writes ``>i2``).
+    """A dtype as a person reads it: ``int16``, or ``int16 (big-endian)`` (numpy writes ``>i2``); the
+    machine's own byte order goes unsaid.
 
     >>> import numpy as np
     >>> dtype_words(np.dtype(">i2")), dtype_words(np.dtype("<f4")), dtype_words(np.dtype("u1"))
     ('int16 (big-endian)', 'float32', 'uint8')
     """
     order = {">": "big", "<": "little"}.get(dtype.byteorder)
-    return dtype.name if order is None else f"{dtype.name} ({order}-endian)"
+    return dtype.name if order is None or dtype.isnative else f"{dtype.name} ({order}-endian)"
