@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Literal, get_args
 
 from .batch.settings import RunOptions, run_options
 from .checks import VIEWS, View, check_choice, check_flag, check_folder, check_shard_prefixes
 from .stages import (
     BITS,
     CONTAINERS,
+    DATA_MODES,
     DTYPE_MODES,
+    EXTRACTION_MODES,
     FLAT,
     INTERPOLATIONS,
     ORIENTATIONS,
@@ -36,8 +37,10 @@ from .stages import (
     Bits,
     Compression,
     Container,
+    DataMode,
     DtypeMode,
     Encoding,
+    ExtractionMode,
     Geometry,
     HasEncoding,
     HasGeometry,
@@ -93,11 +96,6 @@ __all__ = [
     "run_options",
     "slice_options",
 ]
-
-ExtractionMode = Literal["slice", "volume"]
-DataMode = Literal["center", "box", "radius"]
-EXTRACTION_MODES: tuple[str, ...] = get_args(ExtractionMode)
-DATA_MODES: tuple[str, ...] = get_args(DataMode)
 
 
 @dataclass(frozen=True)

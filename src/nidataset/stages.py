@@ -60,12 +60,18 @@ WindowSpec = str | tuple[float, float] | None
 #: None (one pixel per voxel), "isotropic", or square pixels of that many millimetres.
 Spacing = Literal["isotropic"] | float | None
 
+#: The annotation functions' own choices: one CSV per slice or per mask, and what each row holds.
+ExtractionMode = Literal["slice", "volume"]
+DataMode = Literal["center", "box", "radius"]
+
 SAVING_MODES: tuple[str, ...] = get_args(SavingMode)
 DTYPE_MODES: tuple[str, ...] = get_args(DtypeMode)
 ORIENTATIONS: tuple[str, ...] = get_args(Orientation)
 INTERPOLATIONS: tuple[str, ...] = get_args(Interpolation)
 BITS: tuple[int, ...] = get_args(Bits)
 CONTAINERS: tuple[str, ...] = get_args(Container)
+EXTRACTION_MODES: tuple[str, ...] = get_args(ExtractionMode)
+DATA_MODES: tuple[str, ...] = get_args(DataMode)
 
 #: The single-volume functions write straight into ``output_path``: an internal third saving mode,
 #: never accepted from a caller.
