@@ -108,7 +108,7 @@ def test_every_command_refuses_a_bad_geometry_in_the_same_words(pair, tmp_path, 
             str(images), str(masks), str(tmp_path / "b"), progress=False, **kw
         ),
         "preview": lambda **kw: preview_dataset(
-            str(images), str(masks), str(tmp_path / "p"), progress=False, **kw
+            str(images), str(tmp_path / "p"), str(masks), progress=False, **kw
         ),
     }
     if option in ("target_size", "spacing"):
