@@ -1,6 +1,6 @@
-"""The checks every option builder shares: one value of a list, a flag, views, a window, a spacing, a
-target size, a pad value, a folder, a path. Each raises ValueError naming the parameter and what is
-allowed. Re-exported by :mod:`nidataset.options`."""
+"""The single checks the stage records (:mod:`nidataset.stages`) and the option builders share: one
+value of a list, a flag, views, a window, a spacing, a target size, a pad value, a folder, a path.
+Each raises ValueError naming the parameter and what is allowed."""
 
 from __future__ import annotations
 
