@@ -42,7 +42,7 @@ import datasets  # noqa: E402
 import measure  # noqa: E402
 
 WINDOW = "soft_tissue"
-FORMATS = {
+FORMATS: dict[str, dict[str, object]] = {
     "tiff": {},
     "tiff+zlib": {"compression": "zlib"},
     "tiff+zstd": {"compression": "zstd"},
@@ -148,6 +148,7 @@ def ensure_masks(dataset: datasets.Dataset) -> Path:
     folder.mkdir(parents=True)
     for path in dataset.paths:
         image = nib.load(str(path))
+        assert isinstance(image, nib.Nifti1Image)  # the benchmark datasets are NIfTI
         ct = np.asarray(image.dataobj)
         labels = np.zeros(ct.shape, dtype=np.uint8)
         labels[(ct > 65) & (ct < 200)] = 2

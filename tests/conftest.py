@@ -63,6 +63,11 @@ def read_tiff(path: str | os.PathLike[str]) -> np.ndarray:
     return data
 
 
+def all_files(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder``, hidden records included, by relative path: two runs compared whole."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 def expected_slices(path: Path, view: str) -> list[np.ndarray]:
     """nibabel's ``get_fdata()`` sliced per SPEC.md's table, independent of the package's own code."""
     data = np.asarray(nib.load(str(path)).get_fdata())

@@ -25,7 +25,7 @@ from scipy import ndimage
 import nidataset.annotations
 import nidataset.annotations.facade
 import nidataset.annotations.objects
-from conftest import SHAPE, read_tiff, write_volume
+from conftest import SHAPE, all_files, read_tiff, write_volume
 from nidataset.annotations import extract_annotations, extract_annotations_dataset
 from nidataset.annotations.objects import integer_labels, number_objects, plane_boxes
 from nidataset.errors import VolumeError
@@ -487,11 +487,7 @@ def test_several_views_in_one_run_equal_separate_runs(tmp_path):
             target_size=TARGET,
             progress=False,
         )
-        assert tree(alone) == {k: v for k, v in tree(tmp_path / "both").items() if view in k}
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+        assert all_files(alone) == {k: v for k, v in all_files(tmp_path / "both").items() if view in k}
 
 
 def test_one_and_two_workers_and_a_process_pool_write_identical_files(tmp_path):
@@ -505,8 +501,8 @@ def test_one_and_two_workers_and_a_process_pool_write_identical_files(tmp_path):
         extract_annotations_dataset(
             str(folder), str(tmp_path / "pool"), "coronal", "view", executor=pool, **options
         )
-    assert tree(tmp_path / "w1") == tree(tmp_path / "w2") == tree(tmp_path / "pool")
-    assert len(tree(tmp_path / "w1")) > 20
+    assert all_files(tmp_path / "w1") == all_files(tmp_path / "w2") == all_files(tmp_path / "pool")
+    assert len(all_files(tmp_path / "w1")) > 20
 
 
 def test_a_rerun_removes_the_csvs_of_slices_that_no_longer_hold_an_object(tmp_path):

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from conftest import all_files
 from nidataset.cli import main
 from nidataset.phantoms import DEMO_CASES
 
@@ -105,10 +106,6 @@ def test_import_is_cheap():
 
 
 # --- nidataset slices / annotations ----------------------------------------------------------
-
-
-def files_under(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture
@@ -312,7 +309,7 @@ def test_a_dask_executor_gives_what_a_local_run_gives(dask_cluster, cases, tmp_p
         str(cases), str(tmp_path / "dask"), executor=client.get_executor(), **options
     )
     assert remote.outcomes == local.outcomes
-    assert files_under(tmp_path / "dask") == files_under(tmp_path / "local")
+    assert all_files(tmp_path / "dask") == all_files(tmp_path / "local")
     assert (tmp_path / "dask" / "slices_failed.csv").read_text().count("case_000.nii.gz") == 1
 
 
@@ -323,7 +320,7 @@ def test_the_dask_scheduler_option_gives_what_a_local_run_gives(dask_cluster, ca
     assert main(["slices", str(cases), str(tmp_path / "local"), "--workers", "1", *common]) == 1
     address = cluster.scheduler_address
     assert main(["slices", str(cases), str(tmp_path / "dask"), "--dask-scheduler", address, *common]) == 1
-    dask, local = files_under(tmp_path / "dask"), files_under(tmp_path / "local")
+    dask, local = all_files(tmp_path / "dask"), all_files(tmp_path / "local")
     reports = [
         re.sub(r" in [0-9.]+ s\.", "", files.pop("report.html").decode()).replace(str(tmp_path / name), "OUT")
         for files, name in ((dask, "dask"), (local, "local"))
@@ -343,8 +340,8 @@ def test_shards_written_on_a_dask_cluster_are_those_of_a_local_run(dask_cluster,
     }
     extract_slices_dataset(str(cases), str(tmp_path / "local"), workers=1, **options)
     extract_slices_dataset(str(cases), str(tmp_path / "dask"), executor=client.get_executor(), **options)
-    assert files_under(tmp_path / "dask") == files_under(tmp_path / "local")
-    assert len([name for name in files_under(tmp_path / "dask") if name.endswith(".tar")]) == 6
+    assert all_files(tmp_path / "dask") == all_files(tmp_path / "local")
+    assert len([name for name in all_files(tmp_path / "dask") if name.endswith(".tar")]) == 6
 
 
 def test_an_unreachable_scheduler_is_a_usage_error(cases, tmp_path, capsys, monkeypatch):

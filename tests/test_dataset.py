@@ -11,15 +11,11 @@ import nibabel as nib
 import pandas as pd
 import pytest
 
-from conftest import ramp, read_tiff, write_volume
+from conftest import all_files, ramp, read_tiff, write_volume
 from nidataset import extract_slices_dataset
 from nidataset.slices import extract_slices
 
 VIEW_AXIS = {"axial": 2, "coronal": 1, "sagittal": 0}
-
-
-def files_under(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def shapes(folder: Path) -> dict[str, tuple[int, ...]]:
@@ -199,7 +195,7 @@ def test_a_list_of_views_writes_what_separate_calls_write(cases, tmp_path, view)
             save_stats=True,
             progress=False,
         )
-    assert files_under(tmp_path / "together") == files_under(tmp_path / "apart")
+    assert all_files(tmp_path / "together") == all_files(tmp_path / "apart")
     assert result.views == tuple(view)
 
 
@@ -219,7 +215,7 @@ def test_one_worker_and_two_workers_write_identical_bytes(cases, tmp_path, savin
                 progress=False,
             )
         )
-    assert files_under(tmp_path / "w1") == files_under(tmp_path / "w2")
+    assert all_files(tmp_path / "w1") == all_files(tmp_path / "w2")
     assert results[0].outcomes == results[1].outcomes
 
 
@@ -232,7 +228,7 @@ def test_any_executor_gives_the_same_outputs(cases, tmp_path, make_executor):
         result = extract_slices_dataset(
             str(cases), str(tmp_path / "pool"), save_stats=True, executor=executor, progress=False
         )
-    assert files_under(tmp_path / "local") == files_under(tmp_path / "pool")
+    assert all_files(tmp_path / "local") == all_files(tmp_path / "pool")
     assert [o.name for o in result.done] == ["case_001.nii.gz", "case_002.nii.gz", "case_003.nii.gz"]
 
 

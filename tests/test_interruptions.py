@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import tifffile
 
-from conftest import ramp, write_volume
+from conftest import all_files, ramp, write_volume
 from nidataset import extract_slices_dataset
 from nidataset.batch.runner import run_files
 from nidataset.errors import OutputError
@@ -25,10 +25,6 @@ from nidataset.options import SliceOptions
 from nidataset.slices.job import extract_volume
 
 KILLER = "poison.nii.gz"
-
-
-def all_files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def assert_no_partial_output(folder: Path) -> None:

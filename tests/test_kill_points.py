@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import write_volume
+from conftest import all_files, write_volume
 from nidataset import extract_slices_dataset
 from nidataset.io.atomic import is_temporary_name
 
@@ -93,10 +93,6 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def options_of(saving_mode: str, container: str, views: list[str]) -> dict[str, object]:
     return {"view": views, "saving_mode": saving_mode, "container": container, "save_stats": True}
-
-
-def all_files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def visible(folder: Path) -> dict[str, bytes]:

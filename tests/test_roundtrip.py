@@ -136,12 +136,12 @@ def test_singleton_and_2d_images_are_3d_volumes(tmp_path, stored_shape, header_s
 def test_streaming_and_whole_volume_paths_write_the_same_bytes(tmp_path, monkeypatch, raw, scaling):
     """Axial alone streams slab by slab; axial beside another view is cut from the whole volume."""
     import nidataset.slices.job as job
-    from nidataset.options import SliceOptions
+    from nidataset.options import Geometry, SliceOptions
 
     volume = write_volume(tmp_path / "vol.nii.gz", raw, **scaling)
     monkeypatch.setattr(job, "SLAB_BYTES", 33 * 17 * 2 * 3)  # slabs of 3 slices; 40 is no multiple of 3
     for folder, views in [("streamed", ("axial",)), ("whole", ("axial", "coronal"))]:
-        options = SliceOptions(str(tmp_path / folder), views, target_size=(40, 40), pad_value=1.5)
+        options = SliceOptions(str(tmp_path / folder), Geometry(views, target_size=(40, 40), pad_value=1.5))
         assert job.extract_volume(str(volume), options).counts[0] == 40
     streamed = sorted((tmp_path / "streamed").rglob("*axial*.tif"))
     assert len(streamed) == 40

@@ -13,7 +13,7 @@ import pytest
 import nidataset.slices.job as slice_job
 from conftest import expected_slices, ramp, read_tiff, write_volume
 from nidataset import extract_annotations, extract_annotations_dataset, extract_slices, extract_slices_dataset
-from nidataset.options import SliceOptions
+from nidataset.options import Geometry, Placement, SliceOptions
 
 VIEWS = ("axial", "coronal", "sagittal")
 
@@ -35,7 +35,7 @@ def test_a_skipped_volume_does_not_remove_the_view_folder_another_volume_is_abou
     creation of the shared <output>/<view>/ folder and its first write into it."""
     good = write_volume(tmp_path / "a_good.nii.gz", ramp((6, 5, 4)))
     bad = truncated_volume(tmp_path / "b_bad.nii.gz")
-    options = SliceOptions(str(tmp_path / "out"), (view,), saving_mode="view")
+    options = SliceOptions(str(tmp_path / "out"), Geometry((view,)), placement=Placement("view"))
     real_make_folder = slice_job.make_folder
     bad_outcomes = []
 

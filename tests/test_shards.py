@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from conftest import ramp, write_volume
+from conftest import all_files, ramp, write_volume
 from nidataset import extract_slices_dataset
 from nidataset.cli import main
 from nidataset.io.shards import member_header
@@ -223,10 +223,6 @@ def test_the_command_line_writes_shards(cases, tmp_path, capsys):
         f"case_{n:03d}/{view}/case_{n:03d}.tar" for n in (1, 2, 3) for view in ("axial", "coronal")
     ]
     assert not list(out.rglob("*.tif"))
-
-
-def all_files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def visible(root: Path) -> dict[str, bytes]:

@@ -1,6 +1,6 @@
-"""The checks every option builder shares: one value of a list, a flag, views, a window, a spacing, a
-target size, a pad value, a folder, a path. Each raises ValueError naming the parameter and what is
-allowed. Re-exported by :mod:`nidataset.options`."""
+"""The single checks the stage records (:mod:`nidataset.stages`) and the option builders share: one
+value of a list, a flag, views, a window, a spacing, a target size, a pad value, a folder, a path.
+Each raises ValueError naming the parameter and what is allowed."""
 
 from __future__ import annotations
 
@@ -10,13 +10,6 @@ import os
 from collections.abc import Sequence
 from typing import Literal, get_args
 
-from .io.image_formats import (
-    check_channels,
-    check_compression,
-    check_depth,
-    check_rgb_depth,
-    compression_names,
-)
 from .naming import prefix_of
 
 _F32_MAX = 3.4028234663852886e38  # float(np.finfo(np.float32).max), without importing numpy here
@@ -66,7 +59,7 @@ def check_window(window: object, several: bool = True) -> str | tuple[float, flo
     """
     from .values.windows import PRESETS
 
-    if _several(window):  # SPEC Part 3: three windows as the channels of an RGB image
+    if several_windows(window):  # SPEC Part 3: three windows as the channels of an RGB image
         if not several:
             raise ValueError(f"window must be one window here, not several: {window!r}")
         if len(window) != 3:  # type: ignore[arg-type]
@@ -91,7 +84,7 @@ def check_window(window: object, several: bool = True) -> str | tuple[float, flo
     return float(window[0]), float(window[1])
 
 
-def _several(window: object) -> bool:
+def several_windows(window: object) -> bool:
     """A list of windows (each a name or a pair), not one ``(center, width)``."""
     return (
         isinstance(window, Sequence)
@@ -102,7 +95,7 @@ def _several(window: object) -> bool:
 
 def _one_of_three(window: object) -> str | tuple[float, float]:
     """One of several windows: a preset or (center, width), not "auto" nor a list."""
-    if window is None or window == "auto" or _several(window):
+    if window is None or window == "auto" or several_windows(window):
         raise ValueError(f"window as channels takes presets or (center, width) pairs, not {window!r}")
     return check_window(window)  # type: ignore[return-value]
 
@@ -115,7 +108,7 @@ def check_window_channels(window: object, context: object) -> None:
     ...
     ValueError: window= with three windows makes the channels: it cannot be combined with context=1
     """
-    if _several(window) and context:
+    if several_windows(window) and context:
         raise ValueError(
             f"window= with three windows makes the channels: it cannot be combined with context={context!r}"
         )
@@ -191,23 +184,6 @@ def check_path(name: str, value: object) -> str:
     if not isinstance(value, str | os.PathLike) or not os.fspath(value):
         raise ValueError(f"{name} must be a path (str or os.PathLike); got {value!r}")
     return os.fsdecode(os.fspath(value))
-
-
-def check_image_options(window: object, bits: object, image_format: str, compression: object) -> None:
-    """What the format can hold, decided from the options alone (the dtype is checked per header)."""
-    if bits not in (8, 16) or isinstance(bits, bool):
-        raise ValueError(f"bits must be 8 or 16; got {bits!r}")
-    if window is None and bits != 8:
-        raise ValueError(
-            f"bits={bits!r} needs a window, whose output's depth it sets: add window='soft_tissue' (CT) "
-            "or window='auto' (MRI)"
-        )
-    check_depth(image_format, window is not None, bits)  # type: ignore[arg-type]
-    if _several(window):  # the three windows are the channels of one RGB image
-        check_channels(image_format, 3, 0)
-        check_rgb_depth(image_format, bits, "window= with three windows")  # type: ignore[arg-type]
-    if compression is not None:
-        check_compression(image_format, check_choice("compression", compression, compression_names()))
 
 
 def check_shard_prefixes(names: Sequence[str]) -> None:

@@ -1,11 +1,13 @@
-"""The frozen option records of each command, and the builders that check them.
+"""The frozen option records of each command, composed of the stage records of
+:mod:`nidataset.stages`, and the builders that check them.
 
 The façades only gather their arguments and call the builders here, which raise ``ValueError`` naming
-the parameter and what is allowed, before anything is read or written. The checks they share live in
-:mod:`nidataset.checks` (the image formats' own in :mod:`nidataset.io.image_formats`), the run's record
-in :mod:`nidataset.batch.settings` (re-exported here) and ``reassemble``'s in
-:mod:`nidataset.reassembly.options`. The records are frozen and
-small, so that a per-file job receives them whole and they pickle to any executor.
+the parameter and what is allowed, before anything is read or written. Each stage's checks live with
+its record in :mod:`nidataset.stages`, the shared single checks in :mod:`nidataset.checks` (the image
+formats' own in :mod:`nidataset.io.image_formats`), the run's record in
+:mod:`nidataset.batch.settings` (re-exported here) and ``reassemble``'s in
+:mod:`nidataset.reassembly.options`. The records are frozen and small, so that a per-file job
+receives them whole and they pickle to any executor.
 
 >>> slice_options("out", "axial", "case", (64, 64), -1024).views
 ('axial',)
@@ -18,96 +20,102 @@ ValueError: view must be one view for a single volume; got ['axial', 'coronal']
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, get_args
+from dataclasses import dataclass, field
 
-from .batch.settings import RunOptions as RunOptions
-from .batch.settings import run_options as run_options
-from .checks import VIEWS as VIEWS
-from .checks import View as View
-from .checks import (
-    check_choice,
-    check_flag,
-    check_folder,
-    check_image_options,
-    check_pad_value,
-    check_spacing,
-    check_target_size,
-    check_views,
-    check_window,
+from .batch.settings import RunOptions, run_options
+from .checks import VIEWS, View, check_choice, check_flag, check_folder, check_shard_prefixes
+from .stages import (
+    BITS,
+    CONTAINERS,
+    DATA_MODES,
+    DTYPE_MODES,
+    EXTRACTION_MODES,
+    FLAT,
+    INTERPOLATIONS,
+    ORIENTATIONS,
+    SAVING_MODES,
+    Bits,
+    Compression,
+    Container,
+    DataMode,
+    DtypeMode,
+    Encoding,
+    ExtractionMode,
+    Geometry,
+    HasEncoding,
+    HasGeometry,
+    HasPlacement,
+    HasValues,
+    ImageFormat,
+    Interpolation,
+    Listed,
+    Orientation,
+    Placement,
+    SavingMode,
+    Spacing,
+    Values,
+    WindowSpec,
 )
-from .checks import (
-    check_shard_prefixes as check_shard_prefixes,
-)
-from .io.image_formats import (
-    format_names,
-)
-from .io.image_formats import image_format as image_format_record
 
-if TYPE_CHECKING:
-    pass
-
-SavingMode = Literal["case", "view"]
-DtypeMode = Literal["auto", "float32"]
-ExtractionMode = Literal["slice", "volume"]
-DataMode = Literal["center", "box", "radius"]
-Orientation = Literal["stored", "radiological", "neurological"]
-Interpolation = Literal["linear", "nearest"]
-#: A name of the image-format table (:data:`nidataset.io.image_formats.IMAGE_FORMATS`): "tiff",
-#: "png", "jpeg", or one registered since.
-ImageFormat = str
-#: A compression some image format accepts (TIFF: "zlib", "zstd", "lzw").
-Compression = str
-Bits = Literal[8, 16]
-#: "files": one file per slice; "webdataset": one tar shard per volume and view.
-Container = Literal["files", "webdataset"]
-#: None (values untouched), a preset name, (center, width), or "auto" (per volume).
-WindowSpec = str | tuple[float, float] | None
-#: None (one pixel per voxel), "isotropic", or square pixels of that many millimetres.
-Spacing = Literal["isotropic"] | float | None
-
-SAVING_MODES: tuple[str, ...] = get_args(SavingMode)
-DTYPE_MODES: tuple[str, ...] = get_args(DtypeMode)
-EXTRACTION_MODES: tuple[str, ...] = get_args(ExtractionMode)
-DATA_MODES: tuple[str, ...] = get_args(DataMode)
-ORIENTATIONS: tuple[str, ...] = get_args(Orientation)
-INTERPOLATIONS: tuple[str, ...] = get_args(Interpolation)
-CONTAINERS: tuple[str, ...] = get_args(Container)
-
-#: The single-volume functions write straight into ``output_path``: an internal third saving mode,
-#: never accepted from a caller.
-FLAT = "flat"
+#: Re-exported here, where the façades and users have always found them.
+__all__ = [
+    "BITS",
+    "CONTAINERS",
+    "DATA_MODES",
+    "DTYPE_MODES",
+    "EXTRACTION_MODES",
+    "FLAT",
+    "INTERPOLATIONS",
+    "ORIENTATIONS",
+    "SAVING_MODES",
+    "VIEWS",
+    "AnnotationOptions",
+    "Bits",
+    "Compression",
+    "Container",
+    "DataMode",
+    "DtypeMode",
+    "Encoding",
+    "ExtractionMode",
+    "Geometry",
+    "ImageFormat",
+    "Interpolation",
+    "Orientation",
+    "Placement",
+    "PreviewOptions",
+    "RunOptions",
+    "SavingMode",
+    "SliceOptions",
+    "Spacing",
+    "Values",
+    "View",
+    "WindowSpec",
+    "annotation_options",
+    "check_shard_prefixes",
+    "preview_options",
+    "run_options",
+    "slice_options",
+]
 
 
 @dataclass(frozen=True)
-class SliceOptions:
+class SliceOptions(HasGeometry, HasValues, HasEncoding, HasPlacement, Listed):
     """What one slice extraction writes, validated; the per-file job's only argument besides the path."""
 
     output_path: str
-    views: tuple[str, ...] = ("axial",)
-    saving_mode: str = "case"  # "case", "view", or FLAT
-    target_size: tuple[int, int] | None = None
-    pad_value: float | str = 0.0  # or "min": each volume's smallest real value
-    dtype: str = "auto"
+    geometry: Geometry = field(default_factory=Geometry)
+    values: Values = field(default_factory=Values)
+    encoding: Encoding = field(default_factory=Encoding)
+    placement: Placement = field(default_factory=Placement)
     resume: bool = False  # skip volumes whose completion records match (batch/records.py)
-    orientation: str = "stored"
-    spacing: str | float | None = None
-    interpolation: str = "linear"
-    window: str | tuple[float, float] | None = None
-    bits: int = 8
-    image_format: str = "tiff"
-    compression: str | None = None
     save_preview: bool = False  # <output>/previews/<prefix>_<view>_preview.png
     measure_range: bool = False  # each volume's value range, for the report
-    container: str = "files"  # or "webdataset": <folder of the view's slices>/<prefix>.tar
 
-    @property
-    def extension(self) -> str:
-        return image_format_record(self.image_format).extension
-
-    @property
-    def sharded(self) -> bool:
-        return self.container == "webdataset"
+    ORDER = (
+        *("output_path", "views", "saving_mode", "target_size", "pad_value", "dtype", "resume"),
+        *("orientation", "spacing", "interpolation", "window", "bits", "image_format", "compression"),
+        *("save_preview", "measure_range", "container"),
+    )
 
     @property
     def output_key(self) -> str:
@@ -116,22 +124,13 @@ class SliceOptions:
         Options added after Part 1 join it only when they differ from their defaults, so records
         of earlier default runs still match.
         """
-        key = repr((self.saving_mode, self.target_size, self.pad_value, self.dtype))
+        listed = {name: (value, default) for name, value, default in self.listed()}
+        first = ("saving_mode", "target_size", "pad_value", "dtype")
+        key = repr(tuple(listed[name][0] for name in first))
         extras = {
             name: value
-            for name, value, default in [
-                ("orientation", self.orientation, "stored"),
-                ("spacing", self.spacing, None),
-                ("interpolation", self.interpolation, "linear"),
-                ("window", self.window, None),
-                ("bits", self.bits, 8),
-                ("image_format", self.image_format, "tiff"),
-                ("compression", self.compression, None),
-                ("save_preview", self.save_preview, False),
-                ("measure_range", self.measure_range, False),
-                ("container", self.container, "files"),
-            ]
-            if value != default
+            for name, (value, default) in listed.items()
+            if name not in (*first, "output_path", "views", "resume") and value != default
         }
         return key + (f" {extras!r}" if extras else "")
 
@@ -142,49 +141,46 @@ class SliceOptions:
 
 
 @dataclass(frozen=True)
-class AnnotationOptions:
-    """What one annotation run writes, validated."""
+class AnnotationOptions(HasGeometry, HasPlacement, Listed):
+    """What one annotation run writes, validated. Labels are resampled by nearest neighbour (an
+    interpolated label is another label): the builder's geometry says so."""
 
     output_path: str
-    views: tuple[str, ...] = ("axial",)
-    saving_mode: str = "case"  # "case", "view", or FLAT
+    geometry: Geometry = field(default_factory=lambda: Geometry(interpolation="nearest"))
+    placement: Placement = field(default_factory=Placement)
     extraction_mode: str = "slice"
     data_mode: str = "center"
-    target_size: tuple[int, int] | None = None
     components: bool = False
-    orientation: str = "stored"
-    spacing: str | float | None = None
     images_folder: str | None = None  # previews of these images with the masks' outlines
     resume: bool = False  # skip masks whose completion records match (batch/records.py)
+
+    ORDER = (
+        *("output_path", "views", "saving_mode", "extraction_mode", "data_mode", "target_size"),
+        *("components", "orientation", "spacing", "images_folder", "resume"),
+    )
 
     @property
     def output_key(self) -> str:
         """What shapes one view's outputs (NaN-safe), for the records: not the views asked together."""
-        kept = [(k, v) for k, v in self.__dict__.items() if k not in ("output_path", "views", "resume")]
-        return repr(sorted(kept))
-
-    @property
-    def interpolation(self) -> str:
-        """Labels are resampled by nearest neighbour: an interpolated label is another label."""
-        return "nearest"
+        left_out = ("output_path", "views", "resume")
+        return repr(sorted((name, value) for name, value, _ in self.listed() if name not in left_out))
 
 
 @dataclass(frozen=True)
-class PreviewOptions:
-    """What a preview run draws, validated."""
+class PreviewOptions(HasGeometry, HasValues, HasPlacement, Listed):
+    """What a preview run draws, validated: one window, no target size nor spacing (the dataset
+    flow's fit check has nothing to check), one folder per view."""
 
     output_path: str
-    views: tuple[str, ...] = ("axial",)
-    orientation: str = "stored"  # previews show "stored" as radiological
-    window: str | tuple[float, float] | None = None
+    geometry: Geometry = field(default_factory=Geometry)
+    values: Values = field(default_factory=Values)
+    placement: Placement = field(default_factory=lambda: Placement(saving_mode="view"))
     masks_folder: str | None = None
-    target_size: None = None  # the dataset flow's fit check has nothing to check
-    spacing: None = None
-    interpolation: str = "linear"
 
-    @property
-    def saving_mode(self) -> str:
-        return "view"
+    ORDER = (
+        *("output_path", "views", "orientation", "window", "masks_folder", "target_size", "spacing"),
+        "interpolation",
+    )
 
 
 def slice_options(
@@ -209,27 +205,24 @@ def slice_options(
     single: bool = False,
 ) -> SliceOptions:
     """Check the slice functions' options; ``single`` (one view, FLAT) is ``extract_slices``."""
-    checked_window = check_window(window)
-    image_format = check_choice("image_format", image_format, format_names())
-    check_image_options(checked_window, bits, image_format, compression)
+    values = Values.checked(dtype=dtype, window=window, bits=bits)
     return SliceOptions(
         output_path=os.fspath(output_path),
-        views=_views_for(view, single, "volume"),
-        saving_mode=_saving_mode(saving_mode, single),
-        target_size=check_target_size(target_size),
-        pad_value=check_pad_value(pad_value),
-        dtype=check_choice("dtype", dtype, DTYPE_MODES),
+        values=values,
+        encoding=Encoding.checked(image_format, compression, values),
+        geometry=Geometry.checked(
+            view,
+            orientation=orientation,
+            spacing=spacing,
+            interpolation=interpolation,
+            target_size=target_size,
+            pad_value=pad_value,
+            single="volume" if single else "",
+        ),
+        placement=Placement.checked(saving_mode, container, single=single),
         resume=check_flag("resume", resume),
-        orientation=check_choice("orientation", orientation, ORIENTATIONS),
-        spacing=check_spacing(spacing),
-        interpolation=check_choice("interpolation", interpolation, INTERPOLATIONS),
-        window=checked_window,
-        bits=int(bits),  # type: ignore[call-overload]
-        image_format=image_format,
-        compression=compression,  # type: ignore[arg-type]
         save_preview=check_flag("save_preview", save_preview),
         measure_range=measure_range,
-        container=check_choice("container", container, CONTAINERS),
     )
 
 
@@ -251,14 +244,18 @@ def annotation_options(
     """Check the annotation functions' options; ``single`` (one view, FLAT) is ``extract_annotations``."""
     return AnnotationOptions(
         output_path=os.fspath(output_path),
-        views=_views_for(view, single, "mask"),
-        saving_mode=_saving_mode(saving_mode, single),
+        geometry=Geometry.checked(
+            view,
+            orientation=orientation,
+            spacing=spacing,
+            interpolation="nearest",
+            target_size=target_size,
+            single="mask" if single else "",
+        ),
+        placement=Placement.checked(saving_mode, single=single),
         extraction_mode=check_choice("extraction_mode", extraction_mode, EXTRACTION_MODES),
         data_mode=check_choice("data_mode", data_mode, DATA_MODES),
-        target_size=check_target_size(target_size),
         components=check_flag("components", components),
-        orientation=check_choice("orientation", orientation, ORIENTATIONS),
-        spacing=check_spacing(spacing),
         images_folder=check_folder("images_folder", images_folder),
         resume=check_flag("resume", resume),
     )
@@ -275,20 +272,7 @@ def preview_options(
     """Check the preview options; a masks folder must exist."""
     return PreviewOptions(
         output_path=os.fspath(output_path),
-        views=check_views(view),
-        orientation=check_choice("orientation", orientation, ORIENTATIONS),
-        window=check_window(window, several=False),  # a preview shows one window
+        geometry=Geometry.checked(view, orientation=orientation),
+        values=Values.checked(window=window, several=False),  # a preview shows one window
         masks_folder=check_folder("masks_folder", masks_folder),
     )
-
-
-def _saving_mode(saving_mode: object, single: bool) -> str:
-    return FLAT if single else check_choice("saving_mode", saving_mode, SAVING_MODES)
-
-
-def _views_for(view: object, single: bool, what: str) -> tuple[str, ...]:
-    """The views of a run; the single-file functions take exactly one."""
-    views = check_views(view)
-    if single and len(views) != 1:
-        raise ValueError(f"view must be one view for a single {what}; got {view!r}")
-    return views

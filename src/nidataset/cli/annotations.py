@@ -14,6 +14,8 @@ EXAMPLES = """examples:
 
 
 def add(commands: Any) -> None:
+    from ..stages import DATA_MODES, EXTRACTION_MODES
+
     parser = common.add_command(
         commands, "annotations", "extract boxes or centres of the objects in every label mask", EXAMPLES
     )
@@ -21,13 +23,11 @@ def add(commands: Any) -> None:
     values = common.group(parser, common.VALUES)
     values.add_argument(
         "--extraction-mode",
-        choices=["slice", "volume"],
+        choices=EXTRACTION_MODES,
         default="slice",
         help="one CSV per slice, or one per mask in voxel indices",
     )
-    values.add_argument(
-        "--data-mode", choices=["center", "box", "radius"], default="center", help="what each row holds"
-    )
+    values.add_argument("--data-mode", choices=DATA_MODES, default="center", help="what each row holds")
     common.group(parser, common.INPUTS).add_argument(
         "--images",
         metavar="FOLDER",

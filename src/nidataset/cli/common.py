@@ -91,6 +91,8 @@ def add_dataset_options(command: argparse.ArgumentParser) -> None:
         "nii_folder", metavar="NII_FOLDER", help="folder of .nii.gz / .nii files, or one such file"
     )
     command.add_argument("output_path", metavar="OUTPUT_PATH", help="root folder of the outputs")
+    from ..stages import SAVING_MODES
+
     group(parser, GEOMETRY).add_argument(
         "--view",
         action="append",
@@ -99,7 +101,7 @@ def add_dataset_options(command: argparse.ArgumentParser) -> None:
     )
     command.add_argument(
         "--saving-mode",
-        choices=["case", "view"],
+        choices=SAVING_MODES,
         default="case",
         help="case: OUTPUT/<prefix>/<view>/, view: OUTPUT/<view>/",
     )
@@ -122,6 +124,8 @@ def add_dataset_options(command: argparse.ArgumentParser) -> None:
 
 def add_geometry_options(command: argparse.ArgumentParser) -> None:
     """Where pixels come from: padding, orientation, square pixels (slices, annotations, build)."""
+    from ..stages import ORIENTATIONS
+
     command = group(command, GEOMETRY)
     command.add_argument(
         "--target-size",
@@ -132,7 +136,7 @@ def add_geometry_options(command: argparse.ArgumentParser) -> None:
     )
     command.add_argument(
         "--orientation",
-        choices=["stored", "radiological", "neurological"],
+        choices=ORIENTATIONS,
         default="stored",
         help="stored voxel axes, or as 3D Slicer (radiological) or nilearn (neurological) show them",
     )
@@ -162,9 +166,10 @@ def add_value_options(command: argparse.ArgumentParser, pad_value: float | str =
         "lung, liver, mediastinum), auto, or CENTER,WIDTH (default: values untouched); three windows "
         "(brain,subdural,bone; a pair as C:W) make the R, G, B channels of one image",
     )
-    command.add_argument("--bits", type=int, choices=[8, 16], default=8, help="depth of a window's output")
     from ..io.image_formats import compression_names, describe_compressions, describe_formats, format_names
+    from ..stages import BITS
 
+    command.add_argument("--bits", type=int, choices=BITS, default=8, help="depth of a window's output")
     command.add_argument(
         "--format", dest="image_format", choices=format_names(), default="tiff", help=describe_formats()
     )

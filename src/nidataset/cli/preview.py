@@ -14,6 +14,8 @@ EXAMPLES = """examples:
 
 
 def add(commands: Any) -> None:
+    from ..stages import ORIENTATIONS
+
     parser = common.add_command(
         commands, "preview", "draw previews of image volumes with their masks' outlines", EXAMPLES
     )
@@ -34,8 +36,11 @@ def add(commands: Any) -> None:
         help="axial, coronal or sagittal; repeat or separate by commas for several (default: axial)",
     )
     parser.add_argument(
-        "--orientation", choices=["radiological", "neurological"], default="radiological", help="tile layout"
-    )
+        "--orientation",
+        choices=[o for o in ORIENTATIONS if o != "stored"],
+        default="radiological",
+        help="tile layout",
+    )  # not "stored": previews show it as radiological
     parser.add_argument(
         "--window",
         type=common.window_argument,

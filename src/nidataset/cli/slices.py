@@ -14,6 +14,8 @@ EXAMPLES = """examples:
 
 
 def add(commands: Any) -> None:
+    from ..stages import CONTAINERS, INTERPOLATIONS
+
     parser = common.add_command(
         commands, "slices", "extract the 2D TIFF slices of every volume in a folder", EXAMPLES
     )
@@ -24,7 +26,7 @@ def add(commands: Any) -> None:
     )
     common.group(parser, common.GEOMETRY).add_argument(
         "--interpolation",
-        choices=["linear", "nearest"],
+        choices=INTERPOLATIONS,
         default="linear",
         help="how --spacing computes pixels: linear, or nearest for label masks",
     )
@@ -35,7 +37,7 @@ def add(commands: Any) -> None:
     )
     common.group(parser, common.INPUTS).add_argument(
         "--container",
-        choices=["files", "webdataset"],
+        choices=CONTAINERS,
         default="files",
         help="files: one file per slice; webdataset: one tar shard per volume and view, "
         "<prefix>.tar where its slices would go (default: files)",

@@ -9,24 +9,13 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ..checks import (
-    check_choice,
-    check_flag,
-    check_image_options,
-    check_pad_value,
-    check_select,
-    check_spacing,
-    check_target_size,
-    check_views,
-    check_window,
-    check_window_channels,
-)
+from ..checks import check_choice, check_flag, check_select, check_window_channels
 from ..io.image_formats import check_channels as table_check_channels
-from ..io.image_formats import check_rgb_depth, format_names
+from ..io.image_formats import check_rgb_depth
 from ..io.image_formats import image_format as image_format_record
-from ..options import ORIENTATIONS
+from ..stages import Encoding, Geometry, HasEncoding, HasGeometry, HasValues, Listed, Values
 from .classes import Classes, check_label_names
 from .segments import COCO_SEGMENTATIONS
 from .tables import LABEL_FORMATS, LAYOUTS
@@ -36,19 +25,15 @@ MASK_SUFFIXES: tuple[str, ...] = ("_seg", "_mask", "_label", "_labels")
 
 
 @dataclass(frozen=True)
-class BuildOptions:
-    """What the training-set builder writes, validated; the per-pair job's only argument."""
+class BuildOptions(HasGeometry, HasValues, HasEncoding, Listed):
+    """What the training-set builder writes, validated; the per-pair job's only argument. Its images
+    keep the volume's dtype (``values.dtype`` is "auto"); masks and labels are always resampled by
+    nearest neighbour, whatever ``geometry.interpolation`` says of the images."""
 
     output_path: str
-    views: tuple[str, ...] = ("axial",)
-    orientation: str = "stored"
-    spacing: str | float | None = None
-    target_size: tuple[int, int] | None = None
-    pad_value: float | str = "min"
-    window: str | tuple[float, float] | None = None
-    bits: int = 8
-    image_format: str = "tiff"
-    compression: str | None = None
+    geometry: Geometry = field(default_factory=lambda: Geometry(pad_value="min"))
+    values: Values = field(default_factory=Values)
+    encoding: Encoding = field(default_factory=Encoding)
     labels: tuple[str, ...] = ("masks", "yolo", "coco")
     components: bool = False
     select: str | tuple[object, ...] = "all"
@@ -61,13 +46,14 @@ class BuildOptions:
     unpaired: tuple[tuple[str, str], ...] = ()  # (image file name, why it has no mask)
     splits: tuple[tuple[str, str], ...] = ()  # (image file name, its split)
     classes: Classes | None = None  # only when a chosen format needs them per slice (a pass over the masks)
-    dtype: str = "auto"
-    interpolation: str = "linear"  # images; masks and labels are always nearest
     slice_sizes: str = ""  # what the report shows: the image sizes per view, from the headers
 
-    @property
-    def extension(self) -> str:
-        return image_format_record(self.image_format).extension
+    ORDER = (
+        *("output_path", "views", "orientation", "spacing", "target_size", "pad_value", "window", "bits"),
+        *("image_format", "compression", "labels", "components", "select", "context", "resume", "layout"),
+        *("label_names", "coco_segmentation", "masks", "unpaired", "splits", "classes", "dtype"),
+        *("interpolation", "slice_sizes"),
+    )
 
     @property
     def mask_format(self) -> str:
@@ -87,7 +73,7 @@ class BuildOptions:
         """Everything that changes the outputs of every pair (NaN-safe), for resume; a pair's own
         split joins it in the job, so that adding or removing another case redoes nothing."""
         left_out = ("output_path", "resume", "views", "masks", "unpaired", "splits", "slice_sizes")
-        return repr([(k, v) for k, v in self.__dict__.items() if k not in left_out])
+        return repr([(name, value) for name, value, _ in self.listed() if name not in left_out])
 
 
 def build_options(
@@ -112,29 +98,24 @@ def build_options(
     coco_segmentation: object = "rle",
 ) -> BuildOptions:
     """Check the builder's options (the pairs, splits and classes are added once the inputs are read)."""
-    window = check_window(window)
-    image_format = check_choice("image_format", image_format, format_names())
-    check_image_options(window, bits, image_format, compression)
+    values = Values.checked(window=window, bits=bits)
+    encoding = Encoding.checked(image_format, compression, values)
     layout = check_choice("layout", layout, tuple(LAYOUTS))
     for module, install in LAYOUTS[layout].requires:
         if importlib.util.find_spec(module) is None:
             raise ImportError(f"layout={layout!r} needs {module}: {install}")
     if not isinstance(context, int) or isinstance(context, bool) or context < 0:
         raise ValueError(f"context must be a whole number of slices, 0 or more; got {context!r}")
-    check_channels(image_format, context, int(bits))  # type: ignore[call-overload]
-    check_window_channels(window, context)
+    check_channels(encoding.image_format, context, values.bits)
+    check_window_channels(values.window, context)
     return BuildOptions(
         output_path=os.fspath(output_path),
-        views=check_views(view),
-        orientation=check_choice("orientation", orientation, ORIENTATIONS),
-        spacing=check_spacing(spacing),
-        target_size=check_target_size(target_size),
-        pad_value=check_pad_value(pad_value),
-        window=window,
-        bits=int(bits),  # type: ignore[call-overload]
-        image_format=image_format,
-        compression=compression,  # type: ignore[arg-type]
-        labels=check_labels(labels, layout, image_format),
+        geometry=Geometry.checked(
+            view, orientation=orientation, spacing=spacing, target_size=target_size, pad_value=pad_value
+        ),
+        values=values,
+        encoding=encoding,
+        labels=check_labels(labels, layout, encoding.image_format),
         components=check_flag("components", components),
         select=check_select(select),
         context=context,

@@ -34,11 +34,10 @@ def write_report(result: RunResult, nii_folder: str, options: Any, seconds: floa
 def _settings(options: Any) -> list[tuple[str, str]]:
     """The options a run was given, those that differ from their defaults, for the report."""
     shown = []
-    for field in dataclasses.fields(options):
-        value = getattr(options, field.name)
-        if field.name in ("output_path", "resume", "measure_range") or value == field.default:
+    for name, value, default in options.listed():  # nidataset.stages.Listed
+        if name in ("output_path", "resume", "measure_range") or value == default:
             continue
-        shown.append((field.name, ", ".join(value) if field.name == "views" else str(value)))
+        shown.append((name, ", ".join(value) if name == "views" else str(value)))
     return [("views", ", ".join(options.views)), *[s for s in shown if s[0] != "views"]]
 
 

@@ -2,7 +2,7 @@
 
 One command, from the repository root, with the project's virtual environment::
 
-    .venv/bin/python benchmarks/compare_trees.py --base REV [--head PATH_OR_REV] [--full] [--keep]
+    .venv/bin/python tools/compare_trees.py --base REV [--head PATH_OR_REV] [--full] [--keep]
 
 * ``--base REV``: any git revision; its ``src/`` is extracted with ``git archive`` into a temporary
   folder (the repository itself is not touched).
@@ -58,7 +58,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -134,7 +136,7 @@ def build_dtypes(folder: Path, rng: np.random.Generator) -> None:
     write_nifti(folder / "u16.nii", rng.integers(0, 65536, (22, 19, 7)).astype(np.uint16))
 
 
-def label_mask(shape: tuple[int, int, int], boxes: list[tuple[int, tuple[slice, ...]]]) -> np.ndarray:
+def label_mask(shape: tuple[int, int, int], boxes: Sequence[tuple[int, tuple[slice, ...]]]) -> np.ndarray:
     mask = np.zeros(shape, np.uint8)
     for label, box in boxes:
         mask[box] = label
@@ -195,7 +197,7 @@ def all_pairs(factors: dict[str, list], rotate: int = 0) -> list[dict]:
     return rows
 
 
-def option_rows(factors: dict[str, list], rotate: int, full: bool) -> list[dict]:
+def option_rows(factors: dict[str, list[Any]], rotate: int, full: bool) -> list[dict[str, Any]]:
     """Every combination (``--full``), or a covering set of all pairs (the default)."""
     if full:
         return [dict(zip(factors, row, strict=True)) for row in itertools.product(*factors.values())]
@@ -219,7 +221,7 @@ def call(function: str, source: str, **kwargs: object) -> dict:
     return {"name": "__".join(parts), "steps": [step]}
 
 
-SLICE_OPTIONS = {
+SLICE_OPTIONS: dict[str, list[Any]] = {
     "saving_mode": ["case", "view"],
     "target_size": [None, FITS],
     "pad_value": [0.0, -1024.0, 0.5],
@@ -259,7 +261,7 @@ def resume_calls(inputs: dict[str, str]) -> list[dict]:
 
 def single_slice_calls(inputs: dict[str, str]) -> list[dict]:
     """``extract_slices`` on one volume per view: int16 (gz and not), scaled, uint8, NaN, 1001 slices."""
-    volumes = [
+    volumes: list[tuple[str, dict[str, Any]]] = [
         ("ct/ct_a.nii.gz", {}),
         ("ct/ct_c.nii", {"target_size": FITS}),
         ("dtypes/i16_scaled.nii.gz", {"target_size": FITS, "pad_value": 0.5, "dtype": "auto"}),
@@ -275,7 +277,7 @@ def single_slice_calls(inputs: dict[str, str]) -> list[dict]:
     ]
 
 
-ANNOTATION_OPTIONS = {
+ANNOTATION_OPTIONS: dict[str, list[Any]] = {
     "saving_mode": ["case", "view"],
     "extraction_mode": ["slice", "volume"],
     "data_mode": ["center", "box", "radius"],
@@ -390,7 +392,7 @@ def run_step(step: dict, output: Path, functions: dict) -> dict:
     return record
 
 
-def normalise(value: object, output: Path) -> object:
+def normalise(value: Any, output: Path) -> object:
     if isinstance(value, list):
         return [os.path.relpath(p, output) for p in value]
     outcomes = [[o.name, list(o.counts), o.reason, o.reused] for o in value.outcomes]
@@ -411,6 +413,7 @@ def from_git(rev: str, folder: Path) -> tuple[Path, str]:
     folder.mkdir(parents=True)
     archive = subprocess.Popen(["git", "-C", str(REPO), "archive", commit, "src"], stdout=subprocess.PIPE)
     subprocess.run(["tar", "-x", "-C", str(folder)], stdin=archive.stdout, check=True)
+    assert archive.stdout is not None  # stdout=PIPE
     archive.stdout.close()
     if archive.wait() != 0:
         raise SystemExit(f"git archive {commit} src failed")
@@ -484,7 +487,7 @@ def hash_tree(root: Path) -> dict[str, str] | None:
     return entries
 
 
-def replace_paths(value: object, replacements: dict[str, str]) -> object:
+def replace_paths(value: Any, replacements: dict[str, str]) -> Any:
     """Temporary paths in messages and outputs replaced by placeholders."""
     text = json.dumps(value)
     for path, placeholder in replacements.items():
@@ -585,7 +588,7 @@ def run_both(args: argparse.Namespace, work: Path) -> int:
     inputs = build_inputs(work / "inputs")
     calls = plan_calls(inputs, args.full)
     api_calls = sum(1 for c in calls for s in c["steps"] if "function" in s)
-    sides = {}
+    sides: dict[str, dict[str, Any]] = {}
     for side, which in (("base", args.base), ("head", args.head)):
         src, description = materialise(which, work / side)
         run = observe(args.python, src, calls, work / side / "run", work / "inputs")

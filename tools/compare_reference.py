@@ -2,13 +2,13 @@
 
 One command::
 
-    python benchmarks/compare_reference.py [--reference-python PATH] [--keep]
+    python tools/compare_reference.py [--reference-python PATH] [--keep]
 
 It writes a small deterministic dataset to a temporary folder, runs both implementations on it for
 every view, with and without ``target_size``, in both saving modes, and compares what they wrote: the
 file names, every TIFF's pixels (read back with tifffile) and the statistics CSVs. Ours runs twice per
 setting, with ``dtype="auto"`` and ``dtype="float32"``. The reference runs in its own interpreter
-(see ``reference_env.py``); ours runs in this process, from this checkout's ``src``.
+(see ``benchmarks/reference_env.py``); ours runs in this process, from this checkout's ``src``.
 
 Exit code 0 when everything matches except the intended differences, 1 otherwise.
 """
@@ -36,7 +36,7 @@ import tifffile
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))  # benchmark this checkout, whatever is installed
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "benchmarks"))  # reference_env, shared with the benchmarks
 
 from reference_env import REFERENCE_VERSION, ReferenceNotFound, reference_python  # noqa: E402
 

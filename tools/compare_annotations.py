@@ -2,7 +2,7 @@
 
 One command::
 
-    python benchmarks/compare_annotations.py [--reference-python PATH] [--keep]
+    python tools/compare_annotations.py [--reference-python PATH] [--keep]
 
 It writes label masks whose objects are 3D boxes (distinct labels, some touching the borders, some a
 single voxel, several on one slice), runs both implementations in slice mode for every view and
@@ -12,8 +12,8 @@ must agree on ``FILENAME,NUM_ANNOTATIONS`` (ours adds ``TOTAL_ANNOTATIONS``).
 
 A second dataset, whose objects are not boxes, shows the intended difference: the reference copies
 each object's 3D box onto every slice of its range, ours writes the object's extent on that slice.
-The reference runs in its own interpreter (see ``reference_env.py``); ours runs in this process, from
-this checkout's ``src``. Exit code 0 when the box masks match value for value, 1 otherwise.
+The reference runs in its own interpreter (see ``benchmarks/reference_env.py``); ours runs in this
+process, from this checkout's ``src``. Exit code 0 when the box masks match value for value, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))  # compare this checkout, whatever is installed
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "benchmarks"))  # reference_env, shared with the benchmarks
 
 from reference_env import ReferenceNotFound, reference_python  # noqa: E402
 
