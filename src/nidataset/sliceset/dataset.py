@@ -1,0 +1,246 @@
+"""``SliceDataset``: the slices ``build_dataset`` would write, served from the volumes, no file written.
+
+A map-style dataset by shape (``__len__``, ``__getitem__``), with no torch import: it pickles to
+DataLoader worker processes without its cache, and each process opens the files itself and keeps its
+own cache of decoded volumes (:mod:`nidataset.sliceset.cache`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from ..batch.flow import check_all_fit, check_all_headers
+from ..io.atomic import make_folder
+from ..io.tables import write_csv
+from ..io.volumes import list_volumes
+from ..manifest import COLUMNS, volume_rows
+from ..naming import manifest_filename
+from ..options import (
+    INTERPOLATIONS,
+    MASK_SUFFIXES,
+    Bits,
+    ImageFormat,
+    Orientation,
+    Spacing,
+    View,
+    WindowSpec,
+    build_options,
+    check_choice,
+)
+from ..slices.pixels import Pixels, recorded_values, refuse_format
+from ..training.pairing import pair
+from .cache import VolumeCache, default_budget
+from .samples import load, sample
+from .scan import Scanned, scan_all
+
+__all__ = ["SliceDataset"]
+
+
+class SliceDataset:
+    """The slices, masks and manifest rows ``build_dataset`` would write, read from the volumes.
+
+    Parameters
+    ----------
+    images_folder : str
+        The image volumes, as for :func:`nidataset.build_dataset`.
+    masks_folder : str, optional
+        Their label masks, paired as ``build_dataset`` pairs them (``mask_suffixes``); without one,
+        every image is used and ``mask`` is None (``select`` cannot be ``"labelled"`` then).
+    view, orientation, spacing, interpolation, target_size, pad_value, window, bits, select, context
+        As for :func:`nidataset.build_dataset`: the arrays equal, bit for bit, the images and masks it
+        writes with the same options, decoded.
+    image_format : {"tiff", "png", "jpeg"}
+        Only names the files in ``meta["path"]`` and refuses what ``build_dataset`` would refuse for
+        that format; the arrays never go through an encoder.
+    cache_bytes : int, optional
+        Memory for decoded volumes, per process (each DataLoader worker has its own); default a
+        quarter of the memory available to the process (machine or container), at most 1 GiB.
+    workers : int, optional
+        Threads for the up-front pass that reads and checks every pair once.
+
+    Attributes
+    ----------
+    failures : list of (str, str)
+        The inputs skipped, with the reasons ``build_dataset`` gives, found before the first sample.
+
+    Examples
+    --------
+    >>> import tempfile, nibabel as nib
+    >>> folder = tempfile.mkdtemp()
+    >>> nib.save(nib.Nifti1Image(np.arange(24, dtype=np.int16).reshape(2, 3, 4), np.eye(4)),
+    ...          folder + "/case.nii.gz")
+    >>> ds = SliceDataset(folder, view="axial")
+    >>> len(ds), ds[1]["image"].tolist(), ds[1]["meta"]["path"]
+    (4, [[1, 5, 9], [13, 17, 21]], 'images/case_axial_001.tif')
+    """
+
+    def __init__(
+        self,
+        images_folder: str | os.PathLike[str],
+        masks_folder: str | os.PathLike[str] | None = None,
+        *,
+        view: View | Sequence[View] = "axial",
+        orientation: Orientation = "stored",
+        spacing: Spacing = None,
+        interpolation: str = "linear",
+        target_size: tuple[int, int] | None = None,
+        pad_value: float = 0.0,
+        window: WindowSpec = None,
+        bits: Bits = 8,
+        image_format: ImageFormat = "tiff",
+        select: str | tuple[object, ...] = "all",
+        context: int = 0,
+        mask_suffixes: Sequence[str] = MASK_SUFFIXES,
+        cache_bytes: int | None = None,
+        workers: int | None = None,
+    ) -> None:
+        options = build_options(
+            "",
+            view,
+            orientation=orientation,
+            spacing=spacing,
+            target_size=target_size,
+            pad_value=pad_value,
+            window=window,
+            bits=bits,
+            image_format=image_format,
+            compression=None,
+            labels=("masks",),
+            components=False,
+            select=select,
+            context=context,
+            resume=False,
+        )
+        self._options = replace(
+            options, interpolation=check_choice("interpolation", interpolation, INTERPOLATIONS)
+        )
+        if masks_folder is None and self._options.select not in ("all",) and len(self._options.select) != 3:
+            raise ValueError(f"select={select!r} needs the masks: pass masks_folder")
+        if cache_bytes is not None and (not isinstance(cache_bytes, int) or cache_bytes < 0):
+            raise ValueError(f"cache_bytes must be a number of bytes, 0 or more; got {cache_bytes!r}")
+        self.cache_bytes = cache_bytes
+        pairs, self.failures = _pairs(os.fspath(images_folder), masks_folder, tuple(mask_suffixes))
+        check_all_fit([image for image, _ in pairs], self._options)
+        check_all_headers([image for image, _ in pairs], self._options, refuse_format)
+        self._records: list[Scanned] = []
+        for (image, _), found in zip(pairs, scan_all(pairs, self._options, workers), strict=True):
+            if isinstance(found, str):
+                self.failures.append((os.path.basename(image), found))
+            else:
+                self._records.append(found)
+        self._records = _shared_pixels(self._records)
+        self.failures.sort(key=lambda failure: failure[0])
+        self._starts, self._blocks = _blocks(self._records, len(self._options.views))
+        self._cache: VolumeCache | None = None
+
+    def __len__(self) -> int:
+        return int(self._starts[-1])
+
+    def __getitem__(self, item: int) -> dict[str, Any]:
+        """``{"image", "mask", "meta"}`` of sample ``item``, in the manifest's order."""
+        view, number, index = self._locate(item)
+        record = self._records[number]
+        arrays = self.cache.get(number, lambda: load(record))
+        image, mask = sample(record, view, index, arrays, self._options)  # type: ignore[arg-type]
+        return {"image": image, "mask": mask, "meta": self._row(record, view, index)}
+
+    @property
+    def cache(self) -> VolumeCache:
+        """This process's decoded volumes (made on first use: a worker process starts without)."""
+        if self._cache is None:
+            budget = default_budget() if self.cache_bytes is None else self.cache_bytes
+            self._cache = VolumeCache(budget)
+        return self._cache
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_cache"] = None  # a worker reads its own volumes
+        state["_records"] = _shared_pixels(self._records, fresh=True)  # lookup tables are rebuilt there
+        return state
+
+    def manifest(self, folder: str | os.PathLike[str]) -> list[str]:
+        """Write ``<folder>/<view>_manifest.csv`` for each view, the rows of :meth:`__getitem__`'s
+        ``meta`` (as ``build_dataset`` writes them), so that :func:`nidataset.reassemble` and
+        :func:`nidataset.boxes_to_volume` work on predictions saved under ``folder`` by ``meta["path"]``."""
+        folder = os.fspath(folder)
+        make_folder(folder)
+        written = []
+        for view_number, view in enumerate(self._options.views):
+            rows: list[Sequence[object]] = [list(COLUMNS)]
+            for record in self._records:
+                rows.extend(self._rows(record, view_number, record.indices[view_number]))
+            path = os.path.join(folder, manifest_filename(view))
+            write_csv(path, rows)
+            written.append(path)
+        return written
+
+    def _locate(self, item: int) -> tuple[int, int, int]:
+        if not isinstance(item, (int, np.integer)) or isinstance(item, bool):
+            raise TypeError(f"SliceDataset indices are whole numbers; got {item!r}")
+        size = len(self)
+        position = int(item) + size if item < 0 else int(item)
+        if not 0 <= position < size:
+            raise IndexError(f"sample {item} of a dataset of {size}")
+        block = int(np.searchsorted(self._starts, position, side="right")) - 1
+        view, number = self._blocks[block]
+        return view, number, self._records[number].indices[view][position - int(self._starts[block])]
+
+    def _row(self, record: Scanned, view: int, index: int) -> dict[str, object]:
+        return dict(zip(COLUMNS, self._rows(record, view, (index,))[0], strict=True))
+
+    def _rows(self, record: Scanned, view: int, indices: Sequence[int]) -> list[list[object]]:
+        """Manifest rows as the builder's ``manifest_rows`` makes them (no split: ``images/``)."""
+        chosen = record.pixels.value_map if self._options.window == "auto" else None
+        dtype, value_map = recorded_values(record.header, self._options, chosen)
+        (rows,) = volume_rows(
+            [record.frames[view]],
+            record.header.affine,
+            source=record.name,
+            folders=["images"],
+            indices=[indices],
+            extension=self._options.extension,
+            dtype=dtype,
+            value_map=value_map,
+        )
+        return rows
+
+
+def _pairs(
+    images_folder: str, masks_folder: str | os.PathLike[str] | None, suffixes: tuple[str, ...]
+) -> tuple[list[tuple[str, str | None]], list[tuple[str, str]]]:
+    """(image, mask or None) pairs in file-name order, and the inputs that have no partner, with why."""
+    images = list_volumes(images_folder)
+    if masks_folder is None:
+        return [(image, None) for image in images], []
+    pairing = pair(images, list_volumes(os.fspath(masks_folder)), suffixes)
+    pairs: list[tuple[str, str | None]] = []
+    failures = [(name, "a mask without an image of its prefix") for name in pairing.unpaired_masks]
+    for image in images:
+        name = os.path.basename(image)
+        if name in pairing.masks:
+            pairs.append((image, pairing.masks[name]))
+        else:
+            failures.append((name, pairing.unpaired_images[name]))
+    return pairs, failures
+
+
+def _shared_pixels(records: list[Scanned], fresh: bool = False) -> list[Scanned]:
+    """The records with one :class:`Pixels` per distinct value stage, so that volumes of one dtype
+    and window share one lookup table; ``fresh``: without the tables computed so far."""
+    shared: dict[Pixels, Pixels] = {}
+    for record in records:
+        pixels = record.pixels
+        shared.setdefault(pixels, Pixels(pixels.plan, pixels.window, pixels.pad_value) if fresh else pixels)
+    return [replace(record, pixels=shared[record.pixels]) for record in records]
+
+
+def _blocks(records: list[Scanned], views: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """The first sample of each (view, pair) block, view by view as the manifests list them."""
+    blocks = [(view, number) for view in range(views) for number in range(len(records))]
+    sizes = [len(records[number].indices[view]) for view, number in blocks]
+    return np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]), blocks

@@ -1,0 +1,90 @@
+"""The up-front pass: every pair read once, checked as ``build_dataset`` checks it, its slices chosen.
+
+:func:`scan_pair` runs the builder's own checks in the builder's order (the mask's labels, the pair's
+shape and affine, the target size, the value policy, the whole gzip stream with its CRC), so a volume
+that ``build_dataset`` would skip is skipped here with the same reason, before any epoch starts; what
+it keeps is a small picklable :class:`Scanned` record: the frames, the pixel values (an auto window is
+chosen here, once) and the slice indices per view.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..batch.failures import attempt, crashed
+from ..batch.flow import fitting_frames
+from ..batch.memory import BUDGET
+from ..batch.runner import default_workers
+from ..errors import OutputError
+from ..geometry.frame import SliceFrame
+from ..io.volumes import Header, VolumeReader
+from ..options import BuildOptions
+from ..slices.pixels import Pixels, pixels_for, value_plan
+from ..training.job import _check_pair, _read_labels, selected
+
+_NO_LABELS = np.zeros((0, 0, 0), dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """One pair kept: where it is, its header, frames per view, pixel values, chosen slices per view."""
+
+    name: str
+    path: str
+    mask_path: str | None
+    header: Header
+    frames: tuple[SliceFrame, ...]
+    pixels: Pixels
+    indices: tuple[tuple[int, ...], ...]
+
+
+def scan_pair(path: str, mask_path: str | None, options: BuildOptions) -> Scanned | str:
+    """The pair's record, or the reason ``build_dataset`` would give for skipping it."""
+    found: list[Scanned] = []
+
+    def work(written: list[str]) -> tuple[int, ...]:
+        found.append(_scan(path, mask_path, options))
+        return tuple(len(i) for i in found[0].indices)
+
+    try:
+        outcome, _ = attempt(path, work, what="image and its mask" if mask_path else "volume")
+    except (OutputError, KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as error:  # a bug must not stop the scan of the other volumes
+        outcome = crashed(path, error)
+    return outcome.reason if outcome.skipped else found[0]  # type: ignore[return-value]
+
+
+def _scan(path: str, mask_path: str | None, options: BuildOptions) -> Scanned:
+    labels = None if mask_path is None else _read_labels(mask_path)
+    reader = VolumeReader(path)
+    header = reader.header
+    if labels is not None:
+        _check_pair(header, labels[0], str(mask_path))
+    frames = fitting_frames(header, options)
+    plan = value_plan(header, options)
+    with reader, BUDGET.reserve(2 * header.nbytes, f"shape {header.shape}"):
+        volume = reader.volume()  # to its end: a truncated or corrupt stream is caught now
+        pixels = pixels_for(plan, options, volume)
+        pixels.check(volume)
+    held = _NO_LABELS if labels is None else labels[1]  # only a labelled selection looks at them
+    indices = tuple(tuple(selected(frame, held, options.select)) for frame in frames)
+    name = os.path.basename(path)
+    return Scanned(name, path, mask_path, header, tuple(frames), pixels, indices)
+
+
+def scan_all(
+    pairs: Sequence[tuple[str, str | None]], options: BuildOptions, workers: int | None
+) -> list[Scanned | str]:
+    """:func:`scan_pair` of every (image, mask) pair, in order, on ``workers`` threads (the
+    decompressor releases the GIL)."""
+    count = min(len(pairs), workers or default_workers()) or 1
+    if count == 1:
+        return [scan_pair(image, mask, options) for image, mask in pairs]
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(lambda pair: scan_pair(pair[0], pair[1], options), pairs))
