@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import itertools
 import multiprocessing
 import pickle
 from pathlib import Path
@@ -96,8 +97,9 @@ def same_array(actual: np.ndarray, expected: np.ndarray, what: str) -> None:
     assert actual.tobytes() == expected.tobytes(), what
 
 
+@pytest.mark.parametrize("access", ["volumes", "seek"])
 @pytest.mark.parametrize("options", list(COMBINATIONS.values()), ids=list(COMBINATIONS))
-def test_every_sample_is_the_decoded_file_and_its_manifest_row(pairs, tmp_path, options):
+def test_every_sample_is_the_decoded_file_and_its_manifest_row(pairs, tmp_path, options, access):
     out = tmp_path / "out"
     result = build_dataset(*map(str, pairs), str(out), labels=("masks",), progress=False, **options)
     assert not result.skipped
@@ -105,6 +107,7 @@ def test_every_sample_is_the_decoded_file_and_its_manifest_row(pairs, tmp_path, 
         *pairs,
         **{k: v for k, v in options.items() if k != "image_format"},
         image_format=options.get("image_format", "tiff"),
+        access=access,
     )
     views = [options["view"]] if isinstance(options["view"], str) else options["view"]
     rows = manifest_rows(out, views)
@@ -184,12 +187,12 @@ def test_two_worker_processes_give_the_samples_of_one(pairs, method):
 
 def test_the_cache_keeps_to_its_budget(pairs):
     volume_bytes = 24 * 20 * 12 * (2 + 2)  # int16 voxels and uint16 labels (case_0 has a label 300)
-    ds = SliceDataset(*pairs, cache_bytes=volume_bytes)
+    ds = SliceDataset(*pairs, cache_bytes=volume_bytes, access="volumes")
     for item in range(len(ds)):
         ds[item]
         assert ds.cache.nbytes <= volume_bytes
     assert ds.cache.misses == 3  # in order, each volume is read once
-    ds = SliceDataset(*pairs, cache_bytes=0)
+    ds = SliceDataset(*pairs, cache_bytes=0, access="volumes")
     ds[0], ds[1]
     assert ds.cache.nbytes == 0 and ds.cache.misses == 2
 
@@ -244,3 +247,33 @@ def test_a_truncated_gzip_member_is_one_reason_not_a_crash(tmp_path):
     (folder / "cut.nii.gz").write_bytes(raw[:-12])
     ds = SliceDataset(folder)
     assert [name for name, _ in ds.failures] == ["cut.nii.gz"] and len(ds) == 8
+
+
+@pytest.mark.parametrize("members", [1, 3])
+def test_seek_points_give_the_bytes_of_a_full_decompression(tmp_path, members):
+    from nidataset.sliceset.seekpoints import GzipIndex
+
+    data = np.random.default_rng(0).integers(0, 40, 3_000_000, dtype=np.uint8).tobytes()
+    cuts = np.linspace(0, len(data), members + 1).astype(int)
+    path = tmp_path / "data.gz"
+    path.write_bytes(b"".join(gzip.compress(data[a:b]) for a, b in itertools.pairwise(cuts)) + b"\0" * 8)
+    index = GzipIndex(str(path), spacing=200_000)
+    assert index.size == len(data) and len(index.points) >= 15
+    for number, point in enumerate(index.points):  # each the first position past its mark
+        assert number * 200_000 <= point.produced < number * 200_000 + (1 << 16)
+    rng = np.random.default_rng(1)
+    for start in [0, *rng.integers(0, len(data), 30), len(data) - 5, 1_000_000, 999_990]:
+        size = int(rng.integers(1, 300_000))
+        assert index.read(int(start), size) == data[start : start + size], (start, size)
+    assert b"".join(index.read(n, 70_000) for n in range(0, len(data), 70_000)) == data  # in order
+
+
+def test_seek_reads_keep_only_seek_points_in_the_cache(pairs):
+    small = SliceDataset(*pairs, view=["axial", "coronal"], cache_bytes=40_000)  # 52 KB of pairs
+    frames = small._records[0].frames
+    assert small._seeks(frames[0]) and not small._seeks(frames[1])  # coronal slices need whole volumes
+    assert not SliceDataset(*pairs, cache_bytes=60_000)._seeks(frames[0])  # all fit: whole volumes
+    ds = SliceDataset(*pairs, view="axial", cache_bytes=1 << 20, access="seek")
+    for item in np.random.default_rng(0).permutation(len(ds)):
+        ds[int(item)]
+    assert ds.cache.misses == 3 and sorted(ds.cache.keys()) == [("seek", n) for n in range(3)]

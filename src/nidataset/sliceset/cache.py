@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-
-import numpy as np
+from typing import Protocol
 
 from ..batch.memory import memory_available
 
@@ -31,10 +30,12 @@ def default_budget(available: Callable[[], int | None] = memory_available) -> in
 
 
 class VolumeCache:
-    """Tuples of arrays by key, the least recently used dropped first once their bytes pass ``budget``.
+    """Tuples of arrays (or other things of known ``nbytes``) by key, the least recently used dropped
+    first once their bytes pass ``budget``.
 
     A value larger than the whole budget is handed back and not kept (what is kept stays).
 
+    >>> import numpy as np
     >>> cache = VolumeCache(budget=100)
     >>> first = cache.get("a", lambda: (np.zeros(60, np.uint8),))
     >>> second = cache.get("b", lambda: (np.zeros(60, np.uint8), None))
@@ -73,9 +74,14 @@ class VolumeCache:
         self.nbytes = 0
 
 
-#: A cached value: a volume and what goes with it (its mask's labels, or None).
-Value = tuple[np.ndarray | None, ...]
+class Sized(Protocol):
+    @property
+    def nbytes(self) -> int: ...
+
+
+#: A cached value: a volume and its mask's labels (or None), or the readers of their slabs.
+Value = tuple[Sized | None, ...]
 
 
 def _size(value: Value) -> int:
-    return sum(array.nbytes for array in value if array is not None)
+    return sum(int(item.nbytes) for item in value if item is not None)
