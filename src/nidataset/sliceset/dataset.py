@@ -8,8 +8,9 @@ own cache of decoded volumes (:mod:`nidataset.sliceset.cache`).
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
 import numpy as np
@@ -34,9 +35,10 @@ from ..options import (
     check_choice,
 )
 from ..slices.pixels import Pixels, recorded_values, refuse_format
+from ..training.job import _SliceWriter
 from ..training.pairing import pair
 from .cache import VolumeCache, default_budget
-from .samples import load, open_slabs, sample, slab_sample
+from .samples import load, open_slabs, sample, slab_sample, writer_for
 from .scan import Scanned, scan_all
 
 __all__ = ["SliceDataset"]
@@ -151,21 +153,36 @@ class SliceDataset:
         self._starts, self._blocks = _blocks(self._records, len(self._options.views))
         self._cache: VolumeCache | None = None
         self._total: int | None = None
+        self._memo: OrderedDict[tuple[int, int], _Block] = OrderedDict()
 
     def __len__(self) -> int:
         return int(self._starts[-1])
 
     def __getitem__(self, item: int) -> dict[str, Any]:
         """``{"image", "mask", "meta"}`` of sample ``item``, in the manifest's order."""
-        view, number, index = self._locate(item)
-        record = self._records[number]
+        view, number, position = self._locate(item)
+        record, block = self._records[number], self._block(number, view)
+        index = record.indices[view][position]
         if self._seeks(record.frames[view]):
             readers = self.cache.get(("seek", number), lambda: open_slabs(record))
-            image, mask = slab_sample(record, view, index, readers, self._options)  # type: ignore[arg-type]
+            image, mask = slab_sample(block.writer, index, readers, self._options.context)  # type: ignore[arg-type]
         else:
-            arrays = self.cache.get(number, lambda: load(record))
-            image, mask = sample(record, view, index, arrays, self._options)  # type: ignore[arg-type]
-        return {"image": image, "mask": mask, "meta": self._row(record, view, index)}
+            stacks = self.cache.get((number, view), lambda: load(record, block.writer))
+            image, mask = sample(block.writer, stacks, index)  # type: ignore[arg-type]
+        return {"image": image, "mask": mask, "meta": dict(zip(COLUMNS, block.rows[position], strict=True))}
+
+    def _block(self, number: int, view: int) -> _Block:
+        """The builder's writer and the manifest rows of one pair's view, kept for the next samples
+        (a row alone costs as much as the pixels of a small slice)."""
+        key = (number, view)
+        if key not in self._memo:
+            record = self._records[number]
+            rows = self._rows(record, view, record.indices[view])
+            self._memo[key] = _Block(writer_for(record, view, self._options), rows)
+            while len(self._memo) > _BLOCKS_KEPT:
+                self._memo.popitem(last=False)
+        self._memo.move_to_end(key)
+        return self._memo[key]
 
     @property
     def cache(self) -> VolumeCache:
@@ -190,7 +207,7 @@ class SliceDataset:
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_cache"] = None  # a worker reads its own volumes
+        state["_cache"], state["_memo"] = None, OrderedDict()  # a worker reads its own volumes
         state["_records"] = _shared_pixels(self._records, fresh=True)  # lookup tables are rebuilt there
         return state
 
@@ -211,6 +228,7 @@ class SliceDataset:
         return written
 
     def _locate(self, item: int) -> tuple[int, int, int]:
+        """(view, pair, position among the pair's chosen slices) of sample ``item``."""
         if not isinstance(item, (int, np.integer)) or isinstance(item, bool):
             raise TypeError(f"SliceDataset indices are whole numbers; got {item!r}")
         size = len(self)
@@ -219,10 +237,7 @@ class SliceDataset:
             raise IndexError(f"sample {item} of a dataset of {size}")
         block = int(np.searchsorted(self._starts, position, side="right")) - 1
         view, number = self._blocks[block]
-        return view, number, self._records[number].indices[view][position - int(self._starts[block])]
-
-    def _row(self, record: Scanned, view: int, index: int) -> dict[str, object]:
-        return dict(zip(COLUMNS, self._rows(record, view, (index,))[0], strict=True))
+        return view, number, position - int(self._starts[block])
 
     def _rows(self, record: Scanned, view: int, indices: Sequence[int]) -> list[list[object]]:
         """Manifest rows as the builder's ``manifest_rows`` makes them (no split: ``images/``)."""
@@ -239,6 +254,16 @@ class SliceDataset:
             value_map=value_map,
         )
         return rows
+
+
+#: Per process, the (pair, view) blocks whose writer and manifest rows are kept.
+_BLOCKS_KEPT = 64
+
+
+@dataclass
+class _Block:
+    writer: _SliceWriter
+    rows: list[list[object]]
 
 
 def _pairs(

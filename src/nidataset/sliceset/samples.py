@@ -16,64 +16,66 @@ from ..training.job import _read_labels, _SliceWriter
 from .scan import Scanned
 from .slabs import SlabReader
 
+#: A view's slices in slice order (a whole volume's stack, or a slab's) and its mask's, or None.
+Stacks = tuple[np.ndarray, np.ndarray | None]
 
-def load(record: Scanned) -> tuple[np.ndarray, np.ndarray | None]:
-    """The pair's stored voxels and its labels (clipped at 0 and narrowed as the mask images are)."""
+
+def writer_for(record: Scanned, view: int, options: BuildOptions) -> _SliceWriter:
+    """The builder's writer of the pair's ``view``-th frame, used for its per-slice pipeline only."""
+    return _SliceWriter(options, None, prefix_of(record.name), record.frames[view], record.pixels, [])
+
+
+def load(record: Scanned, writer: _SliceWriter) -> Stacks:
+    """The view's slices of the whole volume and of its labels, each a C-contiguous (slice, row, col)
+    stack (one cache-friendly copy, as the slice job makes it), so a slice is read in place."""
     with VolumeReader(record.path) as reader:
-        volume = reader.volume()
+        stack = writer.frame.stack(reader.volume())
     if record.mask_path is None:
-        return volume, None
+        return stack, None
     labels = np.maximum(_read_labels(record.mask_path)[1], 0)  # mask images hold no negative label
-    return volume, labels.astype(np.uint8 if labels.size == 0 or labels.max() <= 255 else np.uint16)
+    narrow = np.uint8 if labels.size == 0 or labels.max() <= 255 else np.uint16
+    return stack, writer.nearest.stack(labels, np.dtype(narrow))
 
 
-def sample(
-    record: Scanned,
-    view: int,
-    index: int,
-    arrays: tuple[np.ndarray, np.ndarray | None],
-    options: BuildOptions,
-    first: int = 0,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """(image, mask) of slice ``index`` of the ``view``-th frame: H x W, or C x H x W with channels.
-
-    ``arrays`` are the stored volume and its labels, or a slab of them along the frame's axis whose
-    slices in slice order start at slice ``first``."""
-    volume, labels = arrays
-    frame = record.frames[view]
-    writer = _SliceWriter(options, None, prefix_of(record.name), frame, record.pixels, [])
-    image = writer._image(_From(frame.slices(volume), first), index)  # type: ignore[arg-type]
+def sample(writer: _SliceWriter, stacks: Stacks, index: int, first: int = 0) -> Stacks:
+    """(image, mask) of slice ``index``: H x W, or C x H x W with channels; ``stacks`` hold the
+    frame's slices from slice ``first`` on."""
+    stack, labels = stacks
+    image = writer._image(_From(stack, first), index)  # type: ignore[arg-type]
     if image.ndim == 3:
         image = np.ascontiguousarray(np.moveaxis(image, -1, 0))  # channels first, as PyTorch wants
-    elif np.may_share_memory(image, volume):
+    elif np.may_share_memory(image, stack):
         image = image.copy()  # never a view of the cached volume: a caller may write into it
     if labels is None:
         return image, None
-    return image, mask_pixels(writer._mask(writer.nearest.slices(labels)[index - first]))
+    return image, mask_pixels(writer._mask(labels[index - first]))
 
 
 def slab_sample(
-    record: Scanned,
-    view: int,
-    index: int,
-    readers: tuple[SlabReader, SlabReader | None],
-    options: BuildOptions,
-) -> tuple[np.ndarray, np.ndarray | None]:
+    writer: _SliceWriter, index: int, readers: tuple[SlabReader, SlabReader | None], context: int
+) -> Stacks:
     """:func:`sample` from the few stored slices it needs (a frame across the last stored axis)."""
-    frame = record.frames[view]
-    around = np.clip([index - options.context, index + options.context], 0, frame.count - 1)
+    frame = writer.frame
+    around = np.clip([index - context, index + context], 0, frame.count - 1)
     stored = sorted(frame.slice_index(int(j)) for j in around)
     first = frame.slice_index(stored[1] if frame.reversed else stored[0])
     count = stored[1] - stored[0] + 1
     image_reader, mask_reader = readers
-    volume = image_reader.slab(stored[0], count)
-    labels = None if mask_reader is None else mask_reader.labels(stored[0], count)
-    return sample(record, view, index, (volume, labels), options, first)
+    stack = frame.slices(image_reader.slab(stored[0], count))
+    labels = None if mask_reader is None else writer.nearest.slices(mask_reader.labels(stored[0], count))
+    return sample(writer, (stack, labels), index, first)
 
 
 def open_slabs(record: Scanned) -> tuple[SlabReader, SlabReader | None]:
     """Slab readers of the pair's image and mask (their gzip seek points built now: one pass each)."""
     return SlabReader(record.path), None if record.mask_path is None else SlabReader(record.mask_path)
+
+
+def mask_pixels(plane: np.ndarray) -> np.ndarray:
+    """A mask slice as the mask image holds it: labels >= 0, uint8, or uint16 above 255 (as
+    ``_SliceWriter._put_mask`` writes it)."""
+    values = np.maximum(plane, 0)
+    return values.astype(np.uint8 if values.size == 0 or int(values.max()) <= 255 else np.uint16)
 
 
 class _From:
@@ -84,10 +86,3 @@ class _From:
 
     def __getitem__(self, index: int) -> np.ndarray:
         return self.stack[index - self.first]  # type: ignore[no-any-return]
-
-
-def mask_pixels(plane: np.ndarray) -> np.ndarray:
-    """A mask slice as the mask image holds it: labels >= 0, uint8, or uint16 above 255 (as
-    ``_SliceWriter._put_mask`` writes it)."""
-    values = np.maximum(plane, 0)
-    return values.astype(np.uint8 if values.size == 0 or int(values.max()) <= 255 else np.uint16)
