@@ -277,3 +277,24 @@ def test_seek_reads_keep_only_seek_points_in_the_cache(pairs):
     for item in np.random.default_rng(0).permutation(len(ds)):
         ds[int(item)]
     assert ds.cache.misses == 3 and sorted(ds.cache.keys()) == [("seek", n) for n in range(3)]
+
+
+def test_the_guide_examples_run(tmp_path, monkeypatch):
+    """docs/slice-dataset.md's Python blocks (all but the PyTorch one) run and print what they say."""
+    import contextlib
+    import io
+    import re
+
+    from conftest import ROOT
+
+    text = (ROOT / "docs" / "slice-dataset.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "import torch" not in b]
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"__name__": "__guide__"}
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        for block in blocks:
+            exec(block, namespace)
+    said = [line.split("# ")[1] for line in blocks[0].splitlines() if line.startswith("print(")]
+    assert printed.getvalue().splitlines() == said
+    assert len(list((tmp_path / "volumes").glob("*.nii.gz"))) == 2
