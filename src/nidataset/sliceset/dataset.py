@@ -38,7 +38,7 @@ from ..slices.pixels import Pixels, recorded_values, refuse_format
 from ..training.job import _SliceWriter
 from ..training.pairing import pair
 from .cache import VolumeCache, default_budget
-from .samples import load, open_slabs, sample, slab_sample, writer_for
+from .samples import load, open_slabs, sample, slab_sample, slices, writer_for
 from .scan import Scanned, scan_all
 
 __all__ = ["SliceDataset"]
@@ -168,7 +168,7 @@ class SliceDataset:
             image, mask = slab_sample(block.writer, index, readers, self._options.context)  # type: ignore[arg-type]
         else:
             stacks = self.cache.get((number, view), lambda: load(record, block.writer))
-            image, mask = sample(block.writer, stacks, index)  # type: ignore[arg-type]
+            image, mask = sample(block.writer, slices(block.writer, stacks), index)  # type: ignore[arg-type]
         return {"image": image, "mask": mask, "meta": dict(zip(COLUMNS, block.rows[position], strict=True))}
 
     def _block(self, number: int, view: int) -> _Block:
