@@ -8,7 +8,8 @@ medians over the rounds. Workers are spawned processes (as a DataLoader with ``n
 take batches of 32 samples in epoch order as they come free; each sample's image and mask are read.
 
 * random epoch (one permutation of every slice): SliceDataset at its default cache budget, at a small
-  budget (``--small``, seek points), build_dataset's PNG files read with Pillow, and the naive loader
+  budget (``--small``, seek points), with the workers sharing decoded volumes in ``--share``,
+  build_dataset's PNG files read with Pillow, and the naive loader
   (``nibabel.load(path).get_fdata()`` per sample, then slicing) on the first ``--naive`` samples only;
 * sequential epoch: SliceDataset in slice order, against build_dataset(workers=2) writing the PNGs;
 * peak resident memory per worker process;
@@ -208,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="rounds (medians are shown)")
     parser.add_argument("--naive", type=int, default=32, help="samples the naive loader reads")
     parser.add_argument("--small", type=int, default=64, help="the small cache budget, MB")
+    parser.add_argument("--share", default="/dev/shm", help="the share_folder of the shared variant")
     args = parser.parse_args(argv)
     data = ensure((quick_specs() if args.quick else full_specs())[0])
     masks = ensure_masks(data)
@@ -224,6 +226,7 @@ def _run(args: argparse.Namespace, data: Dataset, masks: Path, work: Path) -> in
     ds = SliceDataset(data.folder, masks, **OPTIONS)  # type: ignore[arg-type]
     scan = time.perf_counter() - start
     small = SliceDataset(data.folder, masks, cache_bytes=args.small << 20, **OPTIONS)  # type: ignore[arg-type]
+    shared = SliceDataset(data.folder, masks, share_folder=args.share, **OPTIONS)  # type: ignore[arg-type]
     build_rate(data.folder, masks, work / "png")  # the files for the PNG reader
     pngs = png_pairs(ds, work / "png")
     naive = [(str(r.path), str(r.mask_path), i) for r in ds._records for i in r.indices[0]]
@@ -234,6 +237,7 @@ def _run(args: argparse.Namespace, data: Dataset, masks: Path, work: Path) -> in
         runs = {
             "SliceDataset, random, default budget": ("dataset", ds, order),
             f"SliceDataset, random, {args.small} MB budget": ("dataset", small, order),
+            f"SliceDataset, random, shared in {args.share}": ("dataset", shared, order),
             "PNG files with Pillow, random": ("png", pngs, order),
             "naive get_fdata per sample, random": ("naive", naive, order[: args.naive]),
             "SliceDataset, sequential, default budget": ("dataset", ds, list(range(len(ds)))),
@@ -242,6 +246,7 @@ def _run(args: argparse.Namespace, data: Dataset, masks: Path, work: Path) -> in
             _, rate, peak = epoch(kind, payload, items)
             rates.setdefault(name, []).append(rate)
             peaks.setdefault(name, []).append(peak)
+        shutil.rmtree(shared._share_path, ignore_errors=True)  # every round decodes afresh
         rate, _ = build_rate(data.folder, masks, work / f"build{round_}")
         rates.setdefault("build_dataset (PNG images and masks written)", []).append(rate)
         print(f"round {round_ + 1} of {args.repeat} done", file=sys.stderr)
@@ -266,6 +271,8 @@ def _print(
         print(f"| {name} | {rate:.1f} | {peak} |")
     print("\n| ratio | measured | goal |\n|---|---:|---:|")
     print(f"| SliceDataset / PNG files, random | {ours / pngs:.2f}x | >= 0.5x |")
+    shared = next(rate for name, rate in median.items() if "shared" in name)
+    print(f"| SliceDataset with share_folder / PNG files, random | {shared / pngs:.2f}x | >= 0.5x |")
     print(f"| SliceDataset / naive loader, random | {ours / naive:.1f}x | >= 10x |")
     print(f"| build_dataset / SliceDataset sequential (time ratio) | {build / sequential:.2f}x | <= 1.3x |")
     print("\n| random axial slice of one volume | index build (s) | ms per slice | index MB |")

@@ -11,6 +11,7 @@ import gzip
 import itertools
 import multiprocessing
 import pickle
+import time
 from pathlib import Path
 from typing import Any
 
@@ -298,3 +299,48 @@ def test_the_guide_examples_run(tmp_path, monkeypatch):
     said = [line.split("# ")[1] for line in blocks[0].splitlines() if line.startswith("print(")]
     assert printed.getvalue().splitlines() == said
     assert len(list((tmp_path / "volumes").glob("*.nii.gz"))) == 2
+
+
+def test_workers_sharing_a_folder_decode_each_volume_once_and_it_goes_with_the_dataset(pairs, tmp_path):
+    import gc
+
+    shared = tmp_path / "shm"
+    shared.mkdir()
+    ds = SliceDataset(*pairs, view=["axial", "sagittal"], window="brain", share_folder=shared)
+    order = list(np.random.default_rng(0).permutation(len(ds)))
+    alone = _samples(SliceDataset(*pairs, view=["axial", "sagittal"], window="brain"), order)
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        halves = pool.starmap(_samples, [(ds, order[0::2]), (ds, order[1::2])])
+    together = [None] * len(order)
+    together[0::2], together[1::2] = halves
+    assert together == alone
+    (folder,) = shared.iterdir()
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == sorted(
+        f"{n}-{v}.{k}.npy" for n in range(3) for v in range(2) for k in ("image", "labels")
+    )
+    assert _samples(ds, order) == alone  # this process maps them too
+    del ds
+    gc.collect()
+    assert not folder.exists()
+
+
+def test_a_shared_folder_full_or_locked_by_a_dead_worker_falls_back_to_private_copies(pairs, tmp_path):
+    ds = SliceDataset(*pairs, share_folder=tmp_path / "shm", cache_bytes=1 << 20, access="volumes")
+    folder = Path(ds._share_path)
+    folder.mkdir(parents=True)
+    (folder / "other.npy").write_bytes(b"\0" * (1 << 20))  # the folder's budget is taken
+    expected = SliceDataset(*pairs)
+    for item in (0, 1, 2):
+        np.testing.assert_array_equal(ds[item]["image"], expected[item]["image"])
+    assert sorted(p.name for p in folder.iterdir()) == ["other.npy"] and ds.cache.misses == 1
+    ds = SliceDataset(*pairs, share_folder=tmp_path / "shm")
+    folder = Path(ds._share_path)
+    folder.mkdir(parents=True)
+    dead = multiprocessing.get_context("spawn").Process(target=int)
+    dead.start()
+    dead.join()
+    (folder / "0-0.lock").write_text(str(dead.pid))
+    start = time.monotonic()
+    np.testing.assert_array_equal(ds[0]["mask"], expected[0]["mask"])
+    assert time.monotonic() - start < 5

@@ -49,6 +49,9 @@ class VolumeCache:
         self.nbytes = 0
         self.misses = 0
 
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._items
+
     def keys(self) -> list[Hashable]:
         return list(self._items)
 

@@ -8,8 +8,10 @@ own cache of decoded volumes (:mod:`nidataset.sliceset.cache`).
 from __future__ import annotations
 
 import os
+import uuid
+import weakref
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
@@ -38,8 +40,9 @@ from ..slices.pixels import Pixels, recorded_values, refuse_format
 from ..training.job import _SliceWriter
 from ..training.pairing import pair
 from .cache import VolumeCache, default_budget
-from .samples import load, open_slabs, sample, slab_sample, slices, writer_for
+from .samples import Stacks, load, open_slabs, sample, slab_sample, slices, writer_for
 from .scan import Scanned, scan_all
+from .shared import SharedVolumes, remove_folder
 
 __all__ = ["SliceDataset"]
 
@@ -73,6 +76,11 @@ class SliceDataset:
         whose slices are contiguous in the file (across the last stored axis: the axial view of most
         volumes), others reading whole volumes. ``"auto"``: whole volumes when all of them fit the
         budget, else seek points where they apply.
+    share_folder : str, optional
+        A folder every worker process sees (``/dev/shm`` shares memory), where the first worker to
+        decode a volume leaves it for the others to map, so that ``n`` workers decode the dataset
+        once rather than ``n`` times; it holds at most the cache budget, and the dataset removes what
+        it put there when it is deleted. Default: each process decodes what it reads.
     workers : int, optional
         Threads for the up-front pass that reads and checks every pair once.
 
@@ -111,6 +119,7 @@ class SliceDataset:
         mask_suffixes: Sequence[str] = MASK_SUFFIXES,
         cache_bytes: int | None = None,
         access: Access = "auto",
+        share_folder: str | os.PathLike[str] | None = None,
         workers: int | None = None,
     ) -> None:
         options = build_options(
@@ -154,6 +163,12 @@ class SliceDataset:
         self._cache: VolumeCache | None = None
         self._total: int | None = None
         self._memo: OrderedDict[tuple[int, int], _Block] = OrderedDict()
+        self._mapped: dict[tuple[int, int], Stacks] = {}
+        self._shared: SharedVolumes | None = None
+        self.share_folder = None if share_folder is None else os.fspath(share_folder)
+        if self.share_folder is not None:
+            self._share_path = os.path.join(self.share_folder, f"nidataset-slices-{uuid.uuid4().hex}")
+            weakref.finalize(self, remove_folder, self._share_path, os.getpid())
 
     def __len__(self) -> int:
         return int(self._starts[-1])
@@ -167,9 +182,24 @@ class SliceDataset:
             readers = self.cache.get(("seek", number), lambda: open_slabs(record))
             image, mask = slab_sample(block.writer, index, readers, self._options.context)  # type: ignore[arg-type]
         else:
-            stacks = self.cache.get((number, view), lambda: load(record, block.writer))
+            stacks = self._arrays(number, view, lambda: load(record, block.writer))
             image, mask = sample(block.writer, slices(block.writer, stacks), index)  # type: ignore[arg-type]
         return {"image": image, "mask": mask, "meta": dict(zip(COLUMNS, block.rows[position], strict=True))}
+
+    def _arrays(self, number: int, view: int, load: Callable[[], Stacks]) -> Stacks:
+        """The view's decoded arrays: mapped from the shared folder, kept by this process, or read."""
+        key = (number, view)
+        if key in self._mapped:
+            return self._mapped[key]
+        if self.share_folder is None or key in self.cache:
+            return self.cache.get(key, load)  # type: ignore[return-value]
+        if self._shared is None:
+            self._shared = SharedVolumes(self._share_path, self.cache.budget)
+        arrays, shared = self._shared.get(f"{number}-{view}", load)
+        if shared:
+            self._mapped[key] = arrays
+            return arrays
+        return self.cache.get(key, lambda: arrays)  # type: ignore[return-value]
 
     def _block(self, number: int, view: int) -> _Block:
         """The builder's writer and the manifest rows of one pair's view, kept for the next samples
@@ -208,6 +238,7 @@ class SliceDataset:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_cache"], state["_memo"] = None, OrderedDict()  # a worker reads its own volumes
+        state["_mapped"], state["_shared"] = {}, None
         state["_records"] = _shared_pixels(self._records, fresh=True)  # lookup tables are rebuilt there
         return state
 
