@@ -344,3 +344,20 @@ def test_a_shared_folder_full_or_locked_by_a_dead_worker_falls_back_to_private_c
     start = time.monotonic()
     np.testing.assert_array_equal(ds[0]["mask"], expected[0]["mask"])
     assert time.monotonic() - start < 5
+
+
+def _as_list(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return samples
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_a_torch_dataloader_with_two_workers_gives_the_samples_of_one(pairs, method):
+    """Run where PyTorch is installed (it is not in the test extra)."""
+    data = pytest.importorskip("torch.utils.data")
+    ds = SliceDataset(*pairs, view=["axial", "coronal"], window="brain", context=1)
+    loader = data.DataLoader(
+        ds, batch_size=5, num_workers=2, collate_fn=_as_list, multiprocessing_context=method
+    )
+    got = [(s["image"].tobytes(), s["mask"].tobytes(), s["meta"]["path"]) for batch in loader for s in batch]
+    assert got == _samples(ds, list(range(len(ds))))
+    assert ds[0]["image"].shape == (3, 24, 20)
