@@ -107,7 +107,7 @@ def frame_rows(
 
 def _rows(matrices: np.ndarray) -> list[list[object]]:
     """Each matrix of a stack as a flat row of Python numbers: integers stay integers, -0.0 is 0.0."""
-    flat = matrices.reshape(len(matrices), -1)
+    flat = matrices.reshape(len(matrices), int(np.prod(matrices.shape[1:])))  # -1 fails for no rows
     return (flat if flat.dtype.kind in "iu" else flat + 0.0).tolist()  # type: ignore[no-any-return]
 
 

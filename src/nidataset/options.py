@@ -70,7 +70,7 @@ class SliceOptions:
     views: tuple[str, ...] = ("axial",)
     saving_mode: str = "case"  # "case", "view", or FLAT
     target_size: tuple[int, int] | None = None
-    pad_value: float = 0.0
+    pad_value: float | str = 0.0  # or "min": each volume's smallest real value
     dtype: str = "auto"
     resume: bool = False  # skip volumes whose completion records match (batch/records.py)
     orientation: str = "stored"
@@ -488,10 +488,13 @@ def _is_positive_int(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) > 0
 
 
-def check_pad_value(pad_value: object) -> float:
-    """A real number that float32 can hold (NaN and infinities allowed, finite overflow not)."""
+def check_pad_value(pad_value: object) -> float | str:
+    """A real number that float32 can hold (NaN and infinities allowed, finite overflow not), or
+    "min": each volume's minimum real value (SPEC Part 3)."""
+    if pad_value == "min":
+        return "min"
     if isinstance(pad_value, bool) or not isinstance(pad_value, numbers.Real):
-        raise ValueError(f"pad_value must be a number; got {pad_value!r}")
+        raise ValueError(f'pad_value must be a number or "min"; got {pad_value!r}')
     value = float(pad_value)
     if math.isfinite(value) and abs(value) > _F32_MAX:
         raise ValueError(
@@ -561,7 +564,7 @@ class BuildOptions:
     orientation: str = "stored"
     spacing: str | float | None = None
     target_size: tuple[int, int] | None = None
-    pad_value: float = 0.0
+    pad_value: float | str = 0.0
     window: str | tuple[float, float] | None = None
     bits: int = 8
     image_format: str = "tiff"

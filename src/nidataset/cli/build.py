@@ -25,11 +25,24 @@ def add(commands: Any) -> None:
     parser.add_argument("output_path", metavar="OUTPUT", help="root of the dataset")
     parser.add_argument("--view", action="append", metavar="VIEW", help="as for slices (default: axial)")
     common.add_geometry_options(parser)
-    common.add_value_options(parser)
+    common.add_value_options(parser, pad_value="min")
+    layouts, formats = _tables()
+    parser.add_argument(
+        "--layout",
+        choices=list(layouts),
+        default=next(iter(layouts)),
+        help="; ".join(f"{name}: {item.help}" for name, item in layouts.items()),
+    )
     parser.add_argument(
         "--labels",
-        default="masks,yolo,coco",
-        help="comma-separated: masks, yolo, coco, csv (default: masks,yolo,coco)",
+        metavar="FORMAT[,FORMAT...]",
+        help="comma-separated label formats (default: the layout's): "
+        + "; ".join(f"{name}: {item.help}" for name, item in formats.items()),
+    )
+    parser.add_argument(
+        "--label-names",
+        metavar="V=NAME,...|FILE.json",
+        help="class names: 1=liver,2=tumour or a JSON file {value: name} (default: label_<value>)",
     )
     parser.add_argument("--components", action="store_true", help="one object per connected component")
     parser.add_argument(
@@ -50,6 +63,21 @@ def add(commands: Any) -> None:
     parser.add_argument("--resume", action="store_true", help="skip pairs an earlier run completed")
     common.add_report_option(parser)
     parser.add_argument("--quiet", action="store_true", help="print only errors")
+
+
+def _tables() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The layouts and label formats, read from their tables when the parser is built (so that a
+    format registered before ``main`` is offered)."""
+    from ..training.tables import LABEL_FORMATS, LAYOUTS
+
+    return LAYOUTS, LABEL_FORMATS
+
+
+def labels_argument(text: str | None) -> list[str] | None:
+    """``--labels``: comma-separated names; None keeps the layout's default."""
+    if text is None:
+        return None
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def select_argument(text: str) -> object:
@@ -80,6 +108,7 @@ def split_argument(values: list[str] | None) -> object:
 
 def run(args: argparse.Namespace) -> int:
     from ..training import build_dataset
+    from ..training.classes import parse_label_names
 
     result = build_dataset(
         args.images_folder,
@@ -94,7 +123,9 @@ def run(args: argparse.Namespace) -> int:
         bits=args.bits,
         image_format=args.image_format,
         compression=args.compression,
-        labels=[name.strip() for name in args.labels.split(",") if name.strip()],
+        layout=args.layout,
+        labels=labels_argument(args.labels),
+        label_names=None if args.label_names is None else parse_label_names(args.label_names),
         components=args.components,
         select=select_argument(args.select),
         split=split_argument(args.split),

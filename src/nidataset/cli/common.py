@@ -116,9 +116,15 @@ def add_geometry_options(command: argparse.ArgumentParser) -> None:
     )
 
 
-def add_value_options(command: argparse.ArgumentParser) -> None:
+def add_value_options(command: argparse.ArgumentParser, pad_value: float | str = 0.0) -> None:
     """What pixels hold and how they are stored (the image-writing commands: slices, build)."""
-    command.add_argument("--pad-value", type=float, default=0.0, help="value of the padding pixels")
+    command.add_argument(
+        "--pad-value",
+        type=pad_value_argument,
+        default=pad_value,
+        metavar="VALUE|min",
+        help=f"value of the padding pixels, or min: each volume's smallest (default: {pad_value})",
+    )
     command.add_argument(
         "--window",
         type=window_argument,
@@ -292,3 +298,8 @@ def _connect(client: Any, address: str) -> Any:
         detail = text.splitlines()[0] if text else "not a Dask scheduler address, such as tcp://host:8786"
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {detail}")
     return outcome["client"]
+
+
+def pad_value_argument(text: str) -> float | str:
+    """``--pad-value``: a number, or ``min`` (each volume's smallest real value)."""
+    return "min" if text == "min" else number_argument(text)

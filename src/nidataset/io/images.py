@@ -62,7 +62,7 @@ def encode(image: np.ndarray, image_format: str, compression: str | None = None)
         tifffile.imwrite(
             buffer,
             np.ascontiguousarray(image),
-            photometric="minisblack",
+            photometric=tiff_photometric(image.shape),
             metadata=None,
             compression=compression,
             compressionargs=arguments,
@@ -98,6 +98,12 @@ def write_all(descriptor: int, parts: Sequence[bytes | memoryview]) -> None:
             rest = rest[os.write(descriptor, rest) :]
 
 
+def tiff_photometric(shape: tuple[int, ...]) -> str:
+    """Three channels (2.5D context) are one contiguous RGB page, as tifffile and OpenCV read them;
+    anything else is one grey page."""
+    return "rgb" if len(shape) == 3 and shape[-1] == 3 else "minisblack"
+
+
 @functools.lru_cache(maxsize=32)
 def tiff_header(shape: tuple[int, ...], dtype: str) -> bytes:
     """The bytes tifffile writes before the pixels of a ``shape`` image of ``dtype``.
@@ -108,7 +114,7 @@ def tiff_header(shape: tuple[int, ...], dtype: str) -> bytes:
 
     probe = np.zeros(shape, dtype=dtype)
     buffer = io.BytesIO()
-    tifffile.imwrite(buffer, probe, photometric="minisblack", metadata=None)
+    tifffile.imwrite(buffer, probe, photometric=tiff_photometric(shape), metadata=None)
     data = buffer.getvalue()
     with tifffile.TiffFile(io.BytesIO(data)) as tiff:
         offset = tiff.pages[0].dataoffsets[0]

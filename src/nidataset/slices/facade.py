@@ -44,7 +44,7 @@ def extract_slices(
     output_path: str,
     view: View = "axial",
     target_size: tuple[int, int] | None = None,
-    pad_value: float = 0.0,
+    pad_value: float | str = 0.0,
     *,
     dtype: DtypeMode = "auto",
     orientation: Orientation = "stored",
@@ -69,8 +69,8 @@ def extract_slices(
         before anything is written (the dataset function takes a list).
     target_size : (int, int), optional
         Pad every slice symmetrically to (height, width); the odd pixel goes bottom/right.
-    pad_value : float
-        Value of the padding pixels.
+    pad_value : float or "min"
+        Value of the padding pixels; ``"min"``: the volume's smallest real value (air in CT).
     dtype : {"auto", "float32"}
         ``"auto"`` keeps the volume's values in the narrowest TIFF dtype that holds them exactly;
         ``"float32"`` writes every slice as float32, like ``nidataset`` 0.9.1.
@@ -178,7 +178,7 @@ def extract_slices_dataset(
     view: View | Sequence[View] = "axial",
     saving_mode: SavingMode = "case",
     target_size: tuple[int, int] | None = None,
-    pad_value: float = 0.0,
+    pad_value: float | str = 0.0,
     save_stats: bool = False,
     *,
     dtype: DtypeMode = "auto",

@@ -34,7 +34,7 @@ from ..options import SliceOptions
 from ..results import Outcome
 from ..viewing.preview import PreviewPlanes, preview_frames
 from ..windows import Window
-from .pixels import Pixels, pixels_for, recorded_values, stack_dtype, value_plan
+from .pixels import Pixels, needs_voxels, pixels_for, recorded_values, stack_dtype, value_plan
 
 #: Axial streaming reads this many bytes of voxels at a time: large reads, a few MB per worker.
 SLAB_BYTES = 4 << 20
@@ -130,7 +130,7 @@ def _write_views(
     planes = _preview_planes(header, options)
     source = os.path.basename(reader.path)
     streams = planes is None or planes.streamable  # previews along the stored axial axis keep up
-    if len(frames) == 1 and frames[0].axis == 2 and options.window != "auto" and streams:
+    if len(frames) == 1 and frames[0].axis == 2 and not needs_voxels(options) and streams:
         pixels = pixels_for(plan, options)
         with _writing(header, source, frames[0], pixels, options, prefix, placed) as out:
             count = _stream(reader, out, learnt, planes)

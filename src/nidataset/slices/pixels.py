@@ -26,7 +26,7 @@ class PixelOptions(Protocol):
     def target_size(self) -> tuple[int, int] | None: ...
 
     @property
-    def pad_value(self) -> float: ...
+    def pad_value(self) -> float | str: ...
 
     @property
     def dtype(self) -> str: ...
@@ -98,16 +98,41 @@ def stack_dtype(plan: ValuePlan, windowed: bool) -> np.dtype:
 def value_plan(header: Header, options: PixelOptions) -> ValuePlan:
     """The dtype policy's plan for a volume (from its header alone)."""
     pad = options.pad_value if options.target_size is not None else None
+    if isinstance(pad, str):  # "min", a value of the volume: whatever holds the volume holds it
+        pad = None
     return plan_values(header.dtype, header.slope, header.inter, pad, options.dtype)
 
 
 def pixels_for(plan: ValuePlan, options: PixelOptions, volume: np.ndarray | None = None) -> Pixels:
-    """The pixels of a volume; ``window="auto"`` needs its voxels (``volume``)."""
+    """The pixels of a volume; ``window="auto"`` and ``pad_value="min"`` need its voxels (``volume``)."""
     window = None if options.window is None else window_for(options.window, options.bits)
     if options.window == "auto":
         assert volume is not None
         window = auto_window(volume, options.bits, plan.slope, plan.inter)
-    return Pixels(plan, window, options.pad_value)
+    pad = options.pad_value
+    if pad == "min":
+        pad = 0.0 if volume is None or options.target_size is None else smallest_value(volume, plan)
+    return Pixels(plan, window, float(pad))
+
+
+def needs_voxels(options: PixelOptions) -> bool:
+    """Whether the pixels depend on the whole volume's voxels (read it before the first slice)."""
+    return options.window == "auto" or (options.pad_value == "min" and options.target_size is not None)
+
+
+def smallest_value(volume: np.ndarray, plan: ValuePlan) -> float:
+    """The volume's smallest real value (NaN ignored; NaN when there is none): ``pad_value="min"``.
+
+    >>> from nidataset.dtypes import plan_values
+    >>> smallest_value(np.array([3, -2, 7], np.int16), plan_values(np.dtype(np.int16), -2.0, 1.0, None))
+    -13.0
+    """
+    if volume.size == 0:
+        return float("nan")
+    ends = np.array([np.nanmin(volume), np.nanmax(volume)]) if volume.dtype.kind == "f" else None
+    if ends is None:
+        ends = np.array([volume.min(), volume.max()])
+    return float(np.nanmin(real_values(ends, plan))) if not np.all(np.isnan(ends)) else float("nan")
 
 
 def refuse_format(header: Header, options: PixelOptions) -> tuple[str, str] | None:

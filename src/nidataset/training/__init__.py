@@ -1,9 +1,13 @@
 """From NIfTI images and masks to a training-ready 2D dataset, in one call that keeps them aligned.
 
-:mod:`~nidataset.training.pairing` pairs images with masks, :mod:`~nidataset.training.splits` assigns
-cases to train/val/test, :mod:`~nidataset.training.job` writes one pair's selected slices, masks and
-labels, and :mod:`~nidataset.training.facade` (``build_dataset``) runs it and writes what spans the
-dataset: COCO files, ``data.yaml``, ``split.json``.
+:mod:`~nidataset.training.facade` (``build_dataset``) pairs images with masks
+(:mod:`~nidataset.training.pairing`), assigns cases to splits (:mod:`~nidataset.training.splits`),
+runs the per-pair job (:mod:`~nidataset.training.job`, writing through
+:mod:`~nidataset.training.writer`) and finishes the dataset (:mod:`~nidataset.training.finish`).
+What is written comes from two tables (:mod:`~nidataset.training.tables`, records in
+:mod:`~nidataset.training.plugins`): the label formats (:mod:`~nidataset.training.labelfiles`,
+:mod:`~nidataset.training.coco`) and the layouts (:mod:`~nidataset.training.yolo`). Options are
+checked in :mod:`~nidataset.training.options`, class names in :mod:`~nidataset.training.classes`.
 """
 
 from typing import Any

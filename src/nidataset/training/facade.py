@@ -1,22 +1,21 @@
-"""``build_dataset``: NIfTI images and masks to a training-ready 2D dataset in YOLO's layout."""
+"""``build_dataset``: NIfTI images and masks to a training-ready 2D dataset in a chosen layout."""
 
 from __future__ import annotations
 
-import json
 import os
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import replace
 
-from ..batch.flow import run_dataset
+from ..batch.flow import frames_of, run_dataset
+from ..batch.lock import take_lock
 from ..batch.runner import run_files
-from ..io.atomic import write_text
-from ..io.volumes import list_volumes
+from ..errors import VolumeError
+from ..io.volumes import list_volumes, read_header
 from ..naming import prefix_of
 from ..options import (
-    MASK_SUFFIXES,
     Bits,
-    BuildOptions,
     Compression,
     ImageFormat,
     Orientation,
@@ -24,15 +23,18 @@ from ..options import (
     Spacing,
     View,
     WindowSpec,
-    build_options,
     run_options,
 )
 from ..progress import Progress
 from ..results import Outcome, RunResult
 from ..slices.pixels import refuse_format
-from .job import build_pair, coco_fragment_path, manifest_rows, mask_labels
+from .classes import Classes
+from .finish import finish_dataset
+from .job import build_pair, label_values, manifest_rows, read_labels
+from .options import MASK_SUFFIXES, BuildOptions, build_options
 from .pairing import case_of, pair
 from .splits import assign, check_split
+from .tables import LABEL_FORMATS
 
 __all__ = ["build_dataset"]
 
@@ -42,16 +44,18 @@ def build_dataset(
     masks_folder: str,
     output_path: str,
     *,
+    layout: str = "yolo",
     view: View | Sequence[View] = "axial",
     orientation: Orientation = "stored",
     spacing: Spacing = None,
     target_size: tuple[int, int] | None = None,
-    pad_value: float = 0.0,
+    pad_value: float | str = "min",
     window: WindowSpec = None,
     bits: Bits = 8,
     image_format: ImageFormat = "tiff",
     compression: Compression | None = None,
-    labels: str | Sequence[str] = ("masks", "yolo", "coco"),
+    labels: str | Sequence[str] | None = None,
+    label_names: dict[int, str] | str | os.PathLike[str] | None = None,
     components: bool = False,
     select: str | tuple[object, ...] = "all",
     split: tuple[float, float, float] | str | os.PathLike[str] | None = None,
@@ -75,30 +79,49 @@ def build_dataset(
         to an nnU-Net image ``<case>_0000`` as ``<case>``, or with one of ``mask_suffixes``
         (``case_seg``). Its shape must equal the image's and its affine agree within 1e-3 in every
         entry. An image without a mask, a mask without an image, or a pair that disagrees is
-        skipped with its reason and listed.
+        skipped with its reason and listed. The two folders and ``output_path`` must differ, and the
+        output may not lie inside either.
     output_path : str
-        The dataset's root: ``images/<split>/<name>.<ext>``, ``masks/<split>/<name>.png|.tif``,
-        ``labels/<split>/<name>.txt`` (YOLO), ``boxes/<split>/<name>.csv`` (``"csv"``),
-        ``annotations_<split>.json`` (COCO), ``data.yaml``, ``split.json``, the manifest and the
-        report. Without a split, ``<split>/`` is left out and COCO is ``annotations.json``.
-        ``<name>`` is ``<prefix>_<view>_<index>``, the slice's own index.
-    view, orientation, spacing, target_size, pad_value, window, bits, image_format, compression
+        The dataset's root. With ``layout="yolo"`` (the default): ``images/<split>/<name>.<ext>``,
+        ``masks/<split>/<name>.png|.tif``, ``labels/<split>/<name>.txt`` (YOLO, an empty file for a
+        background image) and ``labels/classes.txt``, ``boxes/<split>/<name>.csv`` (``"csv"``),
+        ``annotations/instances_<split>.json`` (COCO), ``data.yaml`` (no ``path:`` key: it opens
+        wherever the dataset is copied), ``split.json``, the manifest and the report. Without a split,
+        ``<split>/`` is left out and COCO is ``annotations/instances.json``. ``<name>`` is
+        ``<prefix>_<view>_<index>``, the slice's own index. A rerun leaves exactly the tree a fresh
+        run writes (nothing of a pair now skipped, removed or in another split).
+    layout : str
+        A key of :data:`nidataset.training.tables.LAYOUTS` (``"yolo"``).
+    view, orientation, spacing, target_size, window, bits, image_format, compression
         As in :func:`nidataset.slices.extract_slices_dataset`, for the images; masks and labels go
-        through the same frames with nearest neighbour.
-    labels : {"masks", "yolo", "coco", "csv"} or a list of them
-        ``"masks"``: label slices as images (uint8, or uint16 above 255; PNG beside PNG or JPEG
-        images, else TIFF). ``"yolo"``: one line per object, class ids from 0 in label-value order,
-        no file for an image without objects. ``"coco"``: ``bbox``, ``area``, ``iscrowd`` 0,
-        ``category_id`` (label-value order, from 1), RLE ``segmentation``. ``"csv"``: the annotation
-        CSVs' box columns.
+        through the same frames with nearest neighbour. Slices of volumes of different shapes differ
+        in size: a training batch of more than one image needs ``target_size`` (the report lists the
+        sizes written). ``context=1`` with ``bits=16`` is a 16-bit RGB image: refused for PNG, which
+        Pillow and torchvision read as 8 bits; use TIFF.
+    pad_value : float or "min"
+        The value of the padding ``target_size`` adds; ``"min"`` (default here) is each volume's
+        smallest real value (air in CT, background in MRI), windowed like the voxels.
+    labels : str, list of them, or None
+        Keys of :data:`nidataset.training.tables.LABEL_FORMATS`; None: the layout's default
+        (``("masks", "yolo", "coco")``). ``"masks"``: label slices as images (uint8, or uint16 above
+        255; PNG beside PNG or JPEG images, else TIFF). ``"yolo"``: one line per object, class ids
+        from 0 in label-value order. ``"coco"``: ``bbox``, ``area``, ``iscrowd`` 0, ``category_id``
+        (label-value order, from 1), RLE ``segmentation``. ``"csv"``: the annotation CSVs' box
+        columns.
+    label_names : mapping, JSON file path, or None
+        ``{1: "liver", 2: "tumour"}``: the class names of data.yaml, classes.txt and COCO categories.
+        A named value no mask holds is kept as a class; an unnamed value is ``label_<value>``.
     components : bool
         One object per 3D connected component of each label, else one per label value.
     select : "all", "labelled", ("labelled", k) or (start, stop, step)
         Slices holding an object, those within ``k`` slices of one (clipped at the ends), or a range
-        of slice indices. Images and labels are always selected together.
+        of slice indices. Images and labels are always selected together; a pair with no selected
+        slice writes nothing and counts 0.
     split, seed : (train, val, test) fractions or a mapping file, and the shuffle's seed
         By case (nnU-Net channels of one case stay together), reproducible, written to ``split.json``.
-        A mapping file is JSON (``{"train": [cases], ...}`` or ``{case: split}``) or CSV ``case,split``.
+        A mapping file is JSON (``{"train": [cases], ...}`` or ``{case: split}``) or CSV ``case,split``
+        (UTF-8, with or without a BOM); a case named twice, or a case the inputs do not have, is
+        refused.
     context : int
         Each image holds slices ``index - context .. index + context`` as channels, edge slices
         repeated; ``context=1`` with an 8-bit window is an RGB PNG.
@@ -110,6 +133,7 @@ def build_dataset(
     RunResult
         ``what="images"``: images written per view per pair, or why a pair was skipped.
     """
+    _check_folders(images_folder, masks_folder, output_path)
     options = build_options(
         output_path,
         view,
@@ -126,6 +150,8 @@ def build_dataset(
         select=select,
         context=context,
         resume=resume,
+        layout=layout,
+        label_names=label_names,
     )
     asked_split = check_split(split)
     if not isinstance(seed, int) or isinstance(seed, bool):
@@ -141,7 +167,11 @@ def build_dataset(
     )
     pairing = pair(list_volumes(images_folder), list_volumes(masks_folder), tuple(mask_suffixes))
     options, cases = _with_inputs(options, pairing.masks, asked_split, seed, run)
-    options = replace(options, unpaired=tuple(pairing.unpaired_images.items()))
+    options = replace(
+        options,
+        unpaired=tuple(pairing.unpaired_images.items()),
+        slice_sizes=slice_sizes(images_folder, options),
+    )
     orphans = [
         Outcome(name, reason="a mask without an image of its prefix") for name in pairing.unpaired_masks
     ]
@@ -155,77 +185,72 @@ def build_dataset(
         refuse=refuse_format,
         unrun=orphans,
     )
-    _write_dataset_files(result, options, cases, asked_split, seed)
+    lock = take_lock(options.output_path)  # the dataset files, like the pairs, are one run's at a time
+    try:
+        finish_dataset(result, options, cases, asked_split, seed, run.save_manifest)
+    finally:
+        lock.release()
     return result
+
+
+def slice_sizes(images_folder: str, options: BuildOptions) -> str:
+    """The image sizes (rows x columns) each view writes, from the paired images' headers, for the
+    report: volumes of different shapes give slices of different sizes, which a batch of more than one
+    image cannot stack without ``target_size``."""
+    sizes: dict[str, Counter[str]] = {view: Counter() for view in options.views}
+    for name, _ in options.masks:
+        try:
+            frames = frames_of(read_header(os.path.join(images_folder, name)), options)
+        except VolumeError:
+            continue
+        for frame in frames:
+            sizes[frame.view]["x".join(map(str, frame.image_shape))] += 1
+    parts = [
+        f"{view} " + ", ".join(f"{size} ({count} volumes)" for size, count in counted.most_common())
+        for view, counted in sizes.items()
+    ]
+    several = any(len(counted) > 1 for counted in sizes.values())
+    return "; ".join(parts) + ("; a batch of more than one image needs target_size" if several else "")
+
+
+def _check_folders(images_folder: str, masks_folder: str, output_path: str) -> None:
+    """Refuse an output that is an input folder or lies inside one, and one folder for both inputs."""
+    images, masks, output = (
+        os.path.realpath(os.fspath(p)) for p in (images_folder, masks_folder, output_path)
+    )
+    if images == masks:
+        raise ValueError(f"images_folder and masks_folder are the same folder {os.fspath(images_folder)!r}")
+    for name, folder in (("images_folder", images), ("masks_folder", masks)):
+        if output == folder or output.startswith(folder.rstrip(os.sep) + os.sep):
+            raise ValueError(
+                f"output_path {os.fspath(output_path)!r} is inside {name} {folder!r}: "
+                "choose an output folder outside the inputs"
+            )
+
+
+def mask_labels(path: str, options: object) -> Outcome:
+    """The label values (> 0) a mask holds, for formats that need the classes before the build. A mask
+    that cannot be read gives none: its pair's own skip line says why (once)."""
+    try:
+        return Outcome(os.path.basename(path), labels=tuple(label_values(read_labels(path)[1])))
+    except VolumeError:
+        return Outcome(os.path.basename(path), labels=())
 
 
 def _with_inputs(
     options: BuildOptions, masks: dict[str, str], split: object, seed: int, run: RunOptions
 ) -> tuple[BuildOptions, dict[str, str]]:
-    """The options with the pairs, each image's split and the dataset's classes (its masks' label
-    values, read once before the build, in parallel)."""
-    paths = sorted(set(masks.values()))
-    found = run_files(mask_labels, paths, None, workers=run.workers, executor=run.executor, progress=False)
-    classes = sorted({value for outcome in found for value in outcome.labels or ()})
+    """The options with the pairs and each image's split; with the dataset's classes only when a
+    chosen label format needs them per slice (then every mask is read once before the build)."""
+    classes = None
+    if any(LABEL_FORMATS[name].needs_classes for name in options.labels):
+        paths = sorted(set(masks.values()))
+        found = run_files(
+            mask_labels, paths, None, workers=run.workers, executor=run.executor, progress=False
+        )
+        values = {v for outcome in found for v in outcome.labels or ()}
+        classes = Classes.of(values, dict(options.label_names))
     cases = {name: case_of(prefix_of(name)) for name in masks}
     of_case = assign(list(cases.values()), split, seed) if split is not None else {}
     splits = tuple((name, of_case[case]) for name, case in cases.items() if case in of_case)
-    return replace(options, masks=tuple(masks.items()), splits=splits, classes=tuple(classes)), cases
-
-
-def _write_dataset_files(
-    result: RunResult, options: BuildOptions, cases: dict[str, str], split: object, seed: int
-) -> None:
-    """What spans the dataset: the COCO files, ``data.yaml`` and ``split.json``."""
-    splits = dict(options.splits)
-    names = sorted(set(splits.values()), key=("train", "val", "test").index) if splits else [None]
-    if "coco" in options.labels:
-        _write_coco(result, options, names)
-    if "yolo" in options.labels:
-        _write_data_yaml(options, names)
-    if split is not None:
-        done = {o.name for o in result.done}
-        asked = split if isinstance(split, str) else list(split)  # type: ignore[call-overload]
-        listed: dict[str, object] = {"seed": seed, "split": asked}
-        for name in ("train", "val", "test"):
-            listed[name] = sorted({cases[i] for i, s in splits.items() if s == name and i in done})
-        write_text(os.path.join(options.output_path, "split.json"), json.dumps(listed, indent=1) + "\n")
-
-
-def _write_coco(result: RunResult, options: BuildOptions, names: Sequence[str | None]) -> None:
-    categories = [
-        {"id": number + 1, "name": f"label_{value}", "supercategory": "label"}
-        for number, value in enumerate(options.classes)
-    ]
-    tables: dict[str | None, dict[str, list[object]]] = {
-        name: {"images": [], "annotations": [], "categories": list(categories)} for name in names
-    }
-    image_id = annotation_id = 0
-    for outcome in result.done:
-        with open(
-            coco_fragment_path(options.output_path, prefix_of(outcome.name)), encoding="utf-8"
-        ) as handle:
-            fragment = json.load(handle)
-        table = tables[fragment["split"]]
-        for image in fragment["images"]:
-            image_id += 1
-            annotations = image.pop("annotations")
-            table["images"].append({"id": image_id, **image})
-            for annotation in annotations:
-                annotation_id += 1
-                table["annotations"].append({"id": annotation_id, "image_id": image_id, **annotation})
-    for name, table in tables.items():
-        filename = f"annotations_{name}.json" if name else "annotations.json"
-        write_text(os.path.join(options.output_path, filename), json.dumps(table))
-
-
-def _write_data_yaml(options: BuildOptions, names: Sequence[str | None]) -> None:
-    """YOLO's dataset file: the root, the image folders of the splits, the class names."""
-    folders = {name: f"images/{name}" for name in names if name} or {"train": "images"}
-    if "val" not in folders:  # YOLO's trainers want a validation set: without one, the training images
-        folders["val"] = folders.get("train", next(iter(folders.values())))
-    lines = [f"path: {json.dumps(os.path.abspath(options.output_path))}"]
-    lines += [f"{key}: {value}" for key, value in folders.items()]
-    lines.append("names:")
-    lines += [f"  {number}: label_{value}" for number, value in enumerate(options.classes)]
-    write_text(os.path.join(options.output_path, "data.yaml"), "\n".join(lines) + "\n")
+    return replace(options, masks=tuple(masks.items()), splits=splits, classes=classes), cases

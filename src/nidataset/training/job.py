@@ -1,84 +1,92 @@
-"""The per-pair job: one image and its mask become selected slices, mask slices and labels.
+"""The per-pair job: one image and its mask become selected slices and each label format's files.
 
 Every output of a slice goes through the same :class:`~nidataset.geometry.frame.SliceFrame` (the
 mask's with nearest neighbour), so images, masks, YOLO lines and COCO annotations line up pixel for
-pixel whatever the orientation, spacing and padding. The COCO annotations of a pair are kept in a
-hidden fragment file; the façade merges the fragments into one file per split.
+pixel whatever the orientation, spacing and padding. Where files go is the layout's
+(:attr:`~nidataset.training.plugins.Layout.folder`); what a label format writes is its own
+(:mod:`~nidataset.training.tables`). The entries a format leaves for its finisher (COCO's images and
+annotations, YOLO's boxes), per view, are kept in one hidden fragment per pair, which the finishers
+read (:mod:`~nidataset.training.finish`). A single axial view is read a slab at a time when nothing
+needs the whole volume (:func:`streams`); otherwise the image and its mask are read whole.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-from collections.abc import Iterable
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..annotations.formats import columns, measures
-from ..annotations.labels import SliceObject, coco_annotation, slice_objects, yolo_line
 from ..annotations.objects import Objects, check_label_dtype, integer_labels, number_objects
 from ..batch.failures import attempt
 from ..batch.flow import fitting_frames
 from ..batch.memory import BUDGET
 from ..batch.records import FOLDER, begin, completed, forget, identity_of, remember
+from ..dtypes import ValuePlan
 from ..errors import VolumeError
 from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder, remove_files, write_text
-from ..io.images import write_image
-from ..io.tables import write_csv
 from ..io.volumes import Header, VolumeReader, read_header
 from ..manifest import volume_rows
-from ..naming import index_width, prefix_of, slice_filename
-from ..options import BuildOptions
+from ..naming import prefix_of
 from ..results import Outcome
-from ..slices.job import by_view
-from ..slices.pixels import Pixels, pixels_for, recorded_values, value_plan
+from ..slices.job import SLAB_BYTES, by_view
+from ..slices.pixels import Pixels, needs_voxels, pixels_for, recorded_values, value_plan
 from ..windows import value_counts
+from .options import BuildOptions
+from .pairing import case_of
+from .tables import LAYOUTS
+from .writer import SliceWriter
 
 #: How far a mask's affine may differ from its image's (each entry, in millimetres) and still pair.
 AFFINE_TOLERANCE = 1e-3
-
-
-def mask_labels(path: str, options: object) -> Outcome:
-    """The label values (> 0) a mask holds: the classes, gathered before the build."""
-    name = os.path.basename(path)
-    try:
-        labels = _read_labels(path)[1]
-    except VolumeError as error:
-        return Outcome(name, reason=str(error))
-    small = labels.dtype.kind == "u" and labels.dtype.itemsize <= 2
-    values = np.flatnonzero(value_counts(labels)) if small else np.unique(labels[labels > 0])
-    return Outcome(name, labels=tuple(int(v) for v in values if v > 0))
+#: The builder's records live apart from the slice functions' in the same output folder.
+KIND = "build"
 
 
 def build_pair(path: str, options: BuildOptions) -> Outcome:
-    """Write one image's selected slices and its mask's slices and labels; skip the pair with a
-    reason when the image or the mask cannot be used, rolling back what it wrote."""
+    """Write one image's selected slices and each label format's files; skip the pair with a reason
+    when the image or the mask cannot be used, rolling back what it wrote."""
     name = os.path.basename(path)
     prefix = prefix_of(name)
     if name not in dict(options.masks):
         return Outcome(name, reason=dict(options.unpaired).get(name, "no mask"))
     mask_path = dict(options.masks)[name]
     split = dict(options.splits).get(name)
-    key, output = options.output_key, options.output_path
+    key, output = f"{options.output_key} split={split!r}", options.output_path
     identity = _pair_identity(path, mask_path)
     if options.resume:
         done = completed(identity, output, options.views, prefix, key, KIND)
-        if done is not None:
-            value_map = done[1].get("value_map")
-            return Outcome(name, done[0], reused=True, indices=_indices(done[1]), value_map=str(value_map))
+        if done is not None and _indices(done[1], options.views) is not None and "labels" in done[1]:
+            details = done[1]
+            return Outcome(
+                name,
+                done[0],
+                reused=True,
+                indices=_indices(details, options.views),
+                value_map=str(details.get("value_map")),
+                labels=tuple(int(v) for v in details.get("labels", ())),  # type: ignore[attr-defined]
+            )
     picked: list[tuple[int, ...]] = []
     chosen: list[str] = []  # the window an auto window chose for this image
+    values: list[int] = []  # the label values the mask holds: the dataset's classes, without a pre-pass
 
     def work(written: list[str]) -> tuple[int, ...]:
         remove_files(begin(output, options.views, prefix, KIND))  # the earlier run's outputs
-        counts = _build(path, mask_path, split, options, prefix, written, picked, chosen)
+        counts = _build(path, mask_path, split, options, prefix, written, picked, chosen, values)
         if _pair_identity(path, mask_path) != identity or identity is None:
             raise VolumeError("the image or its mask changed while they were read; run again")
         files = by_view(written, prefix, options.views)
-        files[0] += [p for p in written if p.endswith(".json")]  # the COCO fragment spans the views
-        details: dict[str, object] = {"indices": [list(i) for i in picked], "value_map": chosen[0]}
+        fragment = [p for p in written if p.endswith(".json")]
+        files = [listed + fragment for listed in files]  # the entries' fragment spans the views
+        details: dict[str, object] = {
+            "indices": {view: list(i) for view, i in zip(options.views, picked, strict=True)},
+            "value_map": chosen[0],
+            "labels": values,
+        }
         remember(identity, output, options.views, prefix, key, files, counts, details, KIND)
         return counts
 
@@ -86,11 +94,7 @@ def build_pair(path: str, options: BuildOptions) -> Outcome:
     if outcome.skipped:
         forget(output, options.views, prefix, KIND)
         return outcome
-    return replace(outcome, indices=tuple(picked), value_map=chosen[0])
-
-
-#: The builder's records live apart from the slice functions' in the same output folder.
-KIND = "build"
+    return replace(outcome, indices=tuple(picked), value_map=chosen[0], labels=tuple(values))
 
 
 def _pair_identity(image: str, mask: str) -> tuple[int, ...] | None:
@@ -98,18 +102,35 @@ def _pair_identity(image: str, mask: str) -> tuple[int, ...] | None:
     return None if first is None or second is None else (*first, *second)
 
 
-def _indices(details: dict[str, object]) -> tuple[tuple[int, ...], ...]:
-    listed = details.get("indices", [])
-    return tuple(tuple(int(i) for i in view) for view in listed)  # type: ignore[attr-defined]
+def _indices(details: dict[str, object], views: tuple[str, ...]) -> tuple[tuple[int, ...], ...] | None:
+    """The slices kept per asked view, as the records say (by view: an earlier run may have had
+    others); None when a record says nothing of a view (the pair is then redone)."""
+    listed = details.get("indices", {})
+    if not isinstance(listed, dict) or not all(view in listed for view in views):
+        return None
+    return tuple(tuple(int(i) for i in listed[view]) for view in views)
 
 
-def _read_labels(path: str) -> tuple[Header, np.ndarray]:
+def read_labels(path: str) -> tuple[Header, np.ndarray]:
+    """A mask's header and integer labels; VolumeError for a mask a mask image cannot hold."""
     with VolumeReader(path) as reader:
         check_label_dtype(reader.header.dtype)
-        labels = integer_labels(reader.volume(), reader.header.slope, reader.header.inter)
+        return reader.header, _labels_of(reader.volume(), reader.header)
+
+
+def _labels_of(stored: np.ndarray, header: Header) -> np.ndarray:
+    """Integer labels of a mask's stored values (or a slab of them), at most 65535."""
+    labels = integer_labels(stored, header.slope, header.inter)
     if labels.size and int(labels.max()) > 65535:
         raise VolumeError(f"label values up to {int(labels.max())}: a mask image holds at most 65535")
-    return reader.header, labels
+    return labels
+
+
+def label_values(labels: np.ndarray) -> list[int]:
+    """The label values (> 0) an integer mask holds, in order."""
+    if labels.dtype.kind == "u" and labels.dtype.itemsize <= 2:
+        return [int(v) for v in np.flatnonzero(value_counts(labels)) if v > 0]
+    return [int(v) for v in np.unique(labels[labels > 0])]
 
 
 def _check_pair(image: Header, mask: Header, mask_path: str) -> None:
@@ -125,6 +146,28 @@ def _check_pair(image: Header, mask: Header, mask_path: str) -> None:
             )
 
 
+@dataclass
+class _Pair:
+    """What the writing of one pair gathers: its files, the slices it kept per view, the entries of the
+    label formats, the label values its mask holds."""
+
+    options: BuildOptions
+    split: str | None
+    prefix: str
+    written: list[str]
+    picked: list[tuple[int, ...]]
+    values: list[int]
+    entries: dict[str, dict[str, list[object]]] = field(default_factory=dict)  # view -> format -> entries
+
+    def of_view(self, view: str) -> dict[str, list[object]]:
+        return self.entries.setdefault(view, {name: [] for name in self.options.labels})
+
+    def writer(
+        self, frame: SliceFrame, pixels: Pixels, objects: Callable[[], Objects] | None = None
+    ) -> SliceWriter:
+        return SliceWriter(self.options, self.split, self.prefix, frame, pixels, self.written, objects)
+
+
 def _build(
     path: str,
     mask_path: str,
@@ -134,41 +177,119 @@ def _build(
     written: list[str],
     picked: list[tuple[int, ...]],
     chosen: list[str],
+    values: list[int],
 ) -> tuple[int, ...]:
-    mask_header, labels = _read_labels(mask_path)
-    reader = VolumeReader(path)
+    pair = _Pair(options, split, prefix, written, picked, values)
+    with VolumeReader(path) as reader, VolumeReader(mask_path) as mask_reader:
+        check_label_dtype(mask_reader.header.dtype)
+        _check_pair(reader.header, mask_reader.header, mask_path)
+        frames = fitting_frames(reader.header, options)
+        plan = value_plan(reader.header, options)
+        if streams(frames, options):
+            pixels = pixels_for(plan, options)
+            counts = _stream(reader, mask_reader, frames[0], pixels, pair)
+        else:
+            pixels, counts = _whole(reader, mask_reader, frames, plan, pair)
+    chosen.append(pixels.value_map)
+    kept = {
+        view: {name: listed for name, listed in by_format.items() if any(e is not None for e in listed)}
+        for view, by_format in pair.entries.items()
+    }
+    if any(kept.values()):
+        fragment_path = entries_path(options.output_path, prefix)
+        make_folder(os.path.dirname(fragment_path))
+        write_text(fragment_path, json.dumps({"split": split, "entries": kept}))
+        written.append(fragment_path)
+    return counts
+
+
+def streams(frames: list[SliceFrame], options: BuildOptions) -> bool:
+    """Whether the pair can be read a slab at a time (a few MB), as the slice functions read an axial
+    view: one view across the last stored axis, and nothing that needs the whole volume first (an
+    auto window, padding with its minimum, 3D components, neighbours as channels, a reach around the
+    labelled slices)."""
+    select = options.select
+    reach = isinstance(select, tuple) and select[0] == "labelled" and select[1] != 0
+    return (
+        len(frames) == 1
+        and frames[0].axis == 2
+        and not needs_voxels(options)
+        and not options.components
+        and options.context == 0
+        and not reach
+    )
+
+
+def _stream(
+    reader: VolumeReader, mask_reader: VolumeReader, frame: SliceFrame, pixels: Pixels, pair: _Pair
+) -> tuple[int, ...]:
+    """Read the image and its mask a slab at a time, in step, and write each slab's selected slices."""
+    x, y, z = reader.header.shape
+    plane_bytes = x * y * (reader.header.dtype.itemsize + mask_reader.header.dtype.itemsize)
+    per_slab = max(1, min(z, SLAB_BYTES // plane_bytes))  # image and mask together: the slice job's MB
+    itemsize = max(reader.header.dtype.itemsize, pixels.stack_dtype.itemsize, 4)
+    writer, nearest = pair.writer(frame, pixels), replace(frame, method="nearest")
+    select = pair.options.select
+    wanted = None if select in ("labelled", ("labelled", 0)) else set(selected(frame, None, select))
+    found: set[int] = set()
+    kept: list[int] = []
+    done = 0
+    with BUDGET.reserve(6 * per_slab * x * y * itemsize, f"shape {reader.header.shape}"):
+        for slab, mask_slab in zip(reader.slabs(per_slab), mask_reader.slabs(per_slab), strict=True):
+            pixels.check(slab)
+            labels = _labels_of(mask_slab, mask_reader.header)
+            count = slab.shape[2]
+            first = frame.slice_index(done + count - 1 if frame.reversed else done)
+            if wanted is None:
+                present = np.flatnonzero(np.any(labels > 0, axis=(0, 1)))
+                indices = sorted(frame.slice_index(done + int(i)) for i in present)
+            else:
+                indices = [i for i in range(first, first + count) if i in wanted]
+            planes = writer.planes_seen
+            stack, label_stack = (
+                frame.stack(slab, pixels.stack_dtype),
+                nearest.stack(labels),
+            )  # one cache-friendly copy
+            writer.write(stack, label_stack, first, indices, pair.of_view(frame.view))
+            if writer.planes_seen - planes < count or frame.resampled:  # some plane's values unseen
+                found.update(label_values(labels))
+            kept += indices
+            done += count
+    pair.values += sorted(found | writer.seen)
+    pair.picked.append(tuple(sorted(kept)))
+    return (len(kept),)
+
+
+def _whole(
+    reader: VolumeReader, mask_reader: VolumeReader, frames: list[SliceFrame], plan: ValuePlan, pair: _Pair
+) -> tuple[Pixels, tuple[int, ...]]:
+    """Read the image and its mask whole (other views, or what needs every voxel first)."""
     header = reader.header
-    _check_pair(header, mask_header, mask_path)
-    frames = fitting_frames(header, options)
-    plan = value_plan(header, options)
-    with reader, BUDGET.reserve(2 * header.nbytes, f"shape {header.shape}"):
+    labels = _labels_of(mask_reader.volume(), mask_reader.header)
+    pair.values += label_values(labels)
+    with BUDGET.reserve(2 * header.nbytes, f"shape {header.shape}"):
         volume = reader.volume()
-        pixels = pixels_for(plan, options, volume)
-        chosen.append(pixels.value_map)
+        pixels = pixels_for(plan, pair.options, volume)
         pixels.check(volume)
-        objects = number_objects(labels, components=options.components)
-        fragment: list[dict[str, object]] = []
+        components = functools.cache(lambda: number_objects(labels, components=True))
         counts = []
         for frame in frames:
-            indices = selected(frame, labels, options.select)
-            picked.append(tuple(indices))
-            writer = _SliceWriter(options, split, prefix, frame, pixels, written)
-            writer.write(volume, labels, objects, indices, fragment)
+            indices = selected(frame, labels, pair.options.select)
+            pair.picked.append(tuple(indices))
+            if indices:
+                writer = pair.writer(frame, pixels, components if pair.options.components else None)
+                label_slices = replace(frame, method="nearest").slices(labels)
+                writer.write(frame.slices(volume), label_slices, 0, indices, pair.of_view(frame.view))
             counts.append(len(indices))
-    if "coco" in options.labels:
-        fragment_path = coco_fragment_path(options.output_path, prefix)
-        make_folder(os.path.dirname(fragment_path))
-        write_text(fragment_path, json.dumps({"split": split, "images": fragment}))
-        written.append(fragment_path)
-    return tuple(counts)
+    return pixels, tuple(counts)
 
 
-def coco_fragment_path(output_path: str, prefix: str) -> str:
-    """Where one pair's COCO images and annotations wait for the façade to merge them."""
-    return os.path.join(output_path, FOLDER, "coco", f"{prefix}.json")
+def entries_path(output_path: str, prefix: str) -> str:
+    """Where one pair's entries for the finishers (COCO's images and annotations) wait for them."""
+    return os.path.join(output_path, FOLDER, KIND, "entries", f"{prefix}.json")
 
 
-def selected(frame: SliceFrame, labels: np.ndarray, select: object) -> list[int]:
+def selected(frame: SliceFrame, labels: np.ndarray | None, select: object) -> list[int]:
     """The slice indices ``select`` keeps: all, those holding an object (and ``k`` around them,
     clipped at the ends), or a range; in slice order.
 
@@ -182,6 +303,7 @@ def selected(frame: SliceFrame, labels: np.ndarray, select: object) -> list[int]
         return list(range(frame.count))
     if isinstance(select, tuple) and len(select) == 3:
         return list(range(frame.count))[slice(*select)]  # type: ignore[misc]
+    assert labels is not None
     other = tuple(a for a in range(3) if a != frame.axis)
     present = np.flatnonzero(np.any(labels > 0, axis=other))
     held = sorted(frame.slice_index(int(i)) for i in present)
@@ -189,119 +311,14 @@ def selected(frame: SliceFrame, labels: np.ndarray, select: object) -> list[int]
     return sorted({j for i in held for j in range(max(0, i - reach), min(frame.count, i + reach + 1))})
 
 
-class _SliceWriter:
-    """The files of one view of one pair: images, mask images, YOLO lines, box CSVs, COCO entries."""
-
-    def __init__(
-        self,
-        options: BuildOptions,
-        split: str | None,
-        prefix: str,
-        frame: SliceFrame,
-        pixels: Pixels,
-        written: list[str],
-    ) -> None:
-        self.options, self.prefix, self.frame, self.pixels, self.written = (
-            options,
-            prefix,
-            frame,
-            pixels,
-            written,
-        )
-        self.nearest = replace(frame, method="nearest")
-        self.split = split
-        self.width = index_width(frame.count)
-
-    def folder(self, kind: str) -> str:
-        folder = os.path.join(self.options.output_path, kind, *([self.split] if self.split else []))
-        make_folder(folder)
-        return folder
-
-    def write(
-        self,
-        volume: np.ndarray,
-        labels: np.ndarray,
-        objects: Objects,
-        indices: Iterable[int],
-        fragment: list[dict[str, object]],
-    ) -> None:
-        stack = self.frame.slices(volume)
-        id_slices, label_slices = self.nearest.slices(objects.ids), self.nearest.slices(labels)
-        label_of = {o.id: o.label for o in objects.items}
-        images, kinds = self.folder("images"), set(self.options.labels)
-        for index in indices:
-            stem = slice_filename(self.prefix, self.frame.view, index, self.width, "x")[:-2]
-            image = self._image(stack, index)
-            self._put(os.path.join(images, f"{stem}.{self.options.extension}"), image)
-            found = slice_objects(self._mask(id_slices[index]), label_of)
-            if "masks" in kinds:
-                self._put_mask(stem, self._mask(label_slices[index]))
-            if "yolo" in kinds and found:
-                self._put_yolo(stem, found, image.shape[:2])
-            if "csv" in kinds and found:
-                self._put_csv(stem, found)
-            if "coco" in kinds:
-                fragment.append(self._coco(stem, found, image.shape[:2]))
-
-    def _image(self, stack: np.ndarray, index: int) -> np.ndarray:
-        """Slice ``index``, or slices index - context .. index + context as channels (edges repeated)."""
-        context = self.options.context
-        if context == 0:
-            return self.pixels.image(np.ascontiguousarray(stack[index]), self.frame)
-        around = np.clip(np.arange(index - context, index + context + 1), 0, self.frame.count - 1)
-        return np.stack(
-            [self.pixels.image(np.ascontiguousarray(stack[j]), self.frame) for j in around], axis=-1
-        )
-
-    def _mask(self, plane: np.ndarray) -> np.ndarray:
-        return self.nearest.pad(self.nearest.resample(np.ascontiguousarray(plane)), 0)
-
-    def _put(self, path: str, image: np.ndarray, image_format: str | None = None) -> None:
-        fmt = image_format or self.options.image_format
-        write_image(path, image, fmt, self.options.compression if fmt == "tiff" else None)
-        self.written.append(path)
-
-    def _put_mask(self, stem: str, plane: np.ndarray) -> None:
-        values = np.maximum(plane, 0)
-        dtype = np.uint8 if values.size == 0 or int(values.max()) <= 255 else np.uint16
-        fmt = "tiff" if self.options.mask_extension == "tif" else "png"
-        self._put(
-            os.path.join(self.folder("masks"), f"{stem}.{self.options.mask_extension}"),
-            values.astype(dtype),
-            fmt,
-        )
-
-    def _put_yolo(self, stem: str, found: list[SliceObject], shape: tuple[int, int]) -> None:
-        class_of = {value: number for number, value in enumerate(self.options.classes)}
-        lines = [yolo_line(item, class_of[item.label], shape) for item in found]
-        path = os.path.join(self.folder("labels"), f"{stem}.txt")
-        write_text(path, "\n".join(lines) + "\n")
-        self.written.append(path)
-
-    def _put_csv(self, stem: str, found: list[SliceObject]) -> None:
-        rows = [[*measures("box", (o.cols[0], o.rows[0]), (o.cols[1], o.rows[1])), o.label] for o in found]
-        path = os.path.join(self.folder("boxes"), f"{stem}.csv")
-        write_csv(path, [columns("box", ("X", "Y")), *rows])
-        self.written.append(path)
-
-    def _coco(self, stem: str, found: list[SliceObject], shape: tuple[int, int]) -> dict[str, object]:
-        category_of = {value: number + 1 for number, value in enumerate(self.options.classes)}
-        return {
-            "file_name": f"{stem}.{self.options.extension}",
-            "height": int(shape[0]),
-            "width": int(shape[1]),
-            "annotations": [coco_annotation(item, category_of[item.label]) for item in found],
-        }
-
-
 def manifest_rows(path: str, outcome: Outcome, options: BuildOptions) -> list[list[list[object]]]:
     """The manifest rows of a pair's images, per view, from its header and the slices it kept."""
     header = read_header(path)
     dtype, value_map = recorded_values(header, options, outcome.value_map)
     split = dict(options.splits).get(outcome.name)
-    folder = "/".join(["images", *([split] if split else [])])
+    folder = LAYOUTS[options.layout].folder("images", split)
     frames = fitting_frames(header, options)
-    return volume_rows(
+    tables = volume_rows(
         frames,
         header.affine,
         source=outcome.name,
@@ -311,3 +328,15 @@ def manifest_rows(path: str, outcome: Outcome, options: BuildOptions) -> list[li
         dtype=dtype,
         value_map=value_map,
     )
+    source = case_source(outcome.name, options)
+    return [[[row[0], source, *row[2:]] for row in rows] for rows in tables]
+
+
+def case_source(name: str, options: BuildOptions) -> str:
+    """The manifest's ``source`` of an image: its case (``case_000.nii.gz`` for ``case_000_0000``), so
+    that volumes reassembled from predictions are named like the case and its mask; the image's own
+    name when its case has several channels (each channel then reassembles to its own volume)."""
+    prefix = prefix_of(name)
+    case = case_of(prefix)
+    channels = sum(case_of(prefix_of(other)) == case for other, _ in options.masks)
+    return case + name[len(prefix) :] if case != prefix and channels == 1 else name

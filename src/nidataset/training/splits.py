@@ -6,9 +6,10 @@ import csv
 import json
 import os
 import random
+import warnings
 from collections.abc import Sequence
 
-from ..options import SPLITS
+SPLITS: tuple[str, ...] = ("train", "val", "test")
 
 
 def assign(cases: Sequence[str], split: object, seed: int) -> dict[str, str]:
@@ -54,24 +55,64 @@ def check_split(split: object) -> object:
 
 
 def _from_file(path: str, cases: list[str]) -> dict[str, str]:
-    """A JSON file {"train": [cases], "val": [...], "test": [...]} or {case: split}, or a CSV case,split."""
-    with open(path, encoding="utf-8") as handle:
+    """A JSON file {"train": [cases], "val": [...], "test": [...]} or {case: split}, or a CSV case,split
+    (UTF-8, with or without Excel's byte-order mark).
+
+    A case named twice is refused, naming it; every input case needs a split; a case the inputs do
+    not have is ignored with a warning (a shared split file may list cases removed since).
+    """
+    with open(path, encoding="utf-8-sig") as handle:
         text = handle.read()
     try:
         data = json.loads(text)
     except ValueError:
-        rows = [row for row in csv.reader(text.splitlines()) if row and row[0].strip()]
-        data = {row[0].strip(): row[1].strip() for row in rows if len(row) >= 2 and row[0] != "case"}
-    if (
-        isinstance(data, dict)
-        and set(data) <= set(SPLITS)
-        and all(isinstance(v, list) for v in data.values())
-    ):
-        data = {case: name for name, listed in data.items() for case in listed}
-    if not isinstance(data, dict) or not set(data.values()) <= set(SPLITS):
-        raise ValueError(f"split file {path!r}: give each case one of {', '.join(SPLITS)}")
-    missing = [case for case in cases if case not in data]
+        listed = _csv_pairs(text)
+    else:
+        listed = _json_pairs(path, data)
+    mapping: dict[str, str] = {}
+    for case, name in listed:
+        if case in mapping:
+            raise ValueError(f"split file {path!r} names case {case!r} twice")
+        if name not in SPLITS:
+            raise ValueError(
+                f"split file {path!r}: case {case!r} has split {name!r}, not one of {', '.join(SPLITS)}"
+            )
+        mapping[case] = name
+    missing = [case for case in cases if case not in mapping]
     if missing:
-        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        raise ValueError(f"split file {path!r} gives no split to {shown}")
-    return {case: str(data[case]) for case in cases}
+        raise ValueError(f"split file {path!r} gives no split to {_shown(missing)}")
+    unknown = sorted(set(mapping) - set(cases))
+    if unknown:
+        warnings.warn(
+            f"split file {path!r} names cases the inputs do not have, ignored: {_shown(unknown)}",
+            UserWarning,
+            stacklevel=4,
+        )
+    return {case: mapping[case] for case in cases}
+
+
+def _csv_pairs(text: str) -> list[tuple[str, str]]:
+    rows = [row for row in csv.reader(text.splitlines()) if row and row[0].strip()]
+    return [(row[0].strip(), row[1].strip()) for row in rows if len(row) >= 2 and row[0].strip() != "case"]
+
+
+def _json_pairs(path: str, data: object) -> list[tuple[str, str]]:
+    """(case, split) pairs of either JSON form, in the file's order; ValueError for another shape."""
+    if isinstance(data, dict) and data and set(data) <= set(SPLITS):
+        not_lists = [name for name, value in data.items() if not isinstance(value, list)]
+        if not_lists:
+            raise ValueError(
+                f"split file {path!r}: {not_lists[0]!r} must list its cases, "
+                f'["case_1", ...]; got {data[not_lists[0]]!r}'
+            )
+        return [(str(case), name) for name, listed in data.items() for case in listed]
+    if isinstance(data, dict) and all(isinstance(v, str) for v in data.values()):
+        return [(str(case), str(name)) for case, name in data.items()]
+    raise ValueError(
+        f'split file {path!r}: JSON must be {{"train": [cases], "val": [...], "test": [...]}} '
+        "or {case: split}"
+    )
+
+
+def _shown(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")

@@ -1,0 +1,114 @@
+"""The price of labels: ``build_dataset`` against the plain extraction of the same images.
+
+One command, from the repository root, with the development venv::
+
+    python benchmarks/build_ratio.py [--runs 3] [--quick] [--workers N]
+
+On the CT dataset of ``bench.py`` (8 volumes 512 x 512 x 160, cached; ``--quick``: 4 volumes
+256 x 256 x 64) and the label masks of ``outputs.py`` (bone and soft-tissue thresholds), each
+contender runs in a fresh interpreter, interleaved run by run, axial, soft-tissue window, 8-bit PNG:
+
+* ``extract_slices_dataset``: the images alone;
+* ``build_dataset``: the same images plus masks, YOLO and COCO (issue 19's goal: within 1.5x of the
+  extraction's time and 1.25x of its peak memory).
+
+Reported: wall seconds and CPU seconds (the child's and its workers', which the other processes on a
+shared machine do not inflate), peak resident memory of the process tree, and the ratios of medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SRC = HERE.parent / "src"
+sys.path.insert(0, str(HERE))
+
+import datasets  # noqa: E402
+import measure  # noqa: E402
+from outputs import ensure_masks  # noqa: E402
+
+CHILD = """
+import json, resource, sys, time
+sys.path.insert(0, {src!r})
+import nidataset as nid
+images, masks, out, kind, workers = {images!r}, {masks!r}, {out!r}, {kind!r}, {workers!r}
+common = dict(window="soft_tissue", image_format="png", progress=False, workers=workers)
+start = time.perf_counter()
+if kind == "extract_slices_dataset":
+    nid.extract_slices_dataset(images, out, "axial", **common)
+else:
+    nid.build_dataset(images, masks, out, view="axial", labels=("masks", "yolo", "coco"),
+                      save_report=False, save_manifest=False, save_failures=False, **common)
+wall = time.perf_counter() - start
+cpu = sum(getattr(resource.getrusage(who), field) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+          for field in ("ru_utime", "ru_stime"))
+print(json.dumps([wall, cpu]))
+"""
+
+CONTENDERS = ("extract_slices_dataset", "build_dataset")
+
+
+def run_one(kind: str, images: Path, masks: Path, workers: int | None) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds, peak bytes) of one contender in a fresh interpreter."""
+    with tempfile.TemporaryDirectory(dir=images.parent) as scratch:
+        log = Path(scratch) / "log"
+        code = CHILD.format(
+            src=str(SRC),
+            images=str(images),
+            masks=str(masks),
+            out=str(Path(scratch) / "out"),
+            kind=kind,
+            workers=workers,
+        )
+        child = measure.run_child([sys.executable, "-c", code], dict(os.environ), log)
+        if child.returncode != 0:
+            raise RuntimeError(f"{kind} failed:\n{log.read_text()[-2000:]}")
+        wall, cpu = json.loads(log.read_text().strip().splitlines()[-1])
+        return wall, cpu, child.peak_bytes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="the small CT set")
+    parser.add_argument("--workers", type=int, help="workers of both contenders (default: all cores)")
+    args = parser.parse_args()
+    spec = datasets.quick_specs()[0] if args.quick else datasets.full_specs()[0]
+    dataset = datasets.ensure(spec)
+    masks = ensure_masks(dataset)
+    slices = spec.count * spec.shape[2]
+    samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in CONTENDERS}
+    for run in range(args.runs):
+        for name in CONTENDERS:
+            samples[name].append(run_one(name, dataset.folder, masks, args.workers))
+            print(f"  run {run + 1}/{args.runs} {name}: {samples[name][-1]}", file=sys.stderr)
+    wall = {n: statistics.median(s[0] for s in samples[n]) for n in CONTENDERS}
+    cpu = {n: statistics.median(s[1] for s in samples[n]) for n in CONTENDERS}
+    peak = {n: max(s[2] for s in samples[n]) for n in CONTENDERS}
+    print(
+        f"# build_dataset against extract_slices_dataset, {dataset.describe()}, axial, 8-bit PNG, "
+        f"workers={args.workers or 'all'}; medians of {args.runs}"
+    )
+    print(*measure.machine_lines(), sep="\n")
+    print("\n| contender | wall s | slices/s | CPU s | peak RSS MB |\n|---|---:|---:|---:|---:|")
+    for name in CONTENDERS:
+        print(
+            f"| {name} | {wall[name]:.2f} | {slices / wall[name]:,.0f} | {cpu[name]:.2f} "
+            f"| {peak[name] / 1e6:.0f} |"
+        )
+    first, second = CONTENDERS
+    print(
+        f"\nbuild / extraction: wall {wall[second] / wall[first]:.2f}x, CPU {cpu[second] / cpu[first]:.2f}x, "
+        f"peak memory {peak[second] / peak[first]:.2f}x (goal: 1.5x time, 1.25x memory)"
+    )
+
+
+if __name__ == "__main__":
+    main()

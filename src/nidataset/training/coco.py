@@ -1,0 +1,189 @@
+"""COCO detection files: one entry per slice from the pair jobs, merged by COCO's finisher.
+
+SPEC Part 3: ``annotations/instances_<split>.json`` (COCO 2017's names), or
+``annotations/instances.json`` without splits, each with ``info``, ``licenses: []``, ``images``
+(``file_name`` relative to the split's image folder, every image, with or without objects),
+``annotations`` (``iscrowd: 0``, ids from 1) and ``categories`` (ids from 1 in label-value order,
+named by ``label_names``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TextIO
+
+import numpy as np
+
+from ..annotations.labels import SliceObject
+from ..io.atomic import make_folder, open_temporary, write_atomic
+from .plugins import FinishedDataset, LabelFormat, LabelSlice
+
+#: The folder of the COCO files, under the dataset's root.
+FOLDER = "annotations"
+
+
+def coco_entry(item: LabelSlice) -> dict[str, object]:
+    """The slice's COCO image and its annotations, each with its label value as ``category_id``: the
+    finisher numbers images, annotations and categories once every mask has been read."""
+    runs = {} if item.options.components else plane_runs(item.labels)  # an object is a label value
+    return {
+        "file_name": item.image_name,
+        "height": int(item.shape[0]),
+        "width": int(item.shape[1]),
+        "annotations": [coco_annotation(found, runs.get(found.label)) for found in item.objects],
+    }
+
+
+def coco_annotation(item: SliceObject, counts: list[int] | None = None) -> dict[str, object]:
+    """A COCO annotation without its ids, its label value as ``category_id`` (SPEC Part 2: ``bbox`` on
+    pixel edges, ``area`` the pixel count, ``iscrowd`` 0, uncompressed RLE ``segmentation``);
+    ``counts`` are the object's runs when they are known already."""
+    (r0, r1), (c0, c1) = item.rows, item.cols
+    counts = rle_counts(item.mask) if counts is None else counts
+    return {
+        "category_id": item.label,
+        "bbox": [c0, r0, c1 - c0 + 1, r1 - r0 + 1],
+        "area": int(sum(counts[1::2])),
+        "iscrowd": 0,
+        "segmentation": {"size": [int(item.mask.shape[0]), int(item.mask.shape[1])], "counts": counts},
+    }
+
+
+def rle_counts(mask: np.ndarray) -> list[int]:
+    """COCO's uncompressed run lengths of a boolean mask: runs of 0 then 1, alternately, column-major
+    (as :func:`nidataset.annotations.labels.rle`, 3x faster: no integer copies of the plane).
+
+    >>> rle_counts(np.array([[1, 0], [1, 1]], bool)), rle_counts(np.zeros((2, 2), bool))
+    ([0, 2, 1, 1], [4])
+    """
+    flat = np.ascontiguousarray(mask.T).ravel()  # column-major order
+    if flat.size == 0:
+        return [0]
+    changes = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    edges = np.concatenate(([0], changes, [flat.size]))
+    counts = np.diff(edges).tolist()
+    return [0, *counts] if flat[0] else counts
+
+
+def coco_path(output_path: str, split: str | None) -> str:
+    """Where the COCO file of a split goes."""
+    return os.path.join(output_path, FOLDER, f"instances_{split}.json" if split else "instances.json")
+
+
+def finish_coco(dataset: FinishedDataset) -> list[str]:
+    """One COCO file per split that exists, images and annotations numbered from 1 across the dataset.
+
+    Written as it is read, a pair's fragment at a time (images, then annotations: two passes), so a
+    dataset's annotations never need to fit in memory; the bytes are ``json.dumps`` of the whole.
+    """
+    from .. import __version__
+
+    info = {
+        "description": f"2D slices by nidataset {__version__} build_dataset, layout={dataset.layout.name}",
+        "version": __version__,
+        "date_created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y/%m/%d"),
+    }
+    categories = [
+        {"id": number + 1, "name": name, "supercategory": "label"}
+        for number, name in enumerate(dataset.classes.names)
+    ]
+    category_of = {value: number + 1 for value, number in dataset.classes.index().items()}
+    entries = dataset.entries.get("coco", {})
+    written = []
+    first_image = first_annotation = 1
+    make_folder(os.path.join(dataset.output_path, FOLDER))
+    for split in dataset.splits:
+        listed = entries.get(split, ())
+        head = json.dumps({"info": info, "licenses": []})[:-1]
+        parts = _CocoParts(listed, first_image, first_annotation, category_of)
+        path = coco_path(dataset.output_path, split)
+
+        def write(temporary: str, head: str = head, parts: _CocoParts = parts) -> None:
+            with open(open_temporary(temporary), "w", encoding="utf-8") as handle:
+                handle.write(head + ', "images": [')
+                _join(handle, parts.images())
+                handle.write('], "annotations": [')
+                _join(handle, parts.annotations())
+                handle.write(f'], "categories": {json.dumps(categories)}}}')
+
+        write_atomic(path, write)
+        first_image, first_annotation = parts.next_image, parts.next_annotation
+        written.append(path)
+    return written
+
+
+@dataclass
+class _CocoParts:
+    """A split's images and annotations as JSON text, numbered from the given ids, from its entries."""
+
+    entries: Iterable[object]
+    first_image: int
+    first_annotation: int
+    category_of: dict[int, int]
+    next_image: int = 0
+    next_annotation: int = 0
+
+    def images(self) -> Iterator[str]:
+        image_id = self.first_image
+        for entry in self.entries:
+            image = {key: value for key, value in entry.items() if key != "annotations"}  # type: ignore[attr-defined]
+            yield json.dumps({"id": image_id, **image})
+            image_id += 1
+        self.next_image = image_id
+
+    def annotations(self) -> Iterator[str]:
+        image_id, annotation_id = self.first_image, self.first_annotation
+        for entry in self.entries:
+            for annotation in entry["annotations"]:  # type: ignore[index]
+                category = self.category_of[annotation["category_id"]]
+                yield json.dumps(
+                    {"id": annotation_id, "image_id": image_id, **annotation, "category_id": category}
+                )
+                annotation_id += 1
+            image_id += 1
+        self.next_annotation = annotation_id
+
+
+def _join(handle: TextIO, items: Iterable[str]) -> None:
+    """Write ``items`` separated as ``json.dumps`` separates list items."""
+    for number, item in enumerate(items):
+        handle.write(item if number == 0 else ", " + item)
+
+
+COCO = LabelFormat(
+    "coco",
+    None,
+    coco_entry,
+    finish_coco,
+    help="COCO detection files with RLE masks, annotations/instances_<split>.json",
+)
+
+
+def plane_runs(labels: np.ndarray) -> dict[int, list[int]]:
+    """The RLE counts of every label value (> 0) of a label plane, from one pass over it: the plane in
+    column-major order is cut where its value changes, and each value's counts are its segments and
+    the gaps between them (3x faster than a run search per value's mask).
+
+    >>> plane_runs(np.array([[1, 0], [2, 1]], np.uint8))
+    {1: [0, 1, 2, 1], 2: [1, 1, 2]}
+    """
+    flat = np.ascontiguousarray(labels.T).ravel()
+    if flat.size == 0:
+        return {}
+    starts = np.concatenate(([0], np.flatnonzero(flat[1:] != flat[:-1]) + 1))
+    ends = np.append(starts[1:], flat.size)
+    values = flat[starts]
+    found: dict[int, list[int]] = {}
+    for value in np.unique(values[values > 0]).tolist():
+        chosen = values == value
+        first, last = starts[chosen], ends[chosen]
+        gaps = first - np.concatenate(([0], last[:-1]))
+        counts = np.empty(2 * first.size + 1, dtype=np.int64)
+        counts[0:-1:2], counts[1::2], counts[-1] = gaps, last - first, flat.size - last[-1]
+        listed = counts.tolist()
+        found[int(value)] = listed if listed[-1] else listed[:-1]
+    return found

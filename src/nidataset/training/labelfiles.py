@@ -1,0 +1,74 @@
+"""The per-slice label formats of the ``yolo`` layout: mask images, YOLO box lines, box CSVs.
+
+Each is one :class:`~nidataset.training.plugins.LabelFormat` record of
+:mod:`~nidataset.training.tables`. Conventions (SPEC Parts 2 and 3): masks are the label values
+(uint8, or uint16 above 255) as PNG beside PNG or JPEG images, else TIFF; YOLO lines follow
+:func:`~nidataset.annotations.labels.yolo_line`, class ids from 0 in label-value order, and a slice
+without objects gets an empty ``.txt`` (a background image); the ids are known once every mask has
+been read, so the pairs leave the boxes as entries and YOLO's finisher writes the files; the box
+CSVs are the annotation functions' ``data_mode="box"`` slice CSVs (the same columns and values,
+through the same functions).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..annotations.formats import columns, measures
+from ..annotations.labels import yolo_line
+from ..io.atomic import make_folder, write_text
+from ..io.images import write_image
+from ..io.tables import write_csv
+from .plugins import FinishedDataset, LabelFormat, LabelSlice
+
+
+def write_mask(item: LabelSlice) -> None:
+    """The label values of the slice as an image: uint8, or uint16 when a value exceeds 255."""
+    values = item.labels if item.labels.dtype.kind in "ub" else np.maximum(item.labels, 0)
+    dtype = np.uint8 if values.size == 0 or int(values.max()) <= 255 else np.uint16
+    extension = item.options.mask_extension
+    image = values if values.dtype == dtype else values.astype(dtype)  # no copy of a uint8 plane
+    write_image(item.place(f".{extension}"), image, "tiff" if extension == "tif" else "png")
+
+
+def yolo_entry(item: LabelSlice) -> dict[str, object]:
+    """The slice's label file and its boxes as ``[label value, "cx cy w h"]``: the class ids are the
+    finisher's, once every mask has been read."""
+    boxes = [[found.label, yolo_line(found, 0, item.shape).split(" ", 1)[1]] for found in item.objects]
+    return {"file": f"{item.folder}/{item.stem}.txt", "boxes": boxes}
+
+
+def finish_yolo(dataset: FinishedDataset) -> list[str]:
+    """One YOLO line per object; an empty file for a slice without objects (a background image)."""
+    class_of = dataset.classes.index()
+    written = []
+    folders: set[str] = set()
+    for entries in dataset.entries.get("yolo", {}).values():
+        for entry in entries:
+            path = os.path.join(dataset.output_path, entry["file"])  # type: ignore[index]
+            if os.path.dirname(path) not in folders:
+                make_folder(os.path.dirname(path))
+                folders.add(os.path.dirname(path))
+            boxes = entry["boxes"]  # type: ignore[index]
+            write_text(path, "".join(f"{class_of[value]} {box}\n" for value, box in boxes))
+            written.append(path)
+    return written
+
+
+def write_box_csv(item: LabelSlice) -> None:
+    """The annotation functions' box CSV of the slice (X the column, Y the row), when it holds objects."""
+    if not item.objects:
+        return
+    rows = [[*measures("box", (o.cols[0], o.rows[0]), (o.cols[1], o.rows[1])), o.label] for o in item.objects]
+    write_csv(item.place(".csv"), [columns("box", ("X", "Y")), *rows])
+
+
+MASKS = LabelFormat(
+    "masks", "masks", write_mask, help="label slices as images (PNG beside PNG/JPEG images, else TIFF)"
+)
+YOLO = LabelFormat(
+    "yolo", "labels", yolo_entry, finish_yolo, help="YOLO box lines, labels/<split>/<name>.txt"
+)
+CSV = LabelFormat("csv", "boxes", write_box_csv, help="box CSVs of the annotation functions")

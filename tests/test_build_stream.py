@@ -1,0 +1,40 @@
+"""The builder reads an axial pair a slab at a time (few MB) when nothing needs the whole volume: its
+outputs are byte for byte those of the whole-volume path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from build_cases import labelled_mask, make_inputs, tree, write_pair
+from nidataset import build_dataset
+from nidataset.training import job
+
+
+@pytest.mark.parametrize("orientation", ["stored", "radiological"])
+@pytest.mark.parametrize("select", ["all", "labelled", (1, 11, 3)])
+def test_a_streamed_pair_writes_what_the_whole_volume_path_writes(tmp_path, monkeypatch, orientation, select):
+    images, masks = make_inputs(tmp_path / "in")
+    tall = np.concatenate([labelled_mask(1)] * 3, axis=2)  # 36 slices
+    write_pair(images, masks, "tall", tall)
+    options = {
+        "orientation": orientation,
+        "select": select,
+        "image_format": "png",
+        "window": "brain",
+        "labels": ("masks", "yolo", "coco", "csv"),
+        "progress": False,
+    }
+    assert job.streams([job.SliceFrame((24, 20, 36), "axial")], job.BuildOptions("x"))
+    monkeypatch.setattr(job, "SLAB_BYTES", 24 * 20 * 2 * 7)  # slabs of 7 slices, the last one shorter
+    build_dataset(str(images), str(masks), str(tmp_path / "streamed"), **options)  # type: ignore[arg-type]
+    monkeypatch.setattr(job, "streams", lambda frames, options: False)
+    build_dataset(str(images), str(masks), str(tmp_path / "whole"), **options)  # type: ignore[arg-type]
+    streamed, whole = tree(tmp_path / "streamed"), tree(tmp_path / "whole")
+    assert sorted(streamed) == sorted(whole) and len(streamed) > 50
+    for name, data in whole.items():
+        if name.startswith("annotations/"):
+            data, other = (d.split(b'"date_created"')[0] for d in (data, streamed[name]))
+            assert data == other, name
+        else:
+            assert streamed[name] == data, name
