@@ -18,6 +18,7 @@ from typing import Any
 import nibabel as nib
 import numpy as np
 import pytest
+import tifffile
 from PIL import Image
 
 from conftest import read_tiff
@@ -48,7 +49,9 @@ COMBINATIONS: dict[str, dict[str, Any]] = {
     "labelled-2": {"view": "axial", "select": ("labelled", 2)},
     "range": {"view": "coronal", "select": (2, 18, 3)},
     "context-8": {"view": "sagittal", "window": "brain", "image_format": "png", "context": 1},
-    "context-16": {"view": "sagittal", "window": "brain", "bits": 16, "image_format": "png", "context": 1},
+    "context-16-tiff": {"view": "sagittal", "window": "brain", "bits": 16, "context": 1},
+    "context-tiff-pad-min": {"view": "axial", "context": 1, "target_size": (30, 30)},
+    "pad-0": {"view": "coronal", "target_size": (30, 30), "pad_value": 0.0},
     "auto-png16": {"view": ["axial", "coronal"], "window": "auto", "bits": 16, "image_format": "png"},
     "spacing-1mm-pad": {"view": "axial", "spacing": 1.0, "target_size": (40, 40), "pad_value": -100.0},
 }
@@ -72,7 +75,9 @@ def pairs(tmp_path: Path) -> tuple[Path, Path]:
 def decoded(path: Path) -> np.ndarray:
     """The file as a reader outside the package gives it; RGB channels first."""
     if path.suffix == ".tif":
-        data = read_tiff(path)
+        data = tifffile.imread(path)  # Pillow narrows 16-bit RGB: it checks the others
+        if data.ndim == 2 or data.dtype == np.uint8:
+            data = read_tiff(path)
     else:
         import cv2  # 16-bit RGB PNG, which Pillow narrows to 8 bits
 
@@ -209,7 +214,7 @@ def test_predictions_go_back_to_volumes_through_the_manifest(pairs, tmp_path):
     (manifest,) = ds.manifest(predictions)
     reassemble(str(predictions), str(tmp_path / "volumes"), manifest, progress=False)
     for seed in range(3):
-        back = nib.load(str(tmp_path / "volumes" / f"case_{seed}_0000.nii.gz"))
+        back = nib.load(str(tmp_path / "volumes" / f"case_{seed}.nii.gz"))  # named after the case
         original = nib.load(str(pairs[1] / f"case_{seed}.nii.gz"))
         np.testing.assert_array_equal(np.asarray(back.dataobj), np.maximum(np.asarray(original.dataobj), 0))
         np.testing.assert_allclose(back.affine, original.affine)
@@ -361,3 +366,8 @@ def test_a_torch_dataloader_with_two_workers_gives_the_samples_of_one(pairs, met
     got = [(s["image"].tobytes(), s["mask"].tobytes(), s["meta"]["path"]) for batch in loader for s in batch]
     assert got == _samples(ds, list(range(len(ds))))
     assert ds[0]["image"].shape == (3, 24, 20)
+
+
+def test_label_names_name_every_value_the_masks_hold(pairs):
+    ds = SliceDataset(*pairs, label_names={1: "liver", 5: "spleen"})
+    assert ds.label_names == {1: "liver", 2: "label_2", 5: "spleen", 300: "label_300"}

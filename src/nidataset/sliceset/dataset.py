@@ -22,23 +22,25 @@ from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder
 from ..io.tables import write_csv
 from ..io.volumes import list_volumes
-from ..manifest import COLUMNS, volume_rows
+from ..manifest import COLUMNS
 from ..naming import manifest_filename
 from ..options import (
     INTERPOLATIONS,
-    MASK_SUFFIXES,
     Bits,
     ImageFormat,
     Orientation,
     Spacing,
     View,
     WindowSpec,
-    build_options,
     check_choice,
 )
-from ..slices.pixels import Pixels, recorded_values, refuse_format
-from ..training.job import _SliceWriter
+from ..results import Outcome
+from ..slices.pixels import Pixels, refuse_format
+from ..training.classes import Classes
+from ..training.job import manifest_rows
+from ..training.options import MASK_SUFFIXES, build_options
 from ..training.pairing import pair
+from ..training.writer import SliceWriter
 from .cache import VolumeCache, default_budget
 from .samples import Stacks, load, open_slabs, sample, slab_sample, slices, writer_for
 from .scan import Scanned, scan_all
@@ -63,6 +65,9 @@ class SliceDataset:
     view, orientation, spacing, interpolation, target_size, pad_value, window, bits, select, context
         As for :func:`nidataset.build_dataset`: the arrays equal, bit for bit, the images and masks it
         writes with the same options, decoded.
+    layout, label_names
+        As for :func:`nidataset.build_dataset`: the layout names the files in ``meta["path"]``; the
+        names are :attr:`label_names`'s (the masks hold label values).
     image_format : {"tiff", "png", "jpeg"}
         Only names the files in ``meta["path"]`` and refuses what ``build_dataset`` would refuse for
         that format; the arrays never go through an encoder.
@@ -110,12 +115,14 @@ class SliceDataset:
         spacing: Spacing = None,
         interpolation: str = "linear",
         target_size: tuple[int, int] | None = None,
-        pad_value: float = 0.0,
+        pad_value: float | str = "min",
         window: WindowSpec = None,
         bits: Bits = 8,
         image_format: ImageFormat = "tiff",
         select: str | tuple[object, ...] = "all",
         context: int = 0,
+        layout: str = "yolo",
+        label_names: dict[int, str] | str | os.PathLike[str] | None = None,
         mask_suffixes: Sequence[str] = MASK_SUFFIXES,
         cache_bytes: int | None = None,
         access: Access = "auto",
@@ -133,11 +140,13 @@ class SliceDataset:
             bits=bits,
             image_format=image_format,
             compression=None,
-            labels=("masks",),
+            labels=None,
             components=False,
             select=select,
             context=context,
             resume=False,
+            layout=layout,
+            label_names=label_names,
         )
         self._options = replace(
             options, interpolation=check_choice("interpolation", interpolation, INTERPOLATIONS)
@@ -149,6 +158,8 @@ class SliceDataset:
         self.cache_bytes = cache_bytes
         self.access = check_choice("access", access, ACCESSES)
         pairs, self.failures = _pairs(os.fspath(images_folder), masks_folder, tuple(mask_suffixes))
+        masks = tuple((os.path.basename(image), mask) for image, mask in pairs if mask is not None)
+        self._options = replace(self._options, masks=masks)  # the manifest's source names the case
         check_all_fit([image for image, _ in pairs], self._options)
         check_all_headers([image for image, _ in pairs], self._options, refuse_format)
         self._records: list[Scanned] = []
@@ -158,6 +169,10 @@ class SliceDataset:
             else:
                 self._records.append(found)
         self._records = _shared_pixels(self._records)
+        values = {value for record in self._records for value in record.labels}
+        classes = Classes.of(values, dict(self._options.label_names))
+        #: Every label value the masks hold (and those ``label_names`` names) with its class name.
+        self.label_names: dict[int, str] = dict(zip(classes.values, classes.names, strict=True))
         self.failures.sort(key=lambda failure: failure[0])
         self._starts, self._blocks = _blocks(self._records, len(self._options.views))
         self._cache: VolumeCache | None = None
@@ -271,20 +286,10 @@ class SliceDataset:
         return view, number, position - int(self._starts[block])
 
     def _rows(self, record: Scanned, view: int, indices: Sequence[int]) -> list[list[object]]:
-        """Manifest rows as the builder's ``manifest_rows`` makes them (no split: ``images/``)."""
-        chosen = record.pixels.value_map if self._options.window == "auto" else None
-        dtype, value_map = recorded_values(record.header, self._options, chosen)
-        (rows,) = volume_rows(
-            [record.frames[view]],
-            record.header.affine,
-            source=record.name,
-            folders=["images"],
-            indices=[indices],
-            extension=self._options.extension,
-            dtype=dtype,
-            value_map=value_map,
-        )
-        return rows
+        """The builder's manifest rows of the pair's view (no split), for the slices ``indices``."""
+        chosen = tuple(tuple(indices) if number == view else () for number in range(len(record.frames)))
+        outcome = Outcome(record.name, indices=chosen, value_map=record.pixels.value_map)
+        return manifest_rows(record.path, outcome, self._options)[view]
 
 
 #: Per process, the (pair, view) blocks whose writer and manifest rows are kept.
@@ -293,7 +298,7 @@ _BLOCKS_KEPT = 64
 
 @dataclass
 class _Block:
-    writer: _SliceWriter
+    writer: SliceWriter
     rows: list[list[object]]
 
 

@@ -1,6 +1,6 @@
 """One sample's arrays, through the builder's own per-slice pipeline.
 
-The image of a slice is what :class:`nidataset.training.job._SliceWriter` hands to the image writer
+The image of a slice is what :class:`nidataset.training.job.SliceWriter` hands to the image writer
 (the frame's slice, the value stage, resampling, padding, context channels) and its mask what it hands
 to the mask writer, so a sample equals the decoded files of ``build_dataset`` by construction.
 """
@@ -12,8 +12,9 @@ import numpy as np
 from ..geometry.frame import SliceFrame
 from ..io.volumes import VolumeReader
 from ..naming import prefix_of
-from ..options import BuildOptions
-from ..training.job import _read_labels, _SliceWriter
+from ..training.job import read_labels
+from ..training.options import BuildOptions
+from ..training.writer import SliceWriter
 from .scan import Scanned
 from .slabs import SlabReader
 
@@ -21,12 +22,12 @@ from .slabs import SlabReader
 Stacks = tuple[np.ndarray, np.ndarray | None]
 
 
-def writer_for(record: Scanned, view: int, options: BuildOptions) -> _SliceWriter:
+def writer_for(record: Scanned, view: int, options: BuildOptions) -> SliceWriter:
     """The builder's writer of the pair's ``view``-th frame, used for its per-slice pipeline only."""
-    return _SliceWriter(options, None, prefix_of(record.name), record.frames[view], record.pixels, [])
+    return SliceWriter(options, None, prefix_of(record.name), record.frames[view], record.pixels, [])
 
 
-def load(record: Scanned, writer: _SliceWriter) -> Stacks:
+def load(record: Scanned, writer: SliceWriter) -> Stacks:
     """The view's slices of the whole volume and of its labels, in slice order (:func:`slices`)."""
     with VolumeReader(record.path) as reader:
         volume = reader.volume()
@@ -49,15 +50,15 @@ def restacked(frame: SliceFrame) -> bool:
 
 
 def _labels(path: str) -> np.ndarray:
-    """The mask's labels, clipped at 0 as the mask images hold them (uint8 or uint16)."""
-    labels = _read_labels(path)[1]
-    if labels.dtype in (np.uint8, np.uint16):
-        return labels  # no copy: unsigned labels are already what the mask images hold
+    """The mask's labels as the mask images hold them: at least 0, uint8 or uint16."""
+    labels = read_labels(path)[1]
+    if labels.dtype.kind in "ub" and labels.dtype.itemsize <= 2:
+        return labels  # no copy: what the mask images hold already
     labels = np.maximum(labels, 0)
     return labels.astype(np.uint8 if labels.size == 0 or labels.max() <= 255 else np.uint16)
 
 
-def sample(writer: _SliceWriter, stacks: Stacks, index: int, first: int = 0) -> Stacks:
+def sample(writer: SliceWriter, stacks: Stacks, index: int, first: int = 0) -> Stacks:
     """(image, mask) of slice ``index``: H x W, or C x H x W with channels; ``stacks`` hold the
     frame's slices from slice ``first`` on."""
     stack, labels = stacks
@@ -71,7 +72,7 @@ def sample(writer: _SliceWriter, stacks: Stacks, index: int, first: int = 0) -> 
     return image, mask_pixels(writer._mask(labels[index - first]))
 
 
-def slices(writer: _SliceWriter, stacks: Stacks) -> Stacks:
+def slices(writer: SliceWriter, stacks: Stacks) -> Stacks:
     """The cached arrays of :func:`load` as (slice, row, col) arrays in slice order (views)."""
     image, labels = stacks
     if restacked(writer.frame):
@@ -80,7 +81,7 @@ def slices(writer: _SliceWriter, stacks: Stacks) -> Stacks:
 
 
 def slab_sample(
-    writer: _SliceWriter, index: int, readers: tuple[SlabReader, SlabReader | None], context: int
+    writer: SliceWriter, index: int, readers: tuple[SlabReader, SlabReader | None], context: int
 ) -> Stacks:
     """:func:`sample` from the few stored slices it needs (a frame across the last stored axis)."""
     frame = writer.frame
@@ -100,10 +101,11 @@ def open_slabs(record: Scanned) -> tuple[SlabReader, SlabReader | None]:
 
 
 def mask_pixels(plane: np.ndarray) -> np.ndarray:
-    """A mask slice as the mask image holds it: labels >= 0, uint8, or uint16 above 255 (as
-    ``_SliceWriter._put_mask`` writes it)."""
-    values = np.maximum(plane, 0)
-    return values.astype(np.uint8 if values.size == 0 or int(values.max()) <= 255 else np.uint16)
+    """A mask slice as the mask image holds it (as ``training.labelfiles.write_mask`` writes it):
+    labels >= 0, uint8, or uint16 above 255."""
+    values = plane if plane.dtype.kind in "ub" else np.maximum(plane, 0)
+    dtype = np.uint8 if values.size == 0 or int(values.max()) <= 255 else np.uint16
+    return values.astype(dtype)  # a copy even when of that dtype: never a view of the cache
 
 
 class _From:

@@ -14,20 +14,17 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import numpy as np
-
+from ..annotations.objects import check_label_dtype
 from ..batch.failures import attempt, crashed
 from ..batch.flow import fitting_frames
 from ..batch.memory import BUDGET
 from ..batch.runner import default_workers
 from ..errors import OutputError
 from ..geometry.frame import SliceFrame
-from ..io.volumes import Header, VolumeReader
-from ..options import BuildOptions
+from ..io.volumes import Header, VolumeReader, read_header
 from ..slices.pixels import Pixels, pixels_for, value_plan
-from ..training.job import _check_pair, _read_labels, selected
-
-_NO_LABELS = np.zeros((0, 0, 0), dtype=np.uint8)
+from ..training.job import _check_pair, label_values, read_labels, selected
+from ..training.options import BuildOptions
 
 
 @dataclass(frozen=True)
@@ -41,6 +38,7 @@ class Scanned:
     frames: tuple[SliceFrame, ...]
     pixels: Pixels
     indices: tuple[tuple[int, ...], ...]
+    labels: tuple[int, ...] = ()  # the label values (> 0) its mask holds
 
 
 def scan_pair(path: str, mask_path: str | None, options: BuildOptions) -> Scanned | str:
@@ -61,21 +59,27 @@ def scan_pair(path: str, mask_path: str | None, options: BuildOptions) -> Scanne
 
 
 def _scan(path: str, mask_path: str | None, options: BuildOptions) -> Scanned:
-    labels = None if mask_path is None else _read_labels(mask_path)
-    reader = VolumeReader(path)
-    header = reader.header
-    if labels is not None:
-        _check_pair(header, labels[0], str(mask_path))
-    frames = fitting_frames(header, options)
-    plan = value_plan(header, options)
-    with reader, BUDGET.reserve(2 * header.nbytes, f"shape {header.shape}"):
-        volume = reader.volume()  # to its end: a truncated or corrupt stream is caught now
-        pixels = pixels_for(plan, options, volume)
-        pixels.check(volume)
-    held = _NO_LABELS if labels is None else labels[1]  # only a labelled selection looks at them
-    indices = tuple(tuple(selected(frame, held, options.select)) for frame in frames)
+    """The builder's checks in its order (:func:`nidataset.training.job._build`), the voxels read
+    whole (to the end of the stream), the slices chosen."""
+    with VolumeReader(path) as reader:
+        header = reader.header
+        labels = None
+        if mask_path is not None:
+            mask_header = read_header(mask_path)
+            check_label_dtype(mask_header.dtype)
+            _check_pair(header, mask_header, mask_path)
+        frames = fitting_frames(header, options)
+        plan = value_plan(header, options)
+        if mask_path is not None:
+            labels = read_labels(mask_path)[1]
+        with BUDGET.reserve(2 * header.nbytes, f"shape {header.shape}"):
+            volume = reader.volume()  # to its end: a truncated or corrupt stream is caught now
+            pixels = pixels_for(plan, options, volume)
+            pixels.check(volume)
+    indices = tuple(tuple(selected(frame, labels, options.select)) for frame in frames)
+    values = () if labels is None else tuple(label_values(labels))
     name = os.path.basename(path)
-    return Scanned(name, path, mask_path, header, tuple(frames), pixels, indices)
+    return Scanned(name, path, mask_path, header, tuple(frames), pixels, indices, values)
 
 
 def scan_all(

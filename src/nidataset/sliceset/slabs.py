@@ -49,4 +49,5 @@ class SlabReader:
     def labels(self, first: int, count: int) -> np.ndarray:
         """:meth:`slab` as the mask images hold it: integer labels, at least 0."""
         header = self.header
-        return np.maximum(integer_labels(self.slab(first, count), header.slope, header.inter), 0)
+        labels = integer_labels(self.slab(first, count), header.slope, header.inter)
+        return labels if labels.dtype.kind in "ub" else np.maximum(labels, 0)
