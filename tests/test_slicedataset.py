@@ -276,9 +276,9 @@ def test_seek_points_give_the_bytes_of_a_full_decompression(tmp_path, members):
 
 def test_seek_reads_keep_only_seek_points_in_the_cache(pairs):
     small = SliceDataset(*pairs, view=["axial", "coronal"], cache_bytes=40_000)  # 52 KB of pairs
-    frames = small._records[0].frames
-    assert small._seeks(frames[0]) and not small._seeks(frames[1])  # coronal slices need whole volumes
-    assert not SliceDataset(*pairs, cache_bytes=60_000)._seeks(frames[0])  # all fit: whole volumes
+    record = small._records[0]
+    assert small._seeks(record, 0) and not small._seeks(record, 1)  # coronal slices need whole volumes
+    assert not SliceDataset(*pairs, cache_bytes=60_000)._seeks(record, 0)  # all fit: whole volumes
     ds = SliceDataset(*pairs, view="axial", cache_bytes=1 << 20, access="seek")
     for item in np.random.default_rng(0).permutation(len(ds)):
         ds[int(item)]

@@ -18,7 +18,6 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from ..batch.flow import check_all_fit, check_all_headers
-from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder
 from ..io.tables import write_csv
 from ..io.volumes import list_volumes
@@ -35,7 +34,6 @@ from ..options import (
     check_choice,
 )
 from ..results import Outcome
-from ..slices.pixels import Pixels, refuse_format
 from ..training.classes import Classes
 from ..training.job import manifest_rows
 from ..training.options import MASK_SUFFIXES, build_options
@@ -45,6 +43,7 @@ from .cache import VolumeCache, default_budget
 from .samples import Stacks, load, open_slabs, sample, slab_sample, slices, writer_for
 from .scan import Scanned, scan_all
 from .shared import SharedVolumes, remove_folder
+from .stages import Pixels, is_nifti, refuse_format
 
 __all__ = ["SliceDataset"]
 
@@ -193,7 +192,7 @@ class SliceDataset:
         view, number, position = self._locate(item)
         record, block = self._records[number], self._block(number, view)
         index = record.indices[view][position]
-        if self._seeks(record.frames[view]):
+        if self._seeks(record, view):
             readers = self.cache.get(("seek", number), lambda: open_slabs(record))
             image, mask = slab_sample(block.writer, index, readers, self._options.context)  # type: ignore[arg-type]
         else:
@@ -237,9 +236,10 @@ class SliceDataset:
             self._cache = VolumeCache(budget)
         return self._cache
 
-    def _seeks(self, frame: SliceFrame) -> bool:
-        """Whether slices of ``frame`` are read through seek points rather than whole volumes."""
-        if frame.axis != 2 or self.access == "volumes":
+    def _seeks(self, record: Scanned, view: int) -> bool:
+        """Whether the pair's slices of ``view`` are read through seek points, not whole volumes
+        (only NIfTI files hold their voxels in one stream at a known offset)."""
+        if record.frames[view].axis != 2 or self.access == "volumes" or not is_nifti(record.header):
             return False
         if self.access == "seek":
             return True

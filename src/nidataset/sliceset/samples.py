@@ -10,13 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..geometry.frame import SliceFrame
-from ..io.volumes import VolumeReader
 from ..naming import prefix_of
 from ..training.job import read_labels
 from ..training.options import BuildOptions
 from ..training.writer import SliceWriter
 from .scan import Scanned
 from .slabs import SlabReader
+from .stages import open_volume
 
 #: A view's slices in slice order (a whole volume's stack, or a slab's) and its mask's, or None.
 Stacks = tuple[np.ndarray, np.ndarray | None]
@@ -29,7 +29,7 @@ def writer_for(record: Scanned, view: int, options: BuildOptions) -> SliceWriter
 
 def load(record: Scanned, writer: SliceWriter) -> Stacks:
     """The view's slices of the whole volume and of its labels, in slice order (:func:`slices`)."""
-    with VolumeReader(record.path) as reader:
+    with open_volume(record.path) as reader:
         volume = reader.volume()
     labels = None if record.mask_path is None else _labels(record.mask_path)
     if not restacked(writer.frame):

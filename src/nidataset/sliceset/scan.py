@@ -13,6 +13,7 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from ..annotations.objects import check_label_dtype
 from ..batch.failures import attempt, crashed
@@ -21,10 +22,10 @@ from ..batch.memory import BUDGET
 from ..batch.runner import default_workers
 from ..errors import OutputError
 from ..geometry.frame import SliceFrame
-from ..io.volumes import Header, VolumeReader, read_header
-from ..slices.pixels import Pixels, pixels_for, value_plan
+from ..io.volumes import read_header
 from ..training.job import _check_pair, label_values, read_labels, selected
 from ..training.options import BuildOptions
+from .stages import open_volume, pixels_for, value_plan
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,9 @@ class Scanned:
     name: str
     path: str
     mask_path: str | None
-    header: Header
+    header: Any  # the input's Header
     frames: tuple[SliceFrame, ...]
-    pixels: Pixels
+    pixels: Any  # the value stage's Pixels
     indices: tuple[tuple[int, ...], ...]
     labels: tuple[int, ...] = ()  # the label values (> 0) its mask holds
 
@@ -61,7 +62,7 @@ def scan_pair(path: str, mask_path: str | None, options: BuildOptions) -> Scanne
 def _scan(path: str, mask_path: str | None, options: BuildOptions) -> Scanned:
     """The builder's checks in its order (:func:`nidataset.training.job._build`), the voxels read
     whole (to the end of the stream), the slices chosen."""
-    with VolumeReader(path) as reader:
+    with open_volume(path) as reader:
         header = reader.header
         labels = None
         if mask_path is not None:
