@@ -198,7 +198,13 @@ def test_a_split_csv_with_a_byte_order_mark_is_read_and_unknown_cases_warned(tmp
 
 def test_an_output_inside_an_input_folder_or_one_folder_for_everything_is_refused(tmp_path):
     images, masks = make_inputs(tmp_path / "in", cases=1)
-    for arguments in ([images, images, images], [images, masks, images / "dataset"], [images, masks, masks]):
+    arguments_tried = (
+        [images, images, images],
+        [images, masks, images / "dataset"],
+        [images, masks, masks],
+        [images, masks, images.parent],  # dataset/images, dataset/masks -> dataset/: images/ is the input
+    )
+    for arguments in arguments_tried:
         with pytest.raises(ValueError, match=r"same folder|inside"):
             build(*arguments)
         assert main(["build", *map(str, arguments), "--quiet"]) == 2

@@ -214,7 +214,8 @@ def slice_sizes(images_folder: str, options: BuildOptions) -> str:
 
 
 def _check_folders(images_folder: str, masks_folder: str, output_path: str) -> None:
-    """Refuse an output that is an input folder or lies inside one, and one folder for both inputs."""
+    """Refuse an output that is an input folder, lies inside one or holds one, and one folder for both
+    inputs."""
     images, masks, output = (
         os.path.realpath(os.fspath(p)) for p in (images_folder, masks_folder, output_path)
     )
@@ -225,6 +226,11 @@ def _check_folders(images_folder: str, masks_folder: str, output_path: str) -> N
             raise ValueError(
                 f"output_path {os.fspath(output_path)!r} is inside {name} {folder!r}: "
                 "choose an output folder outside the inputs"
+            )
+        if folder.startswith(output.rstrip(os.sep) + os.sep):  # dataset/images would get images/<split>
+            raise ValueError(
+                f"{name} {folder!r} is inside output_path {os.fspath(output_path)!r}, where the dataset's "
+                "own folders go: choose an output folder outside the inputs"
             )
 
 
