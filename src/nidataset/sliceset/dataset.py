@@ -7,11 +7,12 @@ own cache of decoded volumes (:mod:`nidataset.sliceset.cache`).
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args
 
@@ -209,11 +210,22 @@ class SliceDataset:
             return self.cache.get(key, load)  # type: ignore[return-value]
         if self._shared is None:
             self._shared = SharedVolumes(self._share_path, self.cache.budget)
-        arrays, shared = self._shared.get(f"{number}-{view}", load)
+        arrays, shared = self._shared.get(f"{number}-{view}", load, self._unshared)
         if shared:
             self._mapped[key] = arrays
             return arrays
         return self.cache.get(key, lambda: arrays)  # type: ignore[return-value]
+
+    def _unshared(self) -> Iterator[tuple[str, Callable[[], Stacks]]]:
+        """The views read whole that this process has not met yet, from a place of its own in the
+        list (so that workers helping each other start apart)."""
+        start = os.getpid() % max(1, len(self._blocks))
+        for view, number in self._blocks[start:] + self._blocks[:start]:
+            record = self._records[number]
+            if (number, view) in self._mapped or self._seeks(record, view):
+                continue
+            writer = self._block(number, view).writer
+            yield f"{number}-{view}", functools.partial(load, record, writer)
 
     def _block(self, number: int, view: int) -> _Block:
         """The builder's writer and the manifest rows of one pair's view, kept for the next samples

@@ -14,7 +14,7 @@ import contextlib
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -23,34 +23,64 @@ WAIT_SECONDS = 60.0
 _POLL = 0.01
 
 
+#: A view's decoded image and labels; how to decode them; the other volumes one may decode meanwhile.
+Arrays = tuple[np.ndarray, np.ndarray | None]
+Load = Callable[[], Arrays]
+Spare = Callable[[], Iterable[tuple[str, Load]]]
+
+
 class SharedVolumes:
     """``.npy`` files of decoded arrays in ``folder``, written once and mapped by every process."""
 
     def __init__(self, folder: str, budget: int) -> None:
         self.folder, self.budget = folder, budget
 
-    def get(
-        self, key: str, load: Callable[[], tuple[np.ndarray, np.ndarray | None]]
-    ) -> tuple[tuple[np.ndarray, np.ndarray | None], bool]:
-        """The arrays of ``key`` and whether they are shared (mapped), else loaded privately."""
+    def get(self, key: str, load: Load, spare: Spare | None = None) -> tuple[Arrays, bool]:
+        """The arrays of ``key`` and whether they are shared (mapped), else loaded privately.
+
+        While another process decodes ``key``, this one decodes a volume of ``spare()`` that nobody
+        has claimed yet rather than wait idle (a random epoch's workers first meet the same volumes).
+        """
         found = self._mapped(key)
         if found is not None:
             return found, True
         os.makedirs(self.folder, exist_ok=True)
-        lock = os.path.join(self.folder, f"{key}.lock")
-        try:
-            handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            return self._wait(key, load)
-        os.write(handle, str(os.getpid()).encode())
-        os.close(handle)
+        if not self._claim(key):
+            return self._wait(key, load, spare)
         try:
             arrays = load()
             return arrays, self._put(key, arrays)
         finally:
-            os.remove(lock)
+            os.remove(self._lock(key))
 
-    def _put(self, key: str, arrays: tuple[np.ndarray, np.ndarray | None]) -> bool:
+    def _lock(self, key: str) -> str:
+        return os.path.join(self.folder, f"{key}.lock")
+
+    def _claim(self, key: str) -> bool:
+        """Take ``key``'s lock, naming this process in it; False when another process holds it."""
+        try:
+            handle = os.open(self._lock(key), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return False
+        os.write(handle, str(os.getpid()).encode())
+        os.close(handle)
+        return True
+
+    def _help(self, spare: Spare) -> bool:
+        """Decode and share one volume of ``spare()`` that is neither shared nor claimed yet."""
+        if self._used() >= self.budget:
+            return False
+        for key, load in spare():
+            if self._mapped(key) is not None or os.path.exists(self._lock(key)) or not self._claim(key):
+                continue
+            try:
+                self._put(key, load())
+            finally:
+                os.remove(self._lock(key))
+            return True
+        return False
+
+    def _put(self, key: str, arrays: Arrays) -> bool:
         """Write the arrays if the folder has room; whether they were written."""
         size = sum(a.nbytes for a in arrays if a is not None)
         if self._used() + size > self.budget:
@@ -74,7 +104,7 @@ class SharedVolumes:
             return False
         return True
 
-    def _mapped(self, key: str) -> tuple[np.ndarray, np.ndarray | None] | None:
+    def _mapped(self, key: str) -> Arrays | None:
         image = os.path.join(self.folder, f"{key}.image.npy")
         if not os.path.exists(image):
             return None
@@ -82,14 +112,13 @@ class SharedVolumes:
         mapped = np.load(labels, mmap_mode="r") if os.path.exists(labels) else None
         return np.load(image, mmap_mode="r"), mapped
 
-    def _wait(
-        self, key: str, load: Callable[[], tuple[np.ndarray, np.ndarray | None]]
-    ) -> tuple[tuple[np.ndarray, np.ndarray | None], bool]:
+    def _wait(self, key: str, load: Load, spare: Spare | None) -> tuple[Arrays, bool]:
         """Another process is decoding ``key``: map its files when they appear, else decode too."""
-        lock = os.path.join(self.folder, f"{key}.lock")
+        lock = self._lock(key)
         deadline = time.monotonic() + WAIT_SECONDS
         while os.path.exists(lock) and time.monotonic() < deadline and _holder_alive(lock):
-            time.sleep(_POLL)
+            if spare is None or not self._help(spare):
+                time.sleep(_POLL)
         found = self._mapped(key)
         return (found, True) if found is not None else (load(), False)
 
