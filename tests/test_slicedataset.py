@@ -371,3 +371,20 @@ def test_a_torch_dataloader_with_two_workers_gives_the_samples_of_one(pairs, met
 def test_label_names_name_every_value_the_masks_hold(pairs):
     ds = SliceDataset(*pairs, label_names={1: "liver", 5: "spleen"})
     assert ds.label_names == {1: "liver", 2: "label_2", 5: "spleen", 300: "label_300"}
+
+
+def test_a_worker_waiting_for_a_claimed_volume_decodes_an_unclaimed_one(tmp_path, monkeypatch):
+    import os
+
+    from nidataset.sliceset import shared
+
+    monkeypatch.setattr(shared, "WAIT_SECONDS", 0.3)
+    store = shared.SharedVolumes(str(tmp_path), 1 << 20)
+    (tmp_path / "a.lock").write_text(str(os.getpid()))  # claimed by a process that is alive
+    mine = (np.arange(6, dtype=np.int16), None)
+    spare = [("a", lambda: mine), ("b", lambda: (np.ones(3, np.uint8), np.zeros(3, np.uint8)))]
+    got, mapped = store.get("a", lambda: mine, lambda: iter(spare))
+    assert got is mine and not mapped  # the holder never finished: decoded here after the wait
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.lock", "b.image.npy", "b.labels.npy"]
+    (image, labels), mapped = store.get("b", lambda: mine)
+    assert mapped and image.tolist() == [1, 1, 1] and labels.tolist() == [0, 0, 0]
