@@ -151,7 +151,10 @@ class SliceDataset:
         self._options = replace(
             options, interpolation=check_choice("interpolation", interpolation, INTERPOLATIONS)
         )
-        if masks_folder is None and self._options.select not in ("all",) and len(self._options.select) != 3:
+        chosen = self._options.select
+        if masks_folder is None and (
+            chosen == "labelled" or (isinstance(chosen, tuple) and len(chosen) == 2)
+        ):
             raise ValueError(f"select={select!r} needs the masks: pass masks_folder")
         if cache_bytes is not None and (not isinstance(cache_bytes, int) or cache_bytes < 0):
             raise ValueError(f"cache_bytes must be a number of bytes, 0 or more; got {cache_bytes!r}")
@@ -224,7 +227,7 @@ class SliceDataset:
             record = self._records[number]
             if (number, view) in self._mapped or self._seeks(record, view):
                 continue
-            writer = self._block(number, view).writer
+            writer = writer_for(record, view, self._options)  # no manifest rows: maybe never sampled
             yield f"{number}-{view}", functools.partial(load, record, writer)
 
     def _block(self, number: int, view: int) -> _Block:
