@@ -388,3 +388,13 @@ def test_a_worker_waiting_for_a_claimed_volume_decodes_an_unclaimed_one(tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.lock", "b.image.npy", "b.labels.npy"]
     (image, labels), mapped = store.get("b", lambda: mine)
     assert mapped and image.tolist() == [1, 1, 1] and labels.tolist() == [0, 0, 0]
+
+
+def test_a_volume_replaced_after_the_dataset_was_made_is_named(pairs):
+    from nidataset.errors import VolumeError
+
+    ds = SliceDataset(*pairs, access="volumes")
+    image = phantom(1)[0][:, :, :-1]
+    nib.save(nib.Nifti1Image(image, AFFINE), str(pairs[0] / "case_1_0000.nii.gz"))
+    with pytest.raises(VolumeError, match=r"case_1_0000\.nii\.gz changed since the dataset read it"):
+        ds[12]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import VolumeError
 from ..geometry.frame import SliceFrame
 from ..naming import prefix_of
 from ..training.job import read_labels
@@ -30,6 +31,8 @@ def writer_for(record: Scanned, view: int, options: BuildOptions) -> SliceWriter
 def load(record: Scanned, writer: SliceWriter) -> Stacks:
     """The view's slices of the whole volume and of its labels, in slice order (:func:`slices`)."""
     with open_volume(record.path) as reader:
+        if (reader.header.shape, reader.header.dtype) != (record.header.shape, record.header.dtype):
+            raise VolumeError(f"{record.name} changed since the dataset read it: make the dataset again")
         volume = reader.volume()
     labels = None if record.mask_path is None else _labels(record.mask_path)
     if not restacked(writer.frame):
