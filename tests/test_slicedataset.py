@@ -355,17 +355,21 @@ def _as_list(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return samples
 
 
+@pytest.mark.parametrize("share", [False, True])
 @pytest.mark.parametrize("method", ["fork", "spawn"])
-def test_a_torch_dataloader_with_two_workers_gives_the_samples_of_one(pairs, method):
+def test_a_torch_dataloader_with_two_workers_gives_the_samples_of_one(pairs, tmp_path, method, share):
     """Run where PyTorch is installed (it is not in the test extra)."""
     data = pytest.importorskip("torch.utils.data")
-    ds = SliceDataset(*pairs, view=["axial", "coronal"], window="brain", context=1)
+    folder = tmp_path / "shm" if share else None
+    ds = SliceDataset(*pairs, view=["axial", "coronal"], window="brain", context=1, share_folder=folder)
     loader = data.DataLoader(
         ds, batch_size=5, num_workers=2, collate_fn=_as_list, multiprocessing_context=method
     )
     got = [(s["image"].tobytes(), s["mask"].tobytes(), s["meta"]["path"]) for batch in loader for s in batch]
     assert got == _samples(ds, list(range(len(ds))))
     assert ds[0]["image"].shape == (3, 24, 20)
+    if share:  # the workers left every view of every pair there, once
+        assert len(list(Path(ds._share_path).glob("*.image.npy"))) == 3 * 2
 
 
 def test_label_names_name_every_value_the_masks_hold(pairs):
