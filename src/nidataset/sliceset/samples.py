@@ -1,6 +1,6 @@
 """One sample's arrays, through the builder's own per-slice pipeline.
 
-The image of a slice is what :class:`nidataset.training.job.SliceWriter` hands to the image writer
+The image of a slice is what :class:`nidataset.training.writer.SliceWriter` hands to the image writer
 (the frame's slice, the value stage, resampling, padding, context channels) and its mask what it hands
 to the mask writer, so a sample equals the decoded files of ``build_dataset`` by construction.
 """
@@ -37,8 +37,8 @@ def load(record: Scanned, writer: SliceWriter) -> Stacks:
     labels = None if record.mask_path is None else _labels(record.mask_path)
     if not restacked(writer.frame):
         return volume, labels
-    narrow = None if labels is None else writer.nearest.stack(labels)
-    return writer.frame.stack(volume), narrow
+    label_stack = None if labels is None else writer.nearest.stack(labels)
+    return writer.frame.stack(volume), label_stack
 
 
 def restacked(frame: SliceFrame) -> bool:
