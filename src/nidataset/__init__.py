@@ -13,6 +13,7 @@ from typing import Any
 
 __version__ = "1.0.0"  # equal to pyproject.toml's (tests/test_docs.py)
 __all__ = [
+    "SliceDataset",
     "boxes_to_volume",
     "build_dataset",
     "extract_annotations",
@@ -40,6 +41,10 @@ def __getattr__(name: str) -> Any:
         from . import reassembly
 
         return getattr(reassembly, name)
+    if name == "SliceDataset":
+        from .sliceset import SliceDataset
+
+        return SliceDataset
     if name in __all__:
         from . import slices
 
