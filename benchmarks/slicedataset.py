@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import nibabel as nib
 import numpy as np
@@ -54,7 +55,7 @@ def ensure_masks(data: Dataset) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     for path in data.paths:
-        image = nib.load(str(path))
+        image: Any = nib.load(str(path))
         values = np.asarray(image.dataobj)
         mask = np.zeros(values.shape, dtype=np.uint8)
         mask[values > 300] = 1
@@ -72,6 +73,8 @@ def _start(kind: str, payload: object) -> None:
 
 def _batch(items: list[int]) -> tuple[int, int, int]:
     """Read the samples ``items``; return (this worker's pid, samples read, its peak RSS in bytes)."""
+    kind: str
+    payload: Any
     kind, payload = _LOADER  # type: ignore[misc]
     for item in items:
         if kind == "dataset":
@@ -84,8 +87,8 @@ def _batch(items: list[int]) -> tuple[int, int, int]:
             image, mask = np.asarray(Image.open(image_path)), np.asarray(Image.open(mask_path))
         else:  # the naive loader: the whole volume as float64, for one slice
             image_path, mask_path, index = payload[item]  # type: ignore[index]
-            image = nib.load(image_path).get_fdata()[:, :, index]
-            mask = nib.load(mask_path).get_fdata()[:, :, index]
+            image = cast(Any, nib.load(image_path)).get_fdata()[:, :, index]
+            mask = cast(Any, nib.load(mask_path)).get_fdata()[:, :, index]
         assert image.size and mask.size
     return os.getpid(), len(items), _peak_rss()
 

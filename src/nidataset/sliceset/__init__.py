@@ -6,8 +6,7 @@
 - :mod:`nidataset.sliceset.cache`: decoded volumes per process, within a memory budget;
 - :mod:`nidataset.sliceset.shared`: decoded volumes shared by worker processes through a folder;
 - :mod:`nidataset.sliceset.seekpoints`: random access into a gzip stream;
-- :mod:`nidataset.sliceset.slabs`: a few stored slices of a NIfTI file through its seek points;
-- :mod:`nidataset.sliceset.stages`: where this checkout keeps the stages the dataset reuses.
+- :mod:`nidataset.sliceset.slabs`: a few stored slices of a NIfTI file through its seek points.
 """
 
 from .dataset import SliceDataset

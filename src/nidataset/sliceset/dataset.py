@@ -19,6 +19,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 from ..batch.flow import check_all_fit, check_all_headers
+from ..encoding import refuse_format
 from ..io.atomic import make_folder
 from ..io.tables import write_csv
 from ..io.volumes import list_volumes
@@ -40,11 +41,11 @@ from ..training.job import manifest_rows
 from ..training.options import MASK_SUFFIXES, build_options
 from ..training.pairing import pair
 from ..training.writer import SliceWriter
+from ..values.pixels import Pixels
 from .cache import VolumeCache, default_budget
 from .samples import Stacks, load, open_slabs, sample, slab_sample, slices, writer_for
 from .scan import Scanned, scan_all
 from .shared import SharedVolumes, remove_folder
-from .stages import Pixels, is_nifti, refuse_format
 
 __all__ = ["SliceDataset"]
 
@@ -148,9 +149,9 @@ class SliceDataset:
             layout=layout,
             label_names=label_names,
         )
-        self._options = replace(
-            options, interpolation=check_choice("interpolation", interpolation, INTERPOLATIONS)
-        )
+        chosen_interpolation = check_choice("interpolation", interpolation, INTERPOLATIONS)
+        geometry = replace(options.geometry, interpolation=chosen_interpolation)
+        self._options = replace(options, geometry=geometry)
         chosen = self._options.select
         if masks_folder is None and (
             chosen == "labelled" or (isinstance(chosen, tuple) and len(chosen) == 2)
@@ -254,7 +255,9 @@ class SliceDataset:
     def _seeks(self, record: Scanned, view: int) -> bool:
         """Whether the pair's slices of ``view`` are read through seek points, not whole volumes
         (only NIfTI files hold their voxels in one stream at a known offset)."""
-        if record.frames[view].axis != 2 or self.access == "volumes" or not is_nifti(record.header):
+        if (
+            record.frames[view].axis != 2 or self.access == "volumes" or record.header.format != "nifti"
+        ):  # seek points: NIfTI's voxels at offset
             return False
         if self.access == "seek":
             return True

@@ -11,13 +11,13 @@ import numpy as np
 
 from ..errors import VolumeError
 from ..geometry.frame import SliceFrame
+from ..io.readers import open_volume
 from ..naming import prefix_of
 from ..training.job import read_labels
 from ..training.options import BuildOptions
 from ..training.writer import SliceWriter
 from .scan import Scanned
 from .slabs import SlabReader
-from .stages import open_volume
 
 #: A view's slices in slice order (a whole volume's stack, or a slab's) and its mask's, or None.
 Stacks = tuple[np.ndarray, np.ndarray | None]

@@ -22,10 +22,11 @@ from ..batch.memory import BUDGET
 from ..batch.runner import default_workers
 from ..errors import OutputError
 from ..geometry.frame import SliceFrame
+from ..io.readers import open_volume
 from ..io.volumes import read_header
 from ..training.job import _check_pair, label_values, read_labels, selected
 from ..training.options import BuildOptions
-from .stages import open_volume, pixels_for, value_plan
+from ..values.pixels import pixels_for, value_plan
 
 
 @dataclass(frozen=True)

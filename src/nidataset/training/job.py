@@ -321,7 +321,15 @@ def manifest_rows(path: str, outcome: Outcome, options: BuildOptions) -> list[li
         value_map=value_map,
     )
     source = case_source(outcome.name, options)
-    return [[[row[0], source, *row[2:]] for row in rows] for rows in tables]
+    name = LAYOUTS[options.layout].image_name  # the file's own name (nnU-Net adds a channel suffix)
+    return [[[_named(row[0], name, options.extension), source, *row[2:]] for row in rows] for rows in tables]
+
+
+def _named(path: object, image_name: Callable[[str, str], str], extension: str) -> str:
+    """A manifest ``path`` ``<folder>/<stem>.<extension>`` with the file name the layout writes."""
+    folder, _, base = str(path).rpartition("/")
+    name = image_name(base[: -len(extension) - 1], extension)
+    return f"{folder}/{name}" if folder else name
 
 
 def case_source(name: str, options: BuildOptions) -> str:
