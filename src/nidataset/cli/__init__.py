@@ -31,16 +31,30 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with ``only``, the other commands are their help line alone.
+
+    A command's options read the format and layout tables (``build``'s import numpy): building only
+    the command being run keeps ``--help`` and usage errors quick (issue 23).
+    """
     parser = argparse.ArgumentParser(
         prog="nidataset",
         description="Turn folders of 3D medical volumes into 2D slice datasets and training sets, and back.",
     )
     parser.add_argument("--version", action="version", version=f"nidataset {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS.values():
-        command.add(commands)
+    for name, command in COMMANDS.items():
+        if only is None or name == only:
+            command.add(commands)
+        else:  # never parsed with: argparse hands the arguments to the command named first
+            commands.add_parser(name, help=command.PURPOSE)
     return parser
+
+
+def _named_command(argv: Sequence[str]) -> str:
+    """The command that ``argv`` runs ("" when none: argparse then says what is missing)."""
+    first = next((word for word in argv if not word.startswith("-")), "")
+    return first if first in COMMANDS else ""
 
 
 def command_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
@@ -56,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     stdout or stderr, or a reader that went away, never changes the run or its exit code.
     """
     common.open_standard_descriptors()
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_named_command(argv))
     args = parser.parse_args(argv)
     # The API's messages name Python parameters (image_format='png'); here they read as flags.
     args.words = words = translator(command_parser(parser, args.command))
