@@ -76,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The API's messages name Python parameters (image_format='png'); here they read as flags.
     args.words = words = translator(command_parser(parser, args.command))
     try:
+        common.import_nibabel_without_pydicom()
         with common.terminate_as_interrupt():
             code = int(COMMANDS[args.command].run(args))
     except (ValueError, FileNotFoundError, UsageError) as error:
