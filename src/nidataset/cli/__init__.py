@@ -4,7 +4,7 @@ argparse (standard library) rather than click or typer: six sub-commands and a f
 not need another dependency, and ``main(argv) -> int`` stays directly testable, as in nibabel. Each
 command is one module (:mod:`.slices`, :mod:`.annotations`, :mod:`.build`, :mod:`.preview`,
 :mod:`.reassemble`, :mod:`.demo`) with ``add`` and ``run``; what they share is in :mod:`.common`, and
-:mod:`.words` says the API's messages in flags. The
+:mod:`.words` says the API's messages in flags, :mod:`.startup` keeps pydicom out of nibabel's import. The
 API is imported only when a command runs.
 
 Exit codes: 0 every file done; 1 some files skipped (the summary says how many and where the failure
@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import annotations, build, common, demo, preview, reassemble, slices
+from . import annotations, build, common, demo, preview, reassemble, slices, startup
 from .common import EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_USAGE, UsageError
 from .words import translator
 
@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The API's messages name Python parameters (image_format='png'); here they read as flags.
     args.words = words = translator(command_parser(parser, args.command))
     try:
-        common.import_nibabel_without_pydicom()
+        startup.hide_pydicom_from_nibabel()
         with common.terminate_as_interrupt():
             code = int(COMMANDS[args.command].run(args))
     except (ValueError, FileNotFoundError, UsageError) as error:

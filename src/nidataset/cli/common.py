@@ -257,25 +257,6 @@ def open_standard_descriptors() -> None:
                 os.close(null)
 
 
-def import_nibabel_without_pydicom() -> None:
-    """Import nibabel while pydicom is hidden, when neither is imported yet (the command's process).
-
-    ``import nibabel`` imports pydicom when it is installed (for the DICOM extensions of NIfTI files,
-    which nidataset never parses), about 0.1 s of every run's start. Only the command line does
-    this, in its own process: a program that imports nidataset keeps its nibabel as it is.
-    nidataset's own DICOM reader imports pydicom afterwards as usual.
-    """
-    if "nibabel" in sys.modules or "pydicom" in sys.modules:
-        return
-    sys.modules["pydicom"] = None  # type: ignore[assignment]  # import pydicom: ImportError
-    try:
-        import nibabel  # noqa: F401
-    except ImportError:  # nibabel itself missing: the command says so when it needs it
-        pass
-    finally:
-        del sys.modules["pydicom"]
-
-
 class Terminated(KeyboardInterrupt):
     """SIGTERM, handled as Ctrl-C is: the volumes under way finish or roll back (exit code 143)."""
 
