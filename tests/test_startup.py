@@ -53,3 +53,16 @@ def test_every_command_is_listed_with_its_purpose() -> None:
         assert command.PURPOSE.split()[0] in text
     full = build_parser().format_help()
     assert full == text  # the top-level help is the same whichever command is built
+
+
+def test_the_command_asks_for_one_blas_thread_unless_told() -> None:
+    code = (
+        "import os\nfrom nidataset.cli import main\ntry:\n    main(['slices'])\n"
+        "except SystemExit:\n    pass\n"
+        "print(os.environ.get('OPENBLAS_NUM_THREADS'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    for given, expected in ((None, "1"), ("3", "3")):
+        run_env = {**env, "PYTHONPATH": SRC, **({"OPENBLAS_NUM_THREADS": given} if given else {})}
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=run_env)
+        assert done.stdout.strip() == expected

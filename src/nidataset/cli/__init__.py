@@ -70,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stdout or stderr, or a reader that went away, never changes the run or its exit code.
     """
     common.open_standard_descriptors()
+    startup.one_blas_thread()
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(_named_command(argv))
     args = parser.parse_args(argv)
