@@ -12,13 +12,14 @@ EXAMPLES = """examples:
   nidataset annotations masks/ labels/ --extraction-mode volume --components
 """
 
+#: The command's one line in ``nidataset --help`` (and its --help's first line).
+PURPOSE = "extract boxes or centres of the objects in every label mask"
+
 
 def add(commands: Any) -> None:
     from ..stages import DATA_MODES, EXTRACTION_MODES
 
-    parser = common.add_command(
-        commands, "annotations", "extract boxes or centres of the objects in every label mask", EXAMPLES
-    )
+    parser = common.add_command(commands, "annotations", PURPOSE, EXAMPLES)
     common.add_dataset_options(parser)
     values = common.group(parser, common.VALUES)
     values.add_argument(

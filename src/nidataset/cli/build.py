@@ -12,14 +12,12 @@ EXAMPLES = """examples:
   nidataset build scans/ masks/ dataset/ --view axial,coronal --orientation radiological --labels masks,coco
 """
 
+#: The command's one line in ``nidataset --help`` (and its --help's first line).
+PURPOSE = "build a 2D training set (images, masks, YOLO, COCO) from volumes and masks"
+
 
 def add(commands: Any) -> None:
-    parser = common.add_command(
-        commands,
-        "build",
-        "build a 2D training set (images, masks, YOLO, COCO) from volumes and masks",
-        EXAMPLES,
-    )
+    parser = common.add_command(commands, "build", PURPOSE, EXAMPLES)
     parser.add_argument(
         "images_folder", metavar="IMAGES", type=common.folder_argument, help="folder of .nii.gz / .nii images"
     )

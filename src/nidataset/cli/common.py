@@ -321,9 +321,24 @@ def executor(address: str | None) -> Iterator[Executor | None]:
     try:
         from dask.distributed import Client
     except ImportError:
-        raise UsageError("--dask-scheduler needs Dask: pip install 'nidataset[dask]'") from None
+        raise UsageError(
+            "--dask-scheduler needs Dask: pip install dask[distributed] (the dask extra)"
+        ) from None
+    _check_scheme(address)
     with _connect(Client, address) as client:
         yield client.get_executor()
+
+
+def _check_scheme(address: str) -> None:
+    """An address whose scheme Dask has no transport for is refused at once: Dask's own connection
+    would retry it until its timeout, and longer where its comm registry is slow to answer."""
+    from distributed.comm.addressing import parse_address
+    from distributed.comm.registry import get_backend
+
+    try:
+        get_backend(parse_address(address)[0])
+    except ValueError as error:
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: {error}") from None
 
 
 def _connect(client: Any, address: str) -> Any:
@@ -336,7 +351,8 @@ def _connect(client: Any, address: str) -> Any:
 
     def connect() -> None:
         try:
-            outcome["client"] = client(address, timeout=DASK_CONNECT_SECONDS)
+            # not the default client: one left connecting would be closed, and waited for, at exit
+            outcome["client"] = client(address, timeout=DASK_CONNECT_SECONDS, set_as_default=False)
         except BaseException as error:  # reported below, on the calling thread
             outcome["error"] = error
 

@@ -13,14 +13,12 @@ EXAMPLES = """examples:
   python -m nidataset demo /tmp/demo --quiet
 """
 
+#: The command's one line in ``nidataset --help`` (and its --help's first line).
+PURPOSE = "write phantom CT volumes with label masks, their PNG slices and a training set to try"
+
 
 def add(commands: Any) -> None:
-    parser = common.add_command(
-        commands,
-        "demo",
-        "write phantom CT volumes with label masks, their PNG slices and a training set to try",
-        EXAMPLES,
-    )
+    parser = common.add_command(commands, "demo", PURPOSE, EXAMPLES)
     parser.add_argument(
         "output", metavar="OUTPUT", help="folder to create the demo in: new, empty, or an earlier demo's"
     )

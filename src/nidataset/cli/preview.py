@@ -12,13 +12,14 @@ EXAMPLES = """examples:
   nidataset preview scans/ masks/ qc/ --view axial,coronal --window soft_tissue
 """
 
+#: The command's one line in ``nidataset --help`` (and its --help's first line).
+PURPOSE = "draw previews of image volumes with their masks' outlines"
+
 
 def add(commands: Any) -> None:
     from ..stages import ORIENTATIONS
 
-    parser = common.add_command(
-        commands, "preview", "draw previews of image volumes with their masks' outlines", EXAMPLES
-    )
+    parser = common.add_command(commands, "preview", PURPOSE, EXAMPLES)
     parser.add_argument(
         "images_folder", metavar="IMAGES_FOLDER", help="folder of .nii.gz / .nii images, or one image"
     )

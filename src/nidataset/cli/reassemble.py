@@ -12,14 +12,12 @@ EXAMPLES = """examples:
   nidataset reassemble predictions/ volumes/ --manifest slices/axial_manifest.csv --suffix _pred --fill -1
 """
 
+#: The command's one line in ``nidataset --help`` (and its --help's first line).
+PURPOSE = "put slice images back into one NIfTI volume per source of a manifest"
+
 
 def add(commands: Any) -> None:
-    parser = common.add_command(
-        commands,
-        "reassemble",
-        "put slice images back into one NIfTI volume per source of a manifest",
-        EXAMPLES,
-    )
+    parser = common.add_command(commands, "reassemble", PURPOSE, EXAMPLES)
     parser.add_argument(
         "slices_folder",
         metavar="SLICES_FOLDER",

@@ -12,13 +12,14 @@ EXAMPLES = """examples:
   nidataset slices scans/ out/ --orientation radiological --window soft_tissue --format png --resume
 """
 
+#: The command's one line in ``nidataset --help`` (and its --help's first line).
+PURPOSE = "extract the 2D slices (TIFF, PNG or JPEG) of every volume in a folder, or of one volume"
+
 
 def add(commands: Any) -> None:
     from ..stages import CONTAINERS, INTERPOLATIONS
 
-    parser = common.add_command(
-        commands, "slices", "extract the 2D TIFF slices of every volume in a folder", EXAMPLES
-    )
+    parser = common.add_command(commands, "slices", PURPOSE, EXAMPLES)
     common.add_dataset_options(parser)
     common.add_value_options(parser)
     common.group(parser, common.VALUES).add_argument(

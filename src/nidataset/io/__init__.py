@@ -2,7 +2,9 @@
 
 Reading: :mod:`~nidataset.io.readers` is the table of input formats
 (:func:`~nidataset.io.readers.open_volume`), :mod:`~nidataset.io.nifti` its NIfTI reader over the byte
-streams of :mod:`~nidataset.io.streams`, :mod:`~nidataset.io.volumes` lists a folder's inputs, and
+streams of :mod:`~nidataset.io.streams` (common headers read by :mod:`~nidataset.io.nifti_header`;
+:mod:`~nidataset.io.read_ahead` decompresses the next slab while one is written),
+:mod:`~nidataset.io.volumes` lists a folder's inputs, and
 :mod:`~nidataset.io.image_files` reads 2D images back. :mod:`~nidataset.io.nrrd_volume` and
 :mod:`~nidataset.io.metaimage` read NRRD and MetaImage through the sources of
 :mod:`~nidataset.io.loaded`; :mod:`~nidataset.io.dicom` reads DICOM series, from the headers of

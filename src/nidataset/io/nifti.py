@@ -10,16 +10,19 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-import nibabel as nib
 import numpy as np
 
 from ..errors import VolumeError
+from .nifti_header import plain_fields
 from .readers import Header
 from .streams import complete_members, open_stream, read_bytes, read_into, skip, translated
 
-_HEADERS = {348: nib.Nifti1Header, 540: nib.Nifti2Header}
+if TYPE_CHECKING:
+    import nibabel as nib
+
+_HEADER_SIZES = (348, 540)  # NIfTI-1, NIfTI-2
 _CIFTI_INTENTS = range(3000, 3100)  # NIFTI_INTENT_CONNECTIVITY_*: CIFTI-2 matrices, not volumes
 _GZIP_REASONS = ("truncated", "corrupt gzip")  # what junk after a gzip stream is first taken for
 
@@ -126,19 +129,38 @@ def _check_file_size(stream: BinaryIO, header: Header) -> None:
 def _parse_header(stream: BinaryIO) -> Header:
     first = read_bytes(stream, 4, "a NIfTI header")
     little, big = int.from_bytes(first, "little"), int.from_bytes(first, "big")
-    size = little if little in _HEADERS else big if big in _HEADERS else 0
+    size = little if little in _HEADER_SIZES else big if big in _HEADER_SIZES else 0
     if not size:
         raise VolumeError("not a NIfTI file (no NIfTI-1 or NIfTI-2 header size at its start)")
     block = first + read_bytes(stream, size - 4, "a NIfTI header")
     # The byte order is the one sizeof_hdr was read in; left to itself, nibabel guesses it from dim[0].
     endianness = "<" if little == size else ">"
-    header = _HEADERS[size](binaryblock=block, endianness=endianness, check=False)
+    plain = plain_fields(block, endianness)
+    if plain is not None:  # the common header, without importing nibabel (issue 23)
+        return Header(
+            _volume_shape(plain.dim),
+            plain.dtype,
+            plain.slope,
+            plain.inter,
+            _offset(plain.vox_offset),
+            *_usable(plain.affine, plain.zooms),
+            codes=plain.codes,
+        )
+    return _nibabel_header(block, size, endianness)
+
+
+def _nibabel_header(block: bytes, size: int, endianness: str) -> Header:
+    """Any other header, read by nibabel (imported here, only for these)."""
+    import nibabel as nib
+
+    kind = nib.Nifti1Header if size == 348 else nib.Nifti2Header
+    header = kind(binaryblock=block, endianness=endianness, check=False)
     _check_magic(header)
     return Header(
-        _volume_shape(header),
+        _volume_shape(header["dim"]),
         _stored_dtype(header),
         *_scaling(header),
-        _offset(header),
+        _offset(float(header["vox_offset"])),
         *_geometry(header),
         codes=(int(header["qform_code"]), int(header["sform_code"])),
     )
@@ -155,9 +177,9 @@ def _check_magic(header: nib.Nifti1Header) -> None:
         raise VolumeError(f"a CIFTI-2 file (intent code {intent}), not an image volume")
 
 
-def _volume_shape(header: nib.Nifti1Header) -> tuple[int, int, int]:
+def _volume_shape(dims: Any) -> tuple[int, int, int]:
     """SPEC.md: drop trailing singleton dimensions; (X, Y) is (X, Y, 1); anything else is refused."""
-    dim = [int(d) for d in header["dim"]]
+    dim = [int(d) for d in dims]
     if not 1 <= dim[0] <= 7:
         raise VolumeError(f"invalid header: dim[0] is {dim[0]}, not 1 to 7")
     shape = dim[1 : dim[0] + 1]
@@ -179,7 +201,9 @@ def _stored_dtype(header: nib.Nifti1Header) -> np.dtype:
     except Exception:
         raise VolumeError(f"unsupported NIfTI datatype code {code}") from None
     if dtype.kind == "V" and dtype.fields is None:  # codes nibabel knows but numpy has no type for here
-        label = nib.nifti1.data_type_codes.label[code]
+        from nibabel.nifti1 import data_type_codes
+
+        label = data_type_codes.label[code]
         raise VolumeError(f"unsupported NIfTI datatype code {code} ({label})")
     return dtype
 
@@ -192,8 +216,7 @@ def _scaling(header: nib.Nifti1Header) -> tuple[float | None, float | None]:
     return slope, inter
 
 
-def _offset(header: nib.Nifti1Header) -> int:
-    offset = float(header["vox_offset"])
+def _offset(offset: float) -> int:
     if not (np.isfinite(offset) and offset.is_integer() and offset >= 0):
         raise VolumeError(f"invalid vox_offset {offset} in the header")
     return int(offset)
@@ -210,6 +233,14 @@ def _geometry(header: nib.Nifti1Header) -> tuple[np.ndarray | None, tuple[float,
         zooms = tuple(float(z) for z in header.get_zooms()[:3])
     except Exception:
         return None, None
+    return _usable(affine, zooms)
+
+
+def _usable(
+    affine: np.ndarray, zooms: tuple[float, ...]
+) -> tuple[np.ndarray | None, tuple[float, float, float] | None]:
+    """The affine and the first three voxel sizes, or (None, None) when either is unusable."""
+    zooms = zooms[:3]
     spacing = (*zooms, 1.0, 1.0)[:3]  # a 2D image has two zooms
     usable = bool(np.all(np.isfinite(affine))) and all(np.isfinite(z) and z > 0 for z in spacing)
     return (affine, (spacing[0], spacing[1], spacing[2])) if usable else (None, None)

@@ -22,6 +22,7 @@ from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder
 from ..io.images import image_parts
 from ..io.placement import is_vacant
+from ..io.read_ahead import read_ahead
 from ..io.readers import Header, VolumeSource, open_volume, read_header
 from ..io.shards import TarShard, shard_filename
 from ..io.sinks import LinkedFiles, Sink, StagedFolder
@@ -36,6 +37,8 @@ from ..viewing.preview import PreviewPlanes, preview_frames
 
 #: Axial streaming reads this many bytes of voxels at a time: large reads, a few MB per worker.
 SLAB_BYTES = 4 << 20
+#: Axial streaming decompresses the next slab on a thread while this one is written (issue 23).
+READ_AHEAD = True
 
 
 def extract_volume(path: str, options: SliceOptions) -> Outcome:
@@ -226,27 +229,32 @@ def _stream(
     memory stays a few MB (the axial view of most volumes).
 
     A slab is held about four times (the read, the decompressor's buffer, the slice-major copy, the
-    image being written): that is reserved, so that one huge slice cannot overcommit with others."""
+    image being written), and twice more as read while reading ahead (the one handed over, the one
+    being read): that is reserved, so that one huge slice cannot overcommit with others."""
     x, y, z = reader.header.shape
     plane_bytes = x * y * reader.header.dtype.itemsize
     per_slab = max(1, min(z, SLAB_BYTES // plane_bytes))
     itemsize = max(reader.header.dtype.itemsize, out.pixels.stack_dtype.itemsize, 4)
     kept = 0 if planes is None else planes.nbytes(reader.header.dtype.itemsize)
-    with BUDGET.reserve(4 * per_slab * x * y * itemsize + kept, f"shape {reader.header.shape}"):
-        return _stream_slabs(reader, out, learnt, per_slab, planes, clipped)
+    ahead = READ_AHEAD and per_slab < z  # one slab: nothing to overlap
+    extra = 2 * per_slab * plane_bytes if ahead else 0
+    with BUDGET.reserve(4 * per_slab * x * y * itemsize + kept + extra, f"shape {reader.header.shape}"):
+        if not ahead:
+            return _stream_slabs(reader.slabs(per_slab), out, learnt, planes, clipped)
+        with read_ahead(reader.slabs(per_slab)) as slabs:
+            return _stream_slabs(slabs, out, learnt, planes, clipped)
 
 
 def _stream_slabs(
-    reader: VolumeSource,
+    slabs: Iterator[np.ndarray],
     out: ViewWriter,
     learnt: dict[str, object],
-    per_slab: int,
     planes: PreviewPlanes | None,
     clipped: Clipped | None,
 ) -> int:
     frame, pixels = out.frame, out.pixels
     done = 0
-    for slab in reader.slabs(per_slab):
+    for slab in slabs:
         pixels.check(slab)
         if clipped is not None:
             clipped.take(slab)
