@@ -49,6 +49,34 @@ class SliceObject:
         return whole
 
 
+#: :func:`c_order` copies a transposed plane in strips of columns of about this many bytes: each
+#: strip's source stays in cache, where numpy's own copy reads across the whole plane for every row
+#: (measured 2026-12-06: 0.07 against 0.27 ms for a 512 x 512 uint8 or int16 plane).
+_STRIP_BYTES = 32768
+
+
+def c_order(plane: np.ndarray) -> np.ndarray:
+    """A 2D array as a C-contiguous array: itself when it is one, else a copy.
+
+    A plane stored column by column (a label plane of an axial slice, read in place from a NIfTI
+    volume) is copied a strip of columns at a time, 4x faster than ``np.ascontiguousarray``.
+
+    >>> plane = np.asfortranarray(np.arange(6).reshape(2, 3))
+    >>> copy = c_order(plane)
+    >>> copy.flags.c_contiguous, copy.tolist()
+    (True, [[0, 1, 2], [3, 4, 5]])
+    """
+    if plane.flags.c_contiguous:
+        return plane
+    if plane.ndim != 2 or abs(plane.strides[0]) >= abs(plane.strides[1]):
+        return np.ascontiguousarray(plane)  # rows already lie along memory: numpy's copy is fine
+    out = np.empty(plane.shape, dtype=plane.dtype)
+    width = max(1, _STRIP_BYTES // max(1, plane.shape[0] * plane.itemsize))
+    for start in range(0, plane.shape[1], width):
+        out[:, start : start + width] = plane[:, start : start + width]
+    return out
+
+
 def slice_objects(ids: np.ndarray, labels: dict[int, int]) -> list[SliceObject]:
     """The objects of one slice image of object ids (0 outside objects), in id order.
 

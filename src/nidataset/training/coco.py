@@ -18,7 +18,7 @@ from typing import TextIO
 
 import numpy as np
 
-from ..annotations.labels import SliceObject
+from ..annotations.labels import SliceObject, c_order
 from ..io.atomic import make_folder, open_temporary, write_atomic
 from .plugins import FinishedDataset, LabelFormat, LabelSlice
 
@@ -68,7 +68,7 @@ def rle_counts(mask: np.ndarray) -> list[int]:
     >>> rle_counts(np.array([[1, 0], [1, 1]], bool)), rle_counts(np.zeros((2, 2), bool))
     ([0, 2, 1, 1], [4])
     """
-    flat = np.ascontiguousarray(mask.T).ravel()  # column-major order
+    flat = c_order(mask.T).ravel()  # column-major order
     if flat.size == 0:
         return [0]
     changes = np.flatnonzero(flat[1:] != flat[:-1]) + 1
@@ -179,7 +179,7 @@ def plane_runs(labels: np.ndarray) -> dict[int, list[int]]:
     >>> plane_runs(np.array([[1, 0], [2, 1]], np.uint8))
     {1: [0, 1, 2, 1], 2: [1, 1, 2]}
     """
-    flat = np.ascontiguousarray(labels.T).ravel()
+    flat = c_order(labels.T).ravel()  # no copy of a plane read in place from a NIfTI mask
     if flat.size == 0:
         return {}
     starts = np.concatenate(([0], np.flatnonzero(flat[1:] != flat[:-1]) + 1))

@@ -238,11 +238,9 @@ def _stream(
             else:
                 indices = [i for i in range(first, first + count) if i in wanted]
             planes = writer.planes_seen
-            stack, label_stack = (
-                frame.stack(slab, pixels.stack_dtype),
-                nearest.stack(labels),
-            )  # one cache-friendly copy
-            writer.write(stack, label_stack, first, indices, pair.of_view(frame.view))
+            stack = frame.stack(slab, pixels.stack_dtype)  # one cache-friendly copy
+            # the labels are read in place: each format copies what it needs, in the order it needs
+            writer.write(stack, nearest.slices(labels), first, indices, pair.of_view(frame.view))
             if writer.planes_seen - planes < count or frame.resampled:  # some plane's values unseen
                 found.update(label_values(labels))
             kept += indices

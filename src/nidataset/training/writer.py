@@ -163,7 +163,12 @@ class SliceWriter:
         return np.stack([pixels.image(np.ascontiguousarray(stack[j]), self.frame) for j in around], axis=-1)
 
     def _mask(self, plane: np.ndarray) -> np.ndarray:
-        return self.nearest.pad(self.nearest.resample(np.ascontiguousarray(plane)), 0)
+        """A label plane as the formats get it (resampled by nearest neighbour, padded with 0), in its
+        memory order: an axial plane of a NIfTI mask is read in place, column by column, the order
+        of COCO's runs; the mask images make their own row-major copy
+        (:func:`~nidataset.annotations.labels.c_order`). A plane scattered in memory is gathered."""
+        plane = self.nearest.pad(self.nearest.resample(plane), 0)
+        return plane if plane.flags.c_contiguous or plane.flags.f_contiguous else plane.copy(order="K")
 
     def _put(self, path: str, image: np.ndarray) -> None:
         fmt, compression = self.options.image_format, self.options.compression
