@@ -149,6 +149,18 @@ def _boxed_rle(item: SliceObject) -> dict[str, object]:
     True
     """
     assert item.shape is not None
+    return {"size": list(item.shape), "counts": boxed_counts(item)}
+
+
+def boxed_counts(item: SliceObject) -> list[int]:
+    """The ``counts`` of :func:`rle` over the whole image of an object that holds its pixels inside
+    its extent only (``shape`` given): no image-sized mask is made, so a slice of many small objects
+    costs their pixels, not an image each.
+
+    >>> boxed_counts(SliceObject(1, (1, 1), (0, 1), np.array([[True, True]]), (2, 3)))
+    [1, 1, 1, 1, 2]
+    """
+    assert item.shape is not None
     height, width = item.shape
     cols, rows = np.nonzero(item.mask.T)  # column-major order, as COCO counts
     where = (cols.astype(np.int64) + item.cols[0]) * height + rows + item.rows[0]
@@ -159,4 +171,4 @@ def _boxed_rle(item: SliceObject) -> dict[str, object]:
     counts[0::2] = starts - np.concatenate(([0], stops[:-1]))
     counts[1::2] = stops - starts
     tail = height * width - int(stops[-1])
-    return {"size": [height, width], "counts": [*counts.tolist(), *([tail] if tail else [])]}
+    return [*counts.tolist(), *([tail] if tail else [])]

@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
 import numpy as np
 
-from ..annotations.labels import SliceObject, c_order
+from ..annotations.labels import SliceObject, boxed_counts, c_order
 from ..io.atomic import make_folder, open_temporary, write_atomic
 from .plugins import FinishedDataset, LabelFormat, LabelSlice
 
@@ -36,7 +36,7 @@ def coco_entry(item: LabelSlice) -> dict[str, object]:
     annotations = [coco_annotation(found, runs.get(found.label)) for found in item.objects]
     if polygons is not None:
         for annotation, found in zip(annotations, item.objects, strict=True):
-            annotation["segmentation"] = polygons(found.full_mask)
+            annotation["segmentation"] = _polygons(found, polygons)
     for annotation in annotations:  # its JSON text: the finisher copies it, never parses its numbers
         annotation["segmentation"] = json.dumps(annotation["segmentation"])
     return {
@@ -52,15 +52,33 @@ def coco_annotation(item: SliceObject, counts: list[int] | None = None) -> dict[
     pixel edges, ``area`` the pixel count, ``iscrowd`` 0, uncompressed RLE ``segmentation``);
     ``counts`` are the object's runs when they are known already."""
     (r0, r1), (c0, c1) = item.rows, item.cols
-    mask = item.full_mask
-    counts = rle_counts(mask) if counts is None else counts
+    if counts is None:  # an object holding its extent's pixels only needs no image-sized mask
+        counts = rle_counts(item.mask) if item.shape is None else boxed_counts(item)
+    height, width = item.mask.shape if item.shape is None else item.shape
     return {
         "category_id": item.label,
         "bbox": [c0, r0, c1 - c0 + 1, r1 - r0 + 1],
         "area": int(sum(counts[1::2])),
         "iscrowd": 0,
-        "segmentation": {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": counts},
+        "segmentation": {"size": [int(height), int(width)], "counts": counts},
     }
+
+
+def _polygons(item: SliceObject, polygons: Callable[[np.ndarray], object]) -> object:
+    """The polygons of an object, ``[x1, y1, ...]`` on pixel edges: traced on its extent's pixels and
+    moved to its place (exactly the image's own polygons, since the tracer sees outside a mask as
+    background either way), not on an image-sized mask per object.
+
+    >>> from nidataset.annotations.polygons import coco_polygons
+    >>> item = SliceObject(1, (1, 1), (2, 2), np.ones((1, 1), bool), (3, 4))
+    >>> _polygons(item, coco_polygons) == coco_polygons(item.full_mask)
+    True
+    """
+    found = polygons(item.mask)
+    if item.shape is None:
+        return found
+    (r0, _), (c0, _) = item.rows, item.cols
+    return [[v + (r0 if i % 2 else c0) for i, v in enumerate(polygon)] for polygon in found]  # type: ignore[attr-defined]
 
 
 def rle_counts(mask: np.ndarray) -> list[int]:
