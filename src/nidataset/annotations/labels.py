@@ -9,7 +9,8 @@ YOLO ``class (c0 + c1 + 1) / (2W) (r0 + r1 + 1) / (2H) (c1 - c0 + 1) / W (r1 - r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,7 +21,7 @@ class SliceObject:
 
     ``mask`` is the object's pixels inside its extent when ``shape`` (the image's) is given, else
     over the whole image: a slice of a million objects then holds each one's box, not a million
-    images.
+    images. ``counts`` are its COCO run lengths over the image (:func:`rle`) when they are known.
     """
 
     label: int
@@ -28,6 +29,7 @@ class SliceObject:
     cols: tuple[int, int]
     mask: np.ndarray  # bool: the extent's shape with ``shape``, else the image's
     shape: tuple[int, int] | None = None
+    counts: list[int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def area(self) -> int:
@@ -75,6 +77,54 @@ def c_order(plane: np.ndarray) -> np.ndarray:
     for start in range(0, plane.shape[1], width):
         out[:, start : start + width] = plane[:, start : start + width]
     return out
+
+
+def value_runs(labels: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """``(value, starts, stops)`` of the runs of each label value (> 0) of a plane, in value order:
+    positions in column-major order (COCO's), from one pass over the plane, which is cut where its
+    value changes.
+
+    >>> [(v, a.tolist(), b.tolist()) for v, a, b in value_runs(np.array([[1, 0], [2, 1]], np.uint8))]
+    [(1, [0, 3], [1, 4]), (2, [1], [2])]
+    """
+    flat = c_order(labels.T).ravel()  # no copy of a plane read in place from a NIfTI mask
+    if flat.size == 0:
+        return
+    starts = np.concatenate(([0], np.flatnonzero(flat[1:] != flat[:-1]) + 1))
+    stops = np.append(starts[1:], flat.size)
+    values = flat[starts]
+    for value in np.unique(values[values > 0]).tolist():
+        chosen = values == value
+        yield int(value), starts[chosen], stops[chosen]
+
+
+def run_counts(starts: np.ndarray, stops: np.ndarray, size: int) -> list[int]:
+    """COCO's ``counts`` (runs of 0 then 1, alternately) of the runs ``starts``..``stops`` of an
+    image of ``size`` pixels.
+
+    >>> run_counts(np.array([0, 3]), np.array([1, 4]), 4), run_counts(np.array([1]), np.array([2]), 4)
+    ([0, 1, 2, 1], [1, 1, 2])
+    """
+    counts = np.empty(2 * starts.size + 1, dtype=np.int64)
+    counts[0:-1:2] = starts - np.concatenate(([0], stops[:-1]))
+    counts[1::2], counts[-1] = stops - starts, size - stops[-1]
+    listed = counts.tolist()
+    return listed if listed[-1] else listed[:-1]
+
+
+def run_extent(starts: np.ndarray, stops: np.ndarray, height: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The inclusive (rows, cols) extent of the column-major runs ``starts``..``stops`` in an image of
+    ``height`` rows: a run that goes on into the next column holds its last row and the next one's
+    first.
+
+    >>> run_extent(np.array([3, 9]), np.array([5, 10]), 4)
+    ((0, 3), (0, 2))
+    """
+    first, last = starts // height, (stops - 1) // height
+    within = first == last
+    top = int(np.where(within, starts % height, 0).min())
+    bottom = int(np.where(within, (stops - 1) % height, height - 1).max())
+    return (top, bottom), (int(first[0]), int(last[-1]))
 
 
 def slice_objects(ids: np.ndarray, labels: dict[int, int]) -> list[SliceObject]:
