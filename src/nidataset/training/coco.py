@@ -203,4 +203,3 @@ COCO = LabelFormat(
     finish_coco,
     help="COCO detection files with RLE masks, annotations/instances_<split>.json",
 )
-

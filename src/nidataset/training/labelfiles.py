@@ -27,7 +27,8 @@ from .plugins import FinishedDataset, LabelFormat, LabelSlice
 def write_mask(item: LabelSlice) -> None:
     """The label values of the slice as an image: uint8, or uint16 when a value exceeds 255."""
     values = item.labels if item.labels.dtype.kind in "ub" else np.maximum(item.labels, 0)
-    dtype = np.uint8 if values.size == 0 or int(values.max()) <= 255 else np.uint16
+    small = values.dtype.itemsize == 1 or values.size == 0 or int(values.max()) <= 255  # uint8: no pass
+    dtype = np.uint8 if small else np.uint16
     extension = item.options.mask_extension
     image = c_order(values if values.dtype == dtype else values.astype(dtype))  # the PNG's row order
     write_image(item.place(f".{extension}"), image, "tiff" if extension == "tif" else "png")
