@@ -152,9 +152,14 @@ class SliceWriter:
         """A label plane as the formats get it (resampled by nearest neighbour, padded with 0), in its
         memory order: an axial plane of a NIfTI mask is read in place, column by column, the order
         of COCO's runs; the mask images make their own row-major copy
-        (:func:`~nidataset.annotations.labels.c_order`). A plane scattered in memory is gathered."""
+        (:func:`~nidataset.annotations.labels.c_order`). A plane whose columns lie along memory (a
+        flipped axial plane, a coronal one) is copied column by column, a sequential read; one scattered
+        in memory (sagittal) is gathered row by row, the order its mask image needs."""
         plane = self.nearest.pad(self.nearest.resample(plane), 0)
-        return plane if plane.flags.c_contiguous or plane.flags.f_contiguous else plane.copy(order="K")
+        if plane.flags.c_contiguous or plane.flags.f_contiguous:
+            return plane
+        along_columns = abs(plane.strides[0]) == plane.itemsize
+        return np.asfortranarray(plane) if along_columns else np.ascontiguousarray(plane)
 
     def _put(self, path: str, image: np.ndarray) -> None:
         fmt, compression = self.options.image_format, self.options.compression
