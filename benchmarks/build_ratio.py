@@ -2,7 +2,7 @@
 
 One command, from the repository root, with the development venv::
 
-    python benchmarks/build_ratio.py [--runs 3] [--quick] [--workers N]
+    python benchmarks/build_ratio.py [--runs 3] [--quick] [--workers N] [--base REV]
 
 On the CT dataset of ``bench.py`` (8 volumes 512 x 512 x 160, cached; ``--quick``: 4 volumes
 256 x 256 x 64) and the label masks of ``outputs.py`` (bone and soft-tissue thresholds), each
@@ -10,7 +10,9 @@ contender runs in a fresh interpreter, interleaved run by run, axial, soft-tissu
 
 * ``extract_slices_dataset``: the images alone;
 * ``build_dataset``: the same images plus masks, YOLO and COCO (issue 19's goal: within 1.5x of the
-  extraction's time and 1.25x of its peak memory).
+  extraction's time and 1.25x of its peak memory);
+* with ``--base REV``, ``build_dataset@REV`` as well: the builder of a git revision (its ``src/``
+  from ``git archive``), interleaved with the others, to show a change's effect in one run.
 
 Reported: wall seconds and CPU seconds (the child's and its workers', which the other processes on a
 shared machine do not inflate), peak resident memory of the process tree, and the ratios of medians.
@@ -55,16 +57,18 @@ print(json.dumps([wall, cpu]))
 CONTENDERS = ("extract_slices_dataset", "build_dataset")
 
 
-def run_one(kind: str, images: Path, masks: Path, workers: int | None) -> tuple[float, float, int]:
+def run_one(
+    kind: str, images: Path, masks: Path, workers: int | None, src: Path = SRC
+) -> tuple[float, float, int]:
     """(wall seconds, CPU seconds, peak bytes) of one contender in a fresh interpreter."""
     with tempfile.TemporaryDirectory(dir=images.parent) as scratch:
         log = Path(scratch) / "log"
         code = CHILD.format(
-            src=str(SRC),
+            src=str(src),
             images=str(images),
             masks=str(masks),
             out=str(Path(scratch) / "out"),
-            kind=kind,
+            kind=kind.split("@")[0],
             workers=workers,
         )
         child = measure.run_child([sys.executable, "-c", code], dict(os.environ), log)
@@ -79,26 +83,29 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="the small CT set")
     parser.add_argument("--workers", type=int, help="workers of both contenders (default: all cores)")
+    parser.add_argument("--base", help="also run the build_dataset of this git revision")
     args = parser.parse_args()
     spec = datasets.quick_specs()[0] if args.quick else datasets.full_specs()[0]
     dataset = datasets.ensure(spec)
     masks = ensure_masks(dataset)
     slices = spec.count * spec.shape[2]
-    samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in CONTENDERS}
-    for run in range(args.runs):
-        for name in CONTENDERS:
-            samples[name].append(run_one(name, dataset.folder, masks, args.workers))
-            print(f"  run {run + 1}/{args.runs} {name}: {samples[name][-1]}", file=sys.stderr)
-    wall = {n: statistics.median(s[0] for s in samples[n]) for n in CONTENDERS}
-    cpu = {n: statistics.median(s[1] for s in samples[n]) for n in CONTENDERS}
-    peak = {n: max(s[2] for s in samples[n]) for n in CONTENDERS}
+    with tempfile.TemporaryDirectory() as scratch:
+        sources = {name: SRC for name in CONTENDERS}
+        if args.base:
+            sources[f"build_dataset@{args.base}"] = Path(scratch) / "base"
+            measure.snapshot_revision(HERE.parent, args.base, Path(scratch) / "base", Path(scratch))
+        samples = _samples(sources, dataset.folder, masks, args.runs, args.workers)
+    names = list(sources)
+    wall = {n: statistics.median(s[0] for s in samples[n]) for n in names}
+    cpu = {n: statistics.median(s[1] for s in samples[n]) for n in names}
+    peak = {n: max(s[2] for s in samples[n]) for n in names}
     print(
         f"# build_dataset against extract_slices_dataset, {dataset.describe()}, axial, 8-bit PNG, "
         f"workers={args.workers or 'all'}; medians of {args.runs}"
     )
     print(*measure.machine_lines(), sep="\n")
     print("\n| contender | wall s | slices/s | CPU s | peak RSS MB |\n|---|---:|---:|---:|---:|")
-    for name in CONTENDERS:
+    for name in names:
         print(
             f"| {name} | {wall[name]:.2f} | {slices / wall[name]:,.0f} | {cpu[name]:.2f} "
             f"| {peak[name] / 1e6:.0f} |"
@@ -108,6 +115,23 @@ def main() -> None:
         f"\nbuild / extraction: wall {wall[second] / wall[first]:.2f}x, CPU {cpu[second] / cpu[first]:.2f}x, "
         f"peak memory {peak[second] / peak[first]:.2f}x (goal: 1.5x time, 1.25x memory)"
     )
+    for name in names[2:]:
+        print(
+            f"{name} / extraction: wall {wall[name] / wall[first]:.2f}x, CPU {cpu[name] / cpu[first]:.2f}x, "
+            f"peak memory {peak[name] / peak[first]:.2f}x"
+        )
+
+
+def _samples(
+    sources: dict[str, Path], images: Path, masks: Path, runs: int, workers: int | None
+) -> dict[str, list[tuple[float, float, int]]]:
+    """Each contender ``runs`` times, interleaved run by run (the machine's load then spreads evenly)."""
+    samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in sources}
+    for run in range(runs):
+        for name, src in sources.items():
+            samples[name].append(run_one(name, images, masks, workers, src))
+            print(f"  run {run + 1}/{runs} {name}: {samples[name][-1]}", file=sys.stderr)
+    return samples
 
 
 if __name__ == "__main__":

@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
 import numpy as np
 
-from ..annotations.labels import SliceObject
+from ..annotations.labels import SliceObject, boxed_counts, c_order
 from ..io.atomic import make_folder, open_temporary, write_atomic
 from .plugins import FinishedDataset, LabelFormat, LabelSlice
 
@@ -32,11 +32,12 @@ def coco_entry(item: LabelSlice) -> dict[str, object]:
     from .segments import COCO_SEGMENTATIONS
 
     polygons = COCO_SEGMENTATIONS[item.options.coco_segmentation]  # None: RLE
-    runs = {} if item.options.components else plane_runs(item.labels)  # an object is a label value
-    annotations = [coco_annotation(found, runs.get(found.label)) for found in item.objects]
+    annotations = [coco_annotation(found, found.counts) for found in item.objects]
     if polygons is not None:
         for annotation, found in zip(annotations, item.objects, strict=True):
-            annotation["segmentation"] = polygons(found.full_mask)
+            annotation["segmentation"] = _polygons(found, polygons)
+    for annotation in annotations:  # its JSON text: the finisher copies it, never parses its numbers
+        annotation["segmentation"] = json.dumps(annotation["segmentation"])
     return {
         "file_name": item.image_name,
         "height": int(item.shape[0]),
@@ -50,15 +51,33 @@ def coco_annotation(item: SliceObject, counts: list[int] | None = None) -> dict[
     pixel edges, ``area`` the pixel count, ``iscrowd`` 0, uncompressed RLE ``segmentation``);
     ``counts`` are the object's runs when they are known already."""
     (r0, r1), (c0, c1) = item.rows, item.cols
-    mask = item.full_mask
-    counts = rle_counts(mask) if counts is None else counts
+    if counts is None:  # an object holding its extent's pixels only needs no image-sized mask
+        counts = rle_counts(item.mask) if item.shape is None else boxed_counts(item)
+    height, width = item.mask.shape if item.shape is None else item.shape
     return {
         "category_id": item.label,
         "bbox": [c0, r0, c1 - c0 + 1, r1 - r0 + 1],
         "area": int(sum(counts[1::2])),
         "iscrowd": 0,
-        "segmentation": {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": counts},
+        "segmentation": {"size": [int(height), int(width)], "counts": counts},
     }
+
+
+def _polygons(item: SliceObject, polygons: Callable[[np.ndarray], object]) -> object:
+    """The polygons of an object, ``[x1, y1, ...]`` on pixel edges: traced on its extent's pixels and
+    moved to its place (exactly the image's own polygons, since the tracer sees outside a mask as
+    background either way), not on an image-sized mask per object.
+
+    >>> from nidataset.annotations.polygons import coco_polygons
+    >>> item = SliceObject(1, (1, 1), (2, 2), np.ones((1, 1), bool), (3, 4))
+    >>> _polygons(item, coco_polygons) == coco_polygons(item.full_mask)
+    True
+    """
+    found = polygons(item.mask)
+    if item.shape is None:
+        return found
+    (r0, _), (c0, _) = item.rows, item.cols
+    return [[v + (r0 if i % 2 else c0) for i, v in enumerate(polygon)] for polygon in found]  # type: ignore[attr-defined]
 
 
 def rle_counts(mask: np.ndarray) -> list[int]:
@@ -68,7 +87,7 @@ def rle_counts(mask: np.ndarray) -> list[int]:
     >>> rle_counts(np.array([[1, 0], [1, 1]], bool)), rle_counts(np.zeros((2, 2), bool))
     ([0, 2, 1, 1], [4])
     """
-    flat = np.ascontiguousarray(mask.T).ravel()  # column-major order
+    flat = c_order(mask.T).ravel()  # column-major order
     if flat.size == 0:
         return [0]
     changes = np.flatnonzero(flat[1:] != flat[:-1]) + 1
@@ -148,12 +167,27 @@ class _CocoParts:
         for entry in self.entries:
             for annotation in entry["annotations"]:  # type: ignore[index]
                 category = self.category_of[annotation["category_id"]]
-                yield json.dumps(
+                yield _annotation_text(
                     {"id": annotation_id, "image_id": image_id, **annotation, "category_id": category}
                 )
                 annotation_id += 1
             image_id += 1
         self.next_annotation = annotation_id
+
+
+def _annotation_text(annotation: dict[str, object]) -> str:
+    """``json.dumps(annotation)``, its ``segmentation`` (the last key) copied as the JSON text the pair
+    left (the runs of a noisy mask are thousands of numbers: parsing and printing them again took
+    most of the finisher's time); an entry of an earlier version holds the segmentation itself.
+
+    >>> _annotation_text({"id": 1, "area": 2, "segmentation": '{"size": [1, 2], "counts": [0, 2]}'})
+    '{"id": 1, "area": 2, "segmentation": {"size": [1, 2], "counts": [0, 2]}}'
+    """
+    segmentation = annotation.get("segmentation")
+    if not isinstance(segmentation, str) or next(reversed(annotation)) != "segmentation":
+        return json.dumps(annotation)
+    rest = json.dumps({key: value for key, value in annotation.items() if key != "segmentation"})
+    return f'{rest[:-1]}, "segmentation": {segmentation}}}'
 
 
 def _join(handle: TextIO, items: Iterable[str]) -> None:
@@ -169,29 +203,3 @@ COCO = LabelFormat(
     finish_coco,
     help="COCO detection files with RLE masks, annotations/instances_<split>.json",
 )
-
-
-def plane_runs(labels: np.ndarray) -> dict[int, list[int]]:
-    """The RLE counts of every label value (> 0) of a label plane, from one pass over it: the plane in
-    column-major order is cut where its value changes, and each value's counts are its segments and
-    the gaps between them (3x faster than a run search per value's mask).
-
-    >>> plane_runs(np.array([[1, 0], [2, 1]], np.uint8))
-    {1: [0, 1, 2, 1], 2: [1, 1, 2]}
-    """
-    flat = np.ascontiguousarray(labels.T).ravel()
-    if flat.size == 0:
-        return {}
-    starts = np.concatenate(([0], np.flatnonzero(flat[1:] != flat[:-1]) + 1))
-    ends = np.append(starts[1:], flat.size)
-    values = flat[starts]
-    found: dict[int, list[int]] = {}
-    for value in np.unique(values[values > 0]).tolist():
-        chosen = values == value
-        first, last = starts[chosen], ends[chosen]
-        gaps = first - np.concatenate(([0], last[:-1]))
-        counts = np.empty(2 * first.size + 1, dtype=np.int64)
-        counts[0:-1:2], counts[1::2], counts[-1] = gaps, last - first, flat.size - last[-1]
-        listed = counts.tolist()
-        found[int(value)] = listed if listed[-1] else listed[:-1]
-    return found

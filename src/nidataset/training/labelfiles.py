@@ -17,7 +17,7 @@ import os
 import numpy as np
 
 from ..annotations.formats import columns, measures
-from ..annotations.labels import yolo_line
+from ..annotations.labels import c_order, yolo_line
 from ..io.atomic import make_folder, write_text
 from ..io.images import write_image
 from ..io.tables import write_csv
@@ -27,9 +27,10 @@ from .plugins import FinishedDataset, LabelFormat, LabelSlice
 def write_mask(item: LabelSlice) -> None:
     """The label values of the slice as an image: uint8, or uint16 when a value exceeds 255."""
     values = item.labels if item.labels.dtype.kind in "ub" else np.maximum(item.labels, 0)
-    dtype = np.uint8 if values.size == 0 or int(values.max()) <= 255 else np.uint16
+    small = values.dtype.itemsize == 1 or values.size == 0 or int(values.max()) <= 255  # uint8: no pass
+    dtype = np.uint8 if small else np.uint16
     extension = item.options.mask_extension
-    image = values if values.dtype == dtype else values.astype(dtype)  # no copy of a uint8 plane
+    image = c_order(values if values.dtype == dtype else values.astype(dtype))  # the PNG's row order
     write_image(item.place(f".{extension}"), image, "tiff" if extension == "tif" else "png")
 
 
