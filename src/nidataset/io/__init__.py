@@ -1,7 +1,8 @@
 """All reading and writing: volumes and headers in; images, tables and records out, each atomically.
 
 Reading: :mod:`~nidataset.io.readers` is the table of input formats
-(:func:`~nidataset.io.readers.open_volume`), :mod:`~nidataset.io.nifti` its NIfTI reader over the byte
+(:func:`~nidataset.io.readers.open_volume`; what readers share is in :mod:`~nidataset.io.source`),
+:mod:`~nidataset.io.nifti` its NIfTI reader over the byte
 streams of :mod:`~nidataset.io.streams` (common headers read by :mod:`~nidataset.io.nifti_header`;
 :mod:`~nidataset.io.read_ahead` decompresses the next slab while one is written),
 :mod:`~nidataset.io.volumes` lists a folder's inputs, and

@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +35,7 @@ from .dicom_files import (
     split_series_name,
 )
 from .dicom_geometry import Arranged, arrange
+from .source import SourceBase
 from .volumes import Header
 
 logger = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ def _chosen(found: FolderSeries, key: str | None) -> list[DicomImage]:
     return found.series[key]
 
 
-class DicomSeries:
+class DicomSeries(SourceBase):
     """One DICOM series opened for a single front-to-back read, one file per axial slice."""
 
     def __init__(self, path: str, arranged: Arranged) -> None:
@@ -171,12 +171,6 @@ class DicomSeries:
         self._next = 0  # the next slice to read
         self._left = memoryview(b"")  # what is left of a slice read in part
 
-    def __enter__(self) -> DicomSeries:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def close(self) -> None:
         """Nothing stays open between reads: each slice's file is opened and closed by its read."""
 
@@ -201,20 +195,6 @@ class DicomSeries:
             buffer[filled : filled + count] = self._left[:count]
             self._left, filled = self._left[count:], filled + count
         return buffer.view(self._dtype)
-
-    def volume(self, into: np.ndarray | None = None) -> np.ndarray:
-        """The whole volume, (X, Y, Z) in Fortran order, stored dtype."""
-        data = self.read(int(np.prod(self.header.shape)), into).reshape(self.header.shape, order="F")
-        self.finish()
-        return data
-
-    def slabs(self, slices_per_slab: int) -> Iterator[np.ndarray]:
-        """Consecutive (X, Y, k) blocks of axial slices, reading only the files of each block."""
-        x, y, z = self.header.shape
-        for start in range(0, z, slices_per_slab):
-            count = min(slices_per_slab, z - start)
-            yield self.read(x * y * count).reshape((x, y, count), order="F")
-        self.finish()
 
     def _take(self) -> DicomImage:
         if self._next >= len(self._images):

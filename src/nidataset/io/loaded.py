@@ -12,12 +12,13 @@ from __future__ import annotations
 import math
 import os
 import zlib
-from collections.abc import Callable, Iterator
-from typing import BinaryIO, TypeVar
+from collections.abc import Callable
+from typing import BinaryIO
 
 import numpy as np
 
 from ..errors import VolumeError
+from .source import SourceBase
 from .streams import CHUNK, read_into, skip, translated
 from .volumes import Header
 
@@ -28,46 +29,7 @@ Loader = Callable[[], np.ndarray]
 Opener = Callable[[], tuple[BinaryIO, bool]]
 
 
-_S = TypeVar("_S", bound="_Source")
-
-
-class _Source:
-    """What every source here shares: the whole volume, axial slabs, and use as a context manager."""
-
-    path: str
-    header: Header
-
-    def __enter__(self: _S) -> _S:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Release what the source holds."""
-
-    def finish(self) -> None:
-        """Check what is left of the input, once everything has been read."""
-
-    def read(self, voxels: int, into: np.ndarray | None = None) -> np.ndarray:
-        raise NotImplementedError
-
-    def volume(self, into: np.ndarray | None = None) -> np.ndarray:
-        """The whole volume, (X, Y, Z) in Fortran order, stored dtype."""
-        data = self.read(math.prod(self.header.shape), into).reshape(self.header.shape, order="F")
-        self.finish()
-        return data
-
-    def slabs(self, slices_per_slab: int) -> Iterator[np.ndarray]:
-        """Consecutive (X, Y, k) blocks of axial slices."""
-        x, y, z = self.header.shape
-        for start in range(0, z, slices_per_slab):
-            count = min(slices_per_slab, z - start)
-            yield self.read(x * y * count).reshape((x, y, count), order="F")
-        self.finish()
-
-
-class StreamedVolume(_Source):
+class StreamedVolume(SourceBase):
     """A source reading its voxels front to back from ``open_voxels()``'s stream."""
 
     def __init__(self, path: str, header: Header, open_voxels: Opener) -> None:
@@ -97,7 +59,7 @@ class StreamedVolume(_Source):
         return buffer.view(self.header.dtype)
 
 
-class LoadedVolume(_Source):
+class LoadedVolume(SourceBase):
     """A source whose voxels come from ``load()`` in one piece, served as the protocol's reads."""
 
     def __init__(self, path: str, header: Header, load: Loader) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
@@ -17,6 +16,7 @@ import numpy as np
 from ..errors import VolumeError
 from .nifti_header import plain_fields
 from .readers import Header
+from .source import SourceBase
 from .streams import complete_members, open_stream, read_bytes, read_into, skip, translated
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ _CIFTI_INTENTS = range(3000, 3100)  # NIFTI_INTENT_CONNECTIVITY_*: CIFTI-2 matri
 _GZIP_REASONS = ("truncated", "corrupt gzip")  # what junk after a gzip stream is first taken for
 
 
-class NiftiReader:
+class NiftiReader(SourceBase):
     """One input volume opened for a single front-to-back read.
 
     >>> import tempfile, nibabel as nib
@@ -49,12 +49,6 @@ class NiftiReader:
         except BaseException:
             self.close()
             raise
-
-    def __enter__(self) -> NiftiReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         self._stream.close()
@@ -79,24 +73,6 @@ class NiftiReader:
             ) from None
         self._reading(read_into, self._stream, buffer.data, self.header.nbytes)
         return buffer.view(self.header.dtype)
-
-    def volume(self, into: np.ndarray | None = None) -> np.ndarray:
-        """The whole volume, (X, Y, Z) in Fortran order, stored dtype; checks the stream's end.
-
-        ``into`` is a uint8 buffer of at least ``header.nbytes`` to read into (see memory.BufferPool).
-        """
-        shape = self.header.shape
-        data = self.read(int(np.prod(shape)), into).reshape(shape, order="F")
-        self.finish()
-        return data
-
-    def slabs(self, slices_per_slab: int) -> Iterator[np.ndarray]:
-        """Consecutive (X, Y, k) blocks of axial slices; checks the stream's end after the last."""
-        x, y, z = self.header.shape
-        for start in range(0, z, slices_per_slab):
-            count = min(slices_per_slab, z - start)
-            yield self.read(x * y * count).reshape((x, y, count), order="F")
-        self.finish()
 
     def finish(self) -> None:
         """Read to the end of the stream, so that a gzip CRC or length mismatch is caught."""
