@@ -138,24 +138,6 @@ def data_file(header_path: str, name: str) -> str:
     return path
 
 
-def volume_shape(sizes: list[int], what: str) -> tuple[int, int, int]:
-    """SPEC.md's dimension rules for any format: trailing 1s dropped, 2D as (X, Y, 1), else 3D only.
-
-    >>> volume_shape([4, 5, 6, 1], "NRRD"), volume_shape([4, 5], "NRRD")
-    ((4, 5, 6), (4, 5, 1))
-    """
-    shape = [int(s) for s in sizes]
-    if not shape or min(shape) <= 0:
-        raise VolumeError(f"empty or invalid dimensions {tuple(shape)} in the {what} header")
-    while len(shape) > 3 and shape[-1] == 1:
-        shape.pop()
-    if len(shape) == 2:
-        shape.append(1)
-    if len(shape) != 3:
-        raise VolumeError(f"{len(shape)}D image of shape {tuple(shape)}; only 3D volumes are sliced")
-    return shape[0], shape[1], shape[2]
-
-
 def ras_affine(directions: np.ndarray, origin: np.ndarray, flips: tuple[float, float, float]) -> np.ndarray:
     """Voxel to RAS mm from axis vectors (columns, in the format's space) and an origin; ``flips`` turns
     that space into RAS (LPS: ``(-1, -1, 1)``).

@@ -16,7 +16,8 @@ from typing import Any, BinaryIO, cast
 import numpy as np
 
 from ..errors import VolumeError
-from .loaded import StreamedVolume, ZlibStream, data_file, open_at, ras_affine, spacing_of, volume_shape
+from .loaded import StreamedVolume, ZlibStream, data_file, open_at, ras_affine, spacing_of
+from .source import volume_shape
 from .volumes import Header
 
 _TYPES = {

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import VolumeError
 from .nifti_header import plain_fields
 from .readers import Header
-from .source import SourceBase
+from .source import SourceBase, volume_shape
 from .streams import complete_members, open_stream, read_bytes, read_into, skip, translated
 
 if TYPE_CHECKING:
@@ -158,16 +158,7 @@ def _volume_shape(dims: Any) -> tuple[int, int, int]:
     dim = [int(d) for d in dims]
     if not 1 <= dim[0] <= 7:
         raise VolumeError(f"invalid header: dim[0] is {dim[0]}, not 1 to 7")
-    shape = dim[1 : dim[0] + 1]
-    if min(shape) <= 0:
-        raise VolumeError(f"empty or invalid dimensions {tuple(shape)} in the header")
-    while len(shape) > 3 and shape[-1] == 1:
-        shape.pop()
-    if len(shape) == 2:
-        shape.append(1)
-    if len(shape) != 3:
-        raise VolumeError(f"{len(shape)}D image of shape {tuple(shape)}; only 3D volumes are sliced")
-    return shape[0], shape[1], shape[2]
+    return volume_shape(dim[1 : dim[0] + 1])
 
 
 def _stored_dtype(header: nib.Nifti1Header) -> np.dtype:

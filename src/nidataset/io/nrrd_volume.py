@@ -14,7 +14,8 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..errors import VolumeError
-from .loaded import LoadedVolume, StreamedVolume, data_file, open_at, ras_affine, spacing_of, volume_shape
+from .loaded import LoadedVolume, StreamedVolume, data_file, open_at, ras_affine, spacing_of
+from .source import volume_shape
 from .streams import gzip_stream, skip
 from .volumes import Header
 

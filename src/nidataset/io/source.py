@@ -10,6 +10,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from ..errors import VolumeError
 from .readers import Header
 
 _S = TypeVar("_S", bound="SourceBase")
@@ -49,3 +50,24 @@ class SourceBase:
             count = min(slices_per_slab, z - start)
             yield self.read(x * y * count).reshape((x, y, count), order="F")
         self.finish()
+
+
+def volume_shape(sizes: list[int], what: str = "") -> tuple[int, int, int]:
+    """SPEC.md's dimension rules for every format: trailing 1s dropped, 2D as (X, Y, 1), else 3D only;
+    ``what`` names the format in the reason ("the NRRD header"; NIfTI's says "the header").
+
+    >>> volume_shape([4, 5, 6, 1], "NRRD"), volume_shape([4, 5], "NRRD")
+    ((4, 5, 6), (4, 5, 1))
+    """
+    shape = [int(s) for s in sizes]
+    if not shape or min(shape) <= 0:
+        raise VolumeError(
+            f"empty or invalid dimensions {tuple(shape)} in the {what + ' ' if what else ''}header"
+        )
+    while len(shape) > 3 and shape[-1] == 1:
+        shape.pop()
+    if len(shape) == 2:
+        shape.append(1)
+    if len(shape) != 3:
+        raise VolumeError(f"{len(shape)}D image of shape {tuple(shape)}; only 3D volumes are sliced")
+    return shape[0], shape[1], shape[2]
