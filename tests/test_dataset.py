@@ -152,7 +152,7 @@ def test_missing_or_empty_folders_raise_file_not_found(tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "._hidden.nii.gz").write_bytes(b"x")
     with pytest.raises(
-        FileNotFoundError, match=r"holds no \.nii\.gz, \.nii, .* or \.mhd file and no dicom folder"
+        FileNotFoundError, match=r"holds no \.nii\.gz, \.nii, .* or \.mhd file and no DICOM folder"
     ):
         extract_slices_dataset(str(tmp_path / "empty"), str(tmp_path / "out"))
     assert not (tmp_path / "out").exists()

@@ -162,7 +162,7 @@ def test_a_registered_input_format_is_listed_named_and_sliced(npv_input, ct, tmp
 def test_without_it_the_folder_error_lists_the_table_suffixes(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(
-        FileNotFoundError, match=r"holds no \.nii\.gz, \.nii, .* or \.mhd file and no dicom folder"
+        FileNotFoundError, match=r"holds no \.nii\.gz, \.nii, .* or \.mhd file and no DICOM folder"
     ):
         extract_slices_dataset(str(tmp_path / "empty"), str(tmp_path / "out"))
     assert readers.prefix_of("toy.npv") == "toy.npv"
@@ -200,5 +200,5 @@ def test_a_format_that_claims_folders_makes_them_inputs_and_leaves_others_ignore
         image = tifffile.imread(tmp_path / "out" / "series_1" / "axial" / f"series_1_axial_{k:03d}.tif")
         np.testing.assert_array_equal(image, data[:, :, k])
     (tmp_path / "empty").mkdir()
-    with pytest.raises(FileNotFoundError, match=r"holds no \.nii\.gz, .* file and no .*toy folder"):
+    with pytest.raises(FileNotFoundError, match=r"holds no \.nii\.gz, .* file and no .*TOY folder"):
         extract_slices_dataset(str(tmp_path / "empty"), str(tmp_path / "out2"))

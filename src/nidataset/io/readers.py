@@ -167,10 +167,10 @@ def describe_inputs() -> str:
     """What an input is, for a message: ``.nii.gz or .nii file`` (and the formats that claim folders).
 
     >>> describe_inputs()
-    '.nii.gz, .nii, .nrrd, .nhdr, .mha or .mhd file and no dicom folder'
+    '.nii.gz, .nii, .nrrd, .nhdr, .mha or .mhd file and no DICOM folder'
     """
     suffixes = [suffix for record in INPUT_FORMATS.values() for suffix in record.suffixes]
-    folders = [record.name for record in INPUT_FORMATS.values() if record.claims_folder is not None]
+    folders = [record.name.upper() for record in INPUT_FORMATS.values() if record.claims_folder is not None]
     files = f"{_either(suffixes)} file" if suffixes else ""
     return " and no ".join(part for part in (files, f"{_either(folders)} folder" if folders else "") if part)
 
