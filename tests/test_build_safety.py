@@ -42,6 +42,7 @@ RERUNS = {
     "input removed": (SPLIT, SPLIT, remove_input),
     "another split": (SPLIT, {**SPLIT, "seed": 11, "split": (0.4, 0.4, 0.2)}, None),
     "no split": (SPLIT, {**SPLIT, "split": None}, None),
+    "test split emptied": (SPLIT, {**SPLIT, "split": (0.6, 0.4, 0.0)}, None),
     "first view dropped": (
         {**SPLIT, "view": ["axial", "coronal"]},
         {**SPLIT, "view": ["coronal"]},
@@ -72,6 +73,13 @@ def test_a_rerun_leaves_exactly_the_tree_a_fresh_run_writes(tmp_path, case):
     for name, data in wanted.items():
         assert after[name] == data, name
     assert after != before
+    assert folders(out) == folders(fresh)  # no folder a fresh run would not make (an emptied split's)
+
+
+def folders(root: Path) -> set[str]:
+    """The visible folders under ``root`` (the hidden records left out)."""
+    found = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_dir()}
+    return {name for name in found if not any(part.startswith(".") for part in name.split("/"))}
 
 
 def test_a_resumed_rerun_without_the_first_view_keeps_the_other_views_labels(tmp_path):

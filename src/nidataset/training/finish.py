@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..batch.records import FOLDER
-from ..io.atomic import make_folder, remove_files, write_text
+from ..io.atomic import make_folder, remove_empty_folders, remove_files, write_text
 from ..naming import manifest_filename, prefix_of
 from ..results import RunResult
 from .classes import Classes
@@ -46,11 +46,26 @@ def sweep_stale_pairs(output_path: str, done: Iterable[str], views: Sequence[str
         else:
             stale.append(record)
     for record in stale:
-        remove_files([path for path in _listed(output_path, record) if path not in kept])
+        _remove(output_path, [path for path in _listed(output_path, record) if path not in kept])
         remove_files([record])
     for fragment in glob.glob(os.path.join(glob.escape(output_path), FOLDER, KIND, "entries", "*.json")):
         if os.path.basename(fragment)[: -len(".json")] not in keep:
             remove_files([fragment])
+
+
+def _remove(output_path: str, paths: list[str]) -> None:
+    """Remove an earlier run's files, then the folders they leave empty (an emptied split's
+    ``images/test``), up to the output: the tree is the one a fresh run writes. A folder that still
+    holds anything, the user's files included, stays."""
+    remove_files(paths)
+    root = os.path.abspath(output_path)
+    emptied: set[str] = set()
+    for path in paths:
+        folder = os.path.dirname(os.path.abspath(path))
+        while folder.startswith(root + os.sep) and folder not in emptied:
+            emptied.add(folder)
+            folder = os.path.dirname(folder)
+    remove_empty_folders(sorted(emptied, key=lambda f: f.count(os.sep), reverse=True))
 
 
 def _listed(output_path: str, record: str) -> list[str]:
@@ -88,7 +103,22 @@ def finish_dataset(
     if manifests:
         written += [os.path.join(options.output_path, manifest_filename(v)) for v in options.views]
     _replace_dataset_record(options.output_path, written)
+    _remove_emptied_places(options)
     return written
+
+
+def _remove_emptied_places(options: BuildOptions) -> None:
+    """The layout's folders for every kind and split that a rerun left empty (the pairs' own files are
+    removed by the per-pair protocol while workers run; folders only now, when none does)."""
+    layout = LAYOUTS[options.layout]
+    kinds = {"images", "masks", *(LABEL_FORMATS[name].folder for name in options.labels)}
+    places = {layout.folder(kind, split) for kind in kinds if kind for split in (*SPLITS, None)}
+    folders = {
+        os.path.join(options.output_path, *place.split("/")[:depth])
+        for place in places
+        for depth in range(1, place.count("/") + 2)
+    }
+    remove_empty_folders(sorted(folders, key=lambda f: f.count(os.sep), reverse=True))
 
 
 def _asked_splits(split: object) -> tuple[str, ...]:
@@ -180,7 +210,9 @@ def _replace_dataset_record(output_path: str, written: list[str]) -> None:
     record = os.path.join(output_path, _DATASET_RECORD)
     names = sorted({os.path.relpath(p, output_path).replace(os.sep, "/") for p in written})
     earlier = _listed(output_path, record) if os.path.exists(record) else _legacy(output_path)
-    remove_files([p for p in earlier if os.path.relpath(p, output_path).replace(os.sep, "/") not in names])
+    _remove(
+        output_path, [p for p in earlier if os.path.relpath(p, output_path).replace(os.sep, "/") not in names]
+    )
     make_folder(os.path.dirname(record))
     write_text(record, json.dumps({"files": names}))
 
