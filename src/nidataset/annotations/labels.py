@@ -35,21 +35,6 @@ class SliceObject:
     def area(self) -> int:
         return int(np.count_nonzero(self.mask))
 
-    @property
-    def full_mask(self) -> np.ndarray:
-        """The object's pixels over the whole image (built on demand from its extent's).
-
-        >>> item = SliceObject(1, (1, 1), (1, 2), np.ones((1, 2), bool), (2, 3))
-        >>> item.full_mask.astype(int).tolist()
-        [[0, 0, 0], [0, 1, 1]]
-        """
-        if self.shape is None:
-            return self.mask
-        whole = np.zeros(self.shape, dtype=bool)
-        (r0, r1), (c0, c1) = self.rows, self.cols
-        whole[r0 : r1 + 1, c0 : c1 + 1] = self.mask
-        return whole
-
 
 #: :func:`c_order` copies a transposed plane in strips of columns of about this many bytes: each
 #: strip's source stays in cache, where numpy's own copy reads across the whole plane for every row

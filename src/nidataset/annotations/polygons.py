@@ -135,17 +135,23 @@ def _loops(corners: np.ndarray, successor: np.ndarray) -> tuple[np.ndarray, np.n
     return np.array(order, dtype=np.intp), np.array(first, dtype=np.intp)
 
 
-def yolo_segments(mask: np.ndarray, class_id: int, shape: tuple[int, int]) -> list[str]:
+def yolo_segments(
+    mask: np.ndarray, class_id: int, shape: tuple[int, int], origin: tuple[int, int] = (0, 0)
+) -> list[str]:
     """YOLO segmentation lines, one per component: ``class x1 y1 ... xn yn``, x / W and y / H with
-    6 decimals.
+    6 decimals; ``mask`` may be an object's extent whose first pixel is at ``origin`` (row, col) of
+    the H x W image (the tracer sees outside a mask as background either way).
 
     >>> yolo_segments(np.array([[0, 1], [0, 1]], bool), 3, (2, 2))
     ['3 0.500000 0.000000 1.000000 0.000000 1.000000 1.000000 0.500000 1.000000']
+    >>> yolo_segments(np.array([[1], [1]], bool), 3, (2, 2), origin=(0, 1))
+    ['3 0.500000 0.000000 1.000000 0.000000 1.000000 1.000000 0.500000 1.000000']
     """
     height, width = shape
+    offset = np.array([origin[1], origin[0]], dtype=np.float64)  # (x, y)
     lines = []
     for polygon in outer_polygons(mask):
-        scaled = polygon / np.array([width, height], dtype=np.float64)
+        scaled = (polygon + offset) / np.array([width, height], dtype=np.float64)
         lines.append(f"{class_id} " + " ".join(f"{v:.6f}" for v in scaled.ravel()))
     return lines
 

@@ -70,7 +70,9 @@ def _polygons(item: SliceObject, polygons: Callable[[np.ndarray], object]) -> ob
 
     >>> from nidataset.annotations.polygons import coco_polygons
     >>> item = SliceObject(1, (1, 1), (2, 2), np.ones((1, 1), bool), (3, 4))
-    >>> _polygons(item, coco_polygons) == coco_polygons(item.full_mask)
+    >>> whole = np.zeros((3, 4), bool)
+    >>> whole[1, 2] = True
+    >>> _polygons(item, coco_polygons) == coco_polygons(whole)
     True
     """
     found = polygons(item.mask)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..annotations.labels import SliceObject
 from ..annotations.polygons import coco_polygons, yolo_segments
 from ..io.atomic import make_folder, write_text
 from .plugins import FinishedDataset, LabelFormat, LabelSlice
@@ -32,9 +33,15 @@ def segments_entry(item: LabelSlice) -> dict[str, object]:
     segments = [
         [found.label, line.split(" ", 1)[1]]
         for found in item.objects
-        for line in yolo_segments(found.full_mask, 0, item.shape)
+        for line in yolo_segments(found.mask, 0, item.shape, _origin(found))
     ]
     return {"file": f"{item.folder}/{item.stem}.txt", "segments": segments}
+
+
+def _origin(found: SliceObject) -> tuple[int, int]:
+    """Where the object's ``mask`` starts in the image: its extent's first pixel when it holds only
+    that (traced there, not on an image-sized mask per object), else the image's."""
+    return (0, 0) if found.shape is None else (found.rows[0], found.cols[0])
 
 
 def finish_segments(dataset: FinishedDataset) -> list[str]:

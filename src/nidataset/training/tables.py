@@ -38,7 +38,3 @@ def register_layout(layout: Layout) -> None:
 
 def label_format(name: str) -> LabelFormat:
     return LABEL_FORMATS[name]
-
-
-def layout_of(name: str) -> Layout:
-    return LAYOUTS[name]
