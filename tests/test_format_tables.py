@@ -159,6 +159,17 @@ def test_a_registered_input_format_is_listed_named_and_sliced(npv_input, ct, tmp
         )
 
 
+def test_the_report_names_a_format_unless_its_record_says_not(npv_input, ct, tmp_path):
+    with open(ct / "toy.npv", "wb") as handle:
+        np.save(handle, ramp((5, 6, 4), start=7))
+    extract_slices_dataset(str(ct), str(tmp_path / "named"), progress=False, save_report=True)
+    assert "format: npv" in (tmp_path / "named" / "report.html").read_text()
+    assert "format: nifti" not in (tmp_path / "named" / "report.html").read_text()
+    readers.register_input_format(readers.InputFormat("npv", (".npv",), NumpyVolume, named=False))
+    extract_slices_dataset(str(ct), str(tmp_path / "quiet"), progress=False, save_report=True)
+    assert "format: npv" not in (tmp_path / "quiet" / "report.html").read_text()
+
+
 def test_without_it_the_folder_error_lists_the_table_suffixes(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(

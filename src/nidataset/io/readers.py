@@ -97,7 +97,10 @@ class InputFormat:
     ``claims_folder(path)`` says whether a folder is one input of this format (a DICOM series), or
     whether a path without a registered suffix is one of the inputs ``folder_inputs(folder)`` lists
     for a claimed folder holding several (``<folder>_<key>`` beside it); None for formats whose
-    inputs are files.
+    inputs are files. ``named`` says whether the run report names the format of a volume read in it
+    (every format but NIfTI, the one the slice functions were written for). ``seek_points`` says
+    whether a compressed file of this format is one gzip stream of the voxels after a header, which
+    :class:`~nidataset.SliceDataset` can index to read a slab without decompressing the whole file.
     """
 
     name: str
@@ -105,6 +108,8 @@ class InputFormat:
     open: Callable[[str], VolumeSource]
     claims_folder: Callable[[str], bool] | None = None
     folder_inputs: Callable[[str], list[str]] | None = None
+    named: bool = True
+    seek_points: bool = False
 
 
 def _open_nifti(path: str) -> VolumeSource:
@@ -145,7 +150,7 @@ def _dicom_inputs(folder: str) -> list[str]:
 
 #: The input formats by name, in the order they are tried; NIfTI first (the default for any name).
 INPUT_FORMATS: dict[str, InputFormat] = {
-    "nifti": InputFormat("nifti", (".nii.gz", ".nii"), _open_nifti),
+    "nifti": InputFormat("nifti", (".nii.gz", ".nii"), _open_nifti, named=False, seek_points=True),
     "nrrd": InputFormat("nrrd", (".nrrd", ".nhdr"), _open_nrrd),
     "metaimage": InputFormat("metaimage", (".mha", ".mhd"), _open_metaimage),
     "dicom": InputFormat("dicom", (), _open_dicom, _claims_dicom, _dicom_inputs),

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import VolumeError
 from ..io.atomic import write_text
-from ..io.readers import read_header
+from ..io.readers import INPUT_FORMATS, read_header
 from ..naming import PREVIEWS, prefix_of, preview_filename, relative_folder
 from ..results import Outcome, RunResult
 from .report import InputRow, render_report
@@ -70,7 +70,7 @@ def _report_row(path: str, outcome: Outcome, options: Any) -> InputRow:
         )
     )
     notes: tuple[str, ...] = (outcome.note,) if outcome.note else ()
-    if header.format != "nifti":  # what was read: DICOM's modality and series description
+    if _named(header.format):  # what was read: DICOM's modality and series description
         notes += ("; ".join(f"{k}: {v}" for k, v in (("format", header.format), *header.details)),)
     return dataclasses.replace(
         row,
@@ -94,3 +94,9 @@ def dtype_words(dtype: Any) -> str:
     """
     order = {">": "big", "<": "little"}.get(dtype.byteorder)
     return dtype.name if order is None or dtype.isnative else f"{dtype.name} ({order}-endian)"
+
+
+def _named(format_name: str) -> bool:
+    """Whether the report names a volume's input format (a format unregistered since is named)."""
+    record = INPUT_FORMATS.get(format_name)
+    return record is None or record.named
