@@ -16,7 +16,7 @@ from ..naming import prefix_of
 from ..training.job import read_labels
 from ..training.options import BuildOptions
 from ..training.writer import SliceWriter
-from .scan import Scanned
+from .scan import Scanned, mask_labels
 from .slabs import SlabReader
 
 #: A view's slices in slice order (a whole volume's stack, or a slab's) and its mask's, or None.
@@ -34,7 +34,14 @@ def load(record: Scanned, writer: SliceWriter) -> Stacks:
         if (reader.header.shape, reader.header.dtype) != (record.header.shape, record.header.dtype):
             raise VolumeError(f"{record.name} changed since the dataset read it: make the dataset again")
         volume = reader.volume()
-    labels = None if record.mask_path is None else _labels(record.mask_path)
+    labels = None if record.mask_path is None else mask_labels(read_labels(record.mask_path)[1])
+    return restack(writer, (volume, labels))
+
+
+def restack(writer: SliceWriter, decoded: Stacks) -> Stacks:
+    """The arrays the cache keeps for the view of the decoded (volume, labels): themselves, or the
+    slice-major copies of :func:`restacked` views."""
+    volume, labels = decoded
     if not restacked(writer.frame):
         return volume, labels
     label_stack = None if labels is None else writer.nearest.stack(labels)
@@ -50,15 +57,6 @@ def restacked(frame: SliceFrame) -> bool:
     in each: 0.5 ms a slice against 2.5 ms for the share of a whole copy, on 512 x 512 CT).
     """
     return frame.axis == 0  # the volume is read in Fortran order: axis 0 is the contiguous one
-
-
-def _labels(path: str) -> np.ndarray:
-    """The mask's labels as the mask images hold them: at least 0, uint8 or uint16."""
-    labels = read_labels(path)[1]
-    if labels.dtype.kind in "ub" and labels.dtype.itemsize <= 2:
-        return labels  # no copy: what the mask images hold already
-    labels = np.maximum(labels, 0)
-    return labels.astype(np.uint8 if labels.size == 0 or labels.max() <= 255 else np.uint16)
 
 
 def sample(writer: SliceWriter, stacks: Stacks, index: int, first: int = 0) -> Stacks:
