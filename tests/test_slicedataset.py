@@ -53,6 +53,7 @@ COMBINATIONS: dict[str, dict[str, Any]] = {
     "context-tiff-pad-min": {"view": "axial", "context": 1, "target_size": (30, 30)},
     "pad-0": {"view": "coronal", "target_size": (30, 30), "pad_value": 0.0},
     "auto-png16": {"view": ["axial", "coronal"], "window": "auto", "bits": 16, "image_format": "png"},
+    "rgb-windows": {"view": ["axial", "sagittal"], "window": ("brain", "subdural", "bone")},
     "spacing-1mm-pad": {"view": "axial", "spacing": 1.0, "target_size": (40, 40), "pad_value": -100.0},
 }
 

