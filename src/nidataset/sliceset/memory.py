@@ -25,6 +25,8 @@ import numpy as np
 AVAILABLE = hasattr(os, "memfd_create")
 #: Arrays start on cache lines.
 ALIGN = 64
+#: Bytes written at a time (a write gives at most about 2 GB).
+_CHUNK = 1 << 30
 
 
 class SharedMemory:
@@ -59,8 +61,18 @@ class SharedMemory:
         fortran = array.flags.f_contiguous and not array.flags.c_contiguous  # a volume as read
         order: Literal["C", "F"] = "F" if fortran else "C"
         kept = np.ndarray(array.shape, array.dtype, buffer=self._memory, offset=offset, order=order)
-        kept[...] = array
+        if array.flags.c_contiguous or array.flags.f_contiguous:  # written, not faulted in page by page
+            data = memoryview(array.ravel(order="K").view(np.uint8))  # type: ignore[arg-type]
+            for start in range(0, len(data), _CHUNK):
+                self._write(data[start : start + _CHUNK], offset + start)
+        else:
+            kept[...] = array
         return SharedArray(self, offset, kept.dtype.str, tuple(kept.shape), tuple(kept.strides), array.nbytes)
+
+    def _write(self, data: memoryview, offset: int) -> None:
+        while data:
+            written = os.pwrite(self.fd, data, offset)
+            data, offset = data[written:], offset + written
 
     def memory(self) -> mmap.mmap | None:
         """The memory, mapped read-only on first use in this process; None when it cannot be."""

@@ -66,9 +66,11 @@ def sample(writer: SliceWriter, stacks: Stacks, index: int, first: int = 0) -> S
     stack, labels = stacks
     if _pointwise(writer):
         context, count = writer.options.context, writer.frame.count
-        around = np.clip(np.arange(index - context, index + context + 1), 0, count - 1)
-        planes = [_plane_image(writer, stack[j - first]) for j in around]
-        image = planes[0] if context == 0 else np.stack(planes)  # channels first, as PyTorch wants
+        if context == 0:
+            image = _plane_image(writer, stack[index - first])
+        else:  # the slices around as channels, first, as PyTorch wants them
+            around = range(index - context, index + context + 1)
+            image = np.stack([_plane_image(writer, stack[min(max(j, 0), count - 1) - first]) for j in around])
         return image, None if labels is None else mask_pixels(writer._mask(labels[index - first]))
     image = writer._image(_From(stack, first), index)  # type: ignore[arg-type]
     if image.ndim == 3:
