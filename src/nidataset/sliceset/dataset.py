@@ -185,9 +185,6 @@ class SliceDataset:
         kept = [array for record in self._records for array in record.decoded or () if array is not None]
         #: Bytes of decoded volumes kept in shared memory by the up-front pass.
         self.shared_bytes = sum(array.nbytes for array in kept)
-        memory = next((kept[0] for kept in keep or () if kept is not None), None)  # one for all pairs
-        if memory is not None:
-            weakref.finalize(self, memory.close)
         values = {value for record in self._records for value in record.labels}
         classes = Classes.of(values, dict(self._options.label_names))
         #: Every label value the masks hold (and those ``label_names`` names) with its class name.

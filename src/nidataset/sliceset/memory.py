@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -54,6 +55,9 @@ class SharedMemory:
             raise
         self.identity = (stat.st_dev, stat.st_ino)  # the file, not one that reuses the descriptor
         self._failed = False
+        # The descriptor goes with the last reference to this object (the dataset's records hold it),
+        # in the process that made it; a copy unpickled elsewhere has none to close.
+        self._closer: weakref.finalize | None = weakref.finalize(self, _close, self.fd)
 
     def put(self, offset: int, array: np.ndarray) -> SharedArray:
         """A copy of ``array`` at ``offset`` (its memory order kept), by this process only."""
@@ -97,15 +101,14 @@ class SharedMemory:
             os.close(fd)
 
     def close(self) -> None:
-        """Let the memory go in the process that made it (mapped arrays elsewhere stay valid)."""
-        if self.pid == os.getpid():
-            with contextlib.suppress(OSError):
-                os.close(self.fd)
+        """Let the memory go in the process that made it (arrays mapped elsewhere stay valid)."""
+        if self._closer is not None and self.pid == os.getpid():
+            self._closer()
             self._memory = None  # the map itself goes with the last array made on it
             self._failed = True
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_memory": None, "_failed": False}
+        return {**self.__dict__, "_memory": None, "_failed": False, "_closer": None}
 
 
 @dataclass(eq=False)
@@ -133,6 +136,11 @@ class SharedArray:
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_array": None}
+
+
+def _close(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.close(fd)
 
 
 def slots(sizes: list[int | None], budget: int) -> tuple[list[int | None], int]:
