@@ -487,3 +487,15 @@ def test_a_process_that_cannot_map_the_kept_volumes_decodes_them(pairs):
     for item in (0, 13, 30):
         np.testing.assert_array_equal(copy[item]["image"], ds[item]["image"])
     assert copy.cache.misses == 3
+
+
+def test_no_shared_memory_to_be_had_is_no_reason_to_skip_a_pair(pairs, monkeypatch):
+    from nidataset.sliceset import memory
+
+    def full(self, offset, array):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(memory.SharedMemory, "put", full)
+    ds = SliceDataset(*pairs)
+    assert ds.failures == [] and ds.shared_bytes == 0 and len(ds) == 3 * 12
+    np.testing.assert_array_equal(ds[5]["image"], SliceDataset(*pairs, shared_memory=False)[5]["image"])

@@ -99,14 +99,17 @@ def _scan(path: str, mask_path: str | None, options: BuildOptions, keep: Keep) -
 def _kept(
     volume: np.ndarray, labels: np.ndarray | None, memory: SharedMemory, slot: tuple[int, int]
 ) -> tuple[SharedArray, SharedArray | None] | None:
-    """Shared copies of the decoded arrays in their slot; None when they do not fit it (labels wider
-    than the headers said: the samples are then decoded when read)."""
+    """Shared copies of the decoded arrays in their slot; None when they do not fit it, or the memory
+    cannot be had (the samples are then decoded when read: no reason to skip the pair)."""
     offset, size = slot
     kept = None if labels is None else mask_labels(labels)
     after = offset + -(-volume.nbytes // ALIGN) * ALIGN
     if (after if kept is None else after + kept.nbytes) > offset + size:
         return None
-    return memory.put(offset, volume), None if kept is None else memory.put(after, kept)
+    try:
+        return memory.put(offset, volume), None if kept is None else memory.put(after, kept)
+    except OSError:
+        return None
 
 
 def mask_labels(labels: np.ndarray) -> np.ndarray:
