@@ -14,8 +14,8 @@ take batches of 32 samples in epoch order as they come free; each sample's image
   build_dataset's PNG files read with Pillow, and the naive loader
   (``nibabel.load(path).get_fdata()`` per sample, then slicing) on the first ``--naive`` samples only;
 * sequential epoch: SliceDataset in slice order, against build_dataset(workers=2) writing the PNGs;
-* peak resident memory per worker process, and its largest private part (RSS counts the pages of
-  shared memory a worker maps, which exist once for all);
+* peak resident memory per worker process, and its largest anonymous part (its own memory: RSS
+  also counts the pages of shared memory and files a worker maps, which exist once for all);
 * random access into one volume (one process): a whole decompression per slice against the seek
   points of :mod:`nidataset.sliceset.seekpoints`, indexed_gzip and rapidgzip (when installed).
 """
@@ -108,13 +108,17 @@ def _peak_rss() -> int:
 
 
 def _private() -> int:
-    """This process's private resident memory (not the shared pages it maps)."""
-    with open("/proc/self/smaps_rollup") as rollup:
-        return sum(int(line.split()[1]) * 1024 for line in rollup if line.startswith("Private_"))
+    """This process's anonymous resident memory: its own, not the pages of files or of shared memory
+    it maps (smaps' Private_* would count a shared page that no other process has touched yet)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def epoch(kind: str, payload: object, order: list[int]) -> tuple[float, float, int, int]:
-    """(seconds, samples per second, largest peak RSS of a worker, largest private memory of a worker
+    """(seconds, samples per second, largest peak RSS of a worker, largest anonymous memory of a worker
     at the end of a batch) of one epoch in ``order``."""
     batches = [order[i : i + BATCH] for i in range(0, len(order), BATCH)]
     context = multiprocessing.get_context("spawn")
@@ -296,7 +300,7 @@ def _print(
         f"keeping {kept / 2**20:.0f} MB of decoded volumes in shared memory in the main process "
         f"({unshared:.2f} s with shared_memory=False)\n"
     )
-    print("| loader | samples/s (median) | peak RSS per worker (MB) | of it private (MB) |")
+    print("| loader | samples/s (median) | peak RSS per worker (MB) | of it its own (MB) |")
     print("|---|---:|---:|---:|")
     for name, rate in median.items():
         peak = own = ""
