@@ -1,8 +1,9 @@
 """``SliceDataset``: the slices ``build_dataset`` would write, served from the volumes, no file written.
 
 A map-style dataset by shape (``__len__``, ``__getitem__``), with no torch import: it pickles to
-DataLoader worker processes without its cache, and each process opens the files itself and keeps its
-own cache of decoded volumes (:mod:`nidataset.sliceset.cache`).
+DataLoader worker processes without its cache; each process maps the volumes the up-front pass kept
+in shared memory (:mod:`nidataset.sliceset.memory`), and opens the files itself for the others,
+keeping its own cache of decoded volumes (:mod:`nidataset.sliceset.cache`).
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ class SliceDataset:
         Only names the files in ``meta["path"]`` and refuses what ``build_dataset`` would refuse for
         that format; the arrays never go through an encoder.
     cache_bytes : int, optional
-        Memory for decoded volumes, per process (each DataLoader worker has its own); default a
+        Memory for decoded volumes: what the up-front pass keeps for every process (``shared_memory``),
+        and again per process for the others (each DataLoader worker has its own cache); default a
         quarter of the memory available to the process (machine or container), at most 1 GiB.
     access : {"auto", "volumes", "seek"}
         How a slice is read: ``"volumes"`` decodes its whole volume (kept in the cache while the
