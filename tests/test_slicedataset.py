@@ -10,6 +10,7 @@ import csv
 import gzip
 import itertools
 import multiprocessing
+import os
 import pickle
 import time
 from pathlib import Path
@@ -24,6 +25,10 @@ from PIL import Image
 from conftest import read_tiff
 from nidataset import SliceDataset, build_dataset, reassemble
 from test_training import AFFINE, VIEWS, phantom
+
+#: Whether the platform has the anonymous shared memory the up-front pass keeps volumes in (Linux).
+MEMFD = hasattr(os, "memfd_create")
+linux_only = pytest.mark.skipif(not MEMFD, reason="shared memory (memfd) is Linux only")
 
 #: build_dataset's options as tests/test_training.py's builder tests use them (no split: SliceDataset
 #: has none), with the image format the files are decoded from.
@@ -117,7 +122,7 @@ def test_every_sample_is_the_decoded_file_and_its_manifest_row(pairs, tmp_path, 
         access=access,
         shared_memory=shared,
     )
-    assert (ds.shared_bytes > 0) == shared
+    assert (ds.shared_bytes > 0) == (shared and MEMFD)
     views = [options["view"]] if isinstance(options["view"], str) else options["view"]
     rows = manifest_rows(out, views)
     assert len(ds) == len(rows) > 0
@@ -431,6 +436,7 @@ def _misses(ds: SliceDataset, items: list[int]) -> tuple[list[tuple[bytes, bytes
     return _samples(ds, items), ds.cache.misses
 
 
+@linux_only
 def test_workers_map_the_volumes_the_up_front_pass_kept_and_decode_none(pairs):
     ds = SliceDataset(*pairs, view=["axial", "sagittal"], window="brain")
     assert ds.shared_bytes == 3 * 24 * 20 * 12 * 2 + 2 * 24 * 20 * 12 + 24 * 20 * 12 * 2  # case_0: uint16
@@ -448,9 +454,9 @@ def test_workers_map_the_volumes_the_up_front_pass_kept_and_decode_none(pairs):
     assert decoded_first == decoded_second == 3  # the sagittal views' slice-major copies only, no decoding
 
 
+@linux_only
 def test_shared_memory_within_the_budget_in_file_order_and_gone_with_the_dataset(pairs):
     import gc
-    import os
 
     pair_bytes = 24 * 20 * 12 * 3  # int16 voxels, uint8 labels
     ds = SliceDataset(*pairs, cache_bytes=2 * pair_bytes + 24 * 20 * 12 + 128)  # case_0: int16 labels
@@ -470,7 +476,6 @@ def test_shared_memory_within_the_budget_in_file_order_and_gone_with_the_dataset
 
 def _open_files() -> list[str]:
     import contextlib
-    import os
 
     names = []
     for fd in os.listdir("/proc/self/fd"):
@@ -479,6 +484,7 @@ def _open_files() -> list[str]:
     return names
 
 
+@linux_only
 def test_a_process_that_cannot_map_the_kept_volumes_decodes_them(pairs):
     ds = SliceDataset(*pairs)
     copy = pickle.loads(pickle.dumps(ds))
