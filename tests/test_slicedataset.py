@@ -10,6 +10,7 @@ import csv
 import gzip
 import itertools
 import multiprocessing
+import os
 import pickle
 import time
 from pathlib import Path
@@ -24,6 +25,10 @@ from PIL import Image
 from conftest import read_tiff
 from nidataset import SliceDataset, build_dataset, reassemble
 from test_training import AFFINE, VIEWS, phantom
+
+#: Whether the platform has the anonymous shared memory the up-front pass keeps volumes in (Linux).
+MEMFD = hasattr(os, "memfd_create")
+linux_only = pytest.mark.skipif(not MEMFD, reason="shared memory (memfd) is Linux only")
 
 #: build_dataset's options as tests/test_training.py's builder tests use them (no split: SliceDataset
 #: has none), with the image format the files are decoded from.
@@ -53,6 +58,7 @@ COMBINATIONS: dict[str, dict[str, Any]] = {
     "context-tiff-pad-min": {"view": "axial", "context": 1, "target_size": (30, 30)},
     "pad-0": {"view": "coronal", "target_size": (30, 30), "pad_value": 0.0},
     "auto-png16": {"view": ["axial", "coronal"], "window": "auto", "bits": 16, "image_format": "png"},
+    "rgb-windows": {"view": ["axial", "sagittal"], "window": ("brain", "subdural", "bone")},
     "spacing-1mm-pad": {"view": "axial", "spacing": 1.0, "target_size": (40, 40), "pad_value": -100.0},
 }
 
@@ -103,9 +109,9 @@ def same_array(actual: np.ndarray, expected: np.ndarray, what: str) -> None:
     assert actual.tobytes() == expected.tobytes(), what
 
 
-@pytest.mark.parametrize("access", ["volumes", "seek"])
+@pytest.mark.parametrize(("access", "shared"), [("volumes", True), ("volumes", False), ("seek", False)])
 @pytest.mark.parametrize("options", list(COMBINATIONS.values()), ids=list(COMBINATIONS))
-def test_every_sample_is_the_decoded_file_and_its_manifest_row(pairs, tmp_path, options, access):
+def test_every_sample_is_the_decoded_file_and_its_manifest_row(pairs, tmp_path, options, access, shared):
     out = tmp_path / "out"
     result = build_dataset(*map(str, pairs), str(out), labels=("masks",), progress=False, **options)
     assert not result.skipped
@@ -114,7 +120,9 @@ def test_every_sample_is_the_decoded_file_and_its_manifest_row(pairs, tmp_path, 
         **{k: v for k, v in options.items() if k != "image_format"},
         image_format=options.get("image_format", "tiff"),
         access=access,
+        shared_memory=shared,
     )
+    assert (ds.shared_bytes > 0) == (shared and MEMFD)
     views = [options["view"]] if isinstance(options["view"], str) else options["view"]
     rows = manifest_rows(out, views)
     assert len(ds) == len(rows) > 0
@@ -176,9 +184,12 @@ def _samples(ds: SliceDataset, items: list[int]) -> list[tuple[bytes, bytes, str
     ]
 
 
+@pytest.mark.parametrize("shared", [True, False])
 @pytest.mark.parametrize("method", ["spawn", "fork"])
-def test_two_worker_processes_give_the_samples_of_one(pairs, method):
-    ds = SliceDataset(*pairs, view=["axial", "sagittal"], window="brain", cache_bytes=1 << 20)
+def test_two_worker_processes_give_the_samples_of_one(pairs, method, shared):
+    ds = SliceDataset(
+        *pairs, view=["axial", "sagittal"], window="brain", cache_bytes=1 << 20, shared_memory=shared
+    )
     order = list(np.random.default_rng(0).permutation(len(ds)))
     alone = _samples(ds, order)
     ds[0]  # a cache in the parent is not sent along
@@ -193,12 +204,13 @@ def test_two_worker_processes_give_the_samples_of_one(pairs, method):
 
 def test_the_cache_keeps_to_its_budget(pairs):
     volume_bytes = 24 * 20 * 12 * (2 + 2)  # int16 voxels and uint16 labels (case_0 has a label 300)
-    ds = SliceDataset(*pairs, cache_bytes=volume_bytes, access="volumes")
+    ds = SliceDataset(*pairs, cache_bytes=volume_bytes, access="volumes", shared_memory=False)
     for item in range(len(ds)):
         ds[item]
         assert ds.cache.nbytes <= volume_bytes
     assert ds.cache.misses == 3  # in order, each volume is read once
     ds = SliceDataset(*pairs, cache_bytes=0, access="volumes")
+    assert ds.shared_bytes == 0  # nothing kept either
     ds[0], ds[1]
     assert ds.cache.nbytes == 0 and ds.cache.misses == 2
 
@@ -311,7 +323,9 @@ def test_workers_sharing_a_folder_decode_each_volume_once_and_it_goes_with_the_d
 
     shared = tmp_path / "shm"
     shared.mkdir()
-    ds = SliceDataset(*pairs, view=["axial", "sagittal"], window="brain", share_folder=shared)
+    ds = SliceDataset(
+        *pairs, view=["axial", "sagittal"], window="brain", share_folder=shared, shared_memory=False
+    )
     order = list(np.random.default_rng(0).permutation(len(ds)))
     alone = _samples(SliceDataset(*pairs, view=["axial", "sagittal"], window="brain"), order)
     with multiprocessing.get_context("spawn").Pool(2) as pool:
@@ -331,7 +345,9 @@ def test_workers_sharing_a_folder_decode_each_volume_once_and_it_goes_with_the_d
 
 
 def test_a_shared_folder_full_or_locked_by_a_dead_worker_falls_back_to_private_copies(pairs, tmp_path):
-    ds = SliceDataset(*pairs, share_folder=tmp_path / "shm", cache_bytes=1 << 20, access="volumes")
+    ds = SliceDataset(
+        *pairs, share_folder=tmp_path / "shm", cache_bytes=1 << 20, access="volumes", shared_memory=False
+    )
     folder = Path(ds._share_path)
     folder.mkdir(parents=True)
     (folder / "other.npy").write_bytes(b"\0" * (1 << 20))  # the folder's budget is taken
@@ -339,7 +355,7 @@ def test_a_shared_folder_full_or_locked_by_a_dead_worker_falls_back_to_private_c
     for item in (0, 1, 2):
         np.testing.assert_array_equal(ds[item]["image"], expected[item]["image"])
     assert sorted(p.name for p in folder.iterdir()) == ["other.npy"] and ds.cache.misses == 1
-    ds = SliceDataset(*pairs, share_folder=tmp_path / "shm")
+    ds = SliceDataset(*pairs, share_folder=tmp_path / "shm", shared_memory=False)
     folder = Path(ds._share_path)
     folder.mkdir(parents=True)
     dead = multiprocessing.get_context("spawn").Process(target=int)
@@ -361,7 +377,14 @@ def test_a_torch_dataloader_with_two_workers_gives_the_samples_of_one(pairs, tmp
     """Run where PyTorch is installed (it is not in the test extra)."""
     data = pytest.importorskip("torch.utils.data")
     folder = tmp_path / "shm" if share else None
-    ds = SliceDataset(*pairs, view=["axial", "coronal"], window="brain", context=1, share_folder=folder)
+    ds = SliceDataset(
+        *pairs,
+        view=["axial", "coronal"],
+        window="brain",
+        context=1,
+        share_folder=folder,
+        shared_memory=not share,
+    )
     loader = data.DataLoader(
         ds, batch_size=5, num_workers=2, collate_fn=_as_list, multiprocessing_context=method
     )
@@ -397,8 +420,88 @@ def test_a_worker_waiting_for_a_claimed_volume_decodes_an_unclaimed_one(tmp_path
 def test_a_volume_replaced_after_the_dataset_was_made_is_named(pairs):
     from nidataset.errors import VolumeError
 
-    ds = SliceDataset(*pairs, access="volumes")
+    kept = SliceDataset(*pairs, access="volumes")
+    ds = SliceDataset(*pairs, access="volumes", shared_memory=False)
+    expected = ds[12]["image"]
+    ds.cache.clear()
     image = phantom(1)[0][:, :, :-1]
     nib.save(nib.Nifti1Image(image, AFFINE), str(pairs[0] / "case_1_0000.nii.gz"))
     with pytest.raises(VolumeError, match=r"case_1_0000\.nii\.gz changed since the dataset read it"):
         ds[12]
+    np.testing.assert_array_equal(kept[12]["image"], expected)  # what the dataset read, kept
+
+
+def _misses(ds: SliceDataset, items: list[int]) -> tuple[list[tuple[bytes, bytes, str]], int]:
+    """A worker's samples and the volumes it had to decode itself."""
+    return _samples(ds, items), ds.cache.misses
+
+
+@linux_only
+def test_workers_map_the_volumes_the_up_front_pass_kept_and_decode_none(pairs):
+    ds = SliceDataset(*pairs, view=["axial", "sagittal"], window="brain")
+    assert ds.shared_bytes == 3 * 24 * 20 * 12 * 2 + 2 * 24 * 20 * 12 + 24 * 20 * 12 * 2  # case_0: uint16
+    order = list(np.random.default_rng(0).permutation(len(ds)))
+    alone = _samples(
+        SliceDataset(*pairs, view=["axial", "sagittal"], window="brain", shared_memory=False), order
+    )
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        (first, decoded_first), (second, decoded_second) = pool.starmap(
+            _misses, [(ds, order[0::2]), (ds, order[1::2])]
+        )
+    together = [None] * len(order)
+    together[0::2], together[1::2] = first, second
+    assert together == alone
+    assert decoded_first == decoded_second == 3  # the sagittal views' slice-major copies only, no decoding
+
+
+@linux_only
+def test_shared_memory_within_the_budget_in_file_order_and_gone_with_the_dataset(pairs):
+    import gc
+
+    pair_bytes = 24 * 20 * 12 * 3  # int16 voxels, uint8 labels
+    ds = SliceDataset(*pairs, cache_bytes=2 * pair_bytes + 24 * 20 * 12 + 128)  # case_0: int16 labels
+    assert [r.decoded is not None for r in ds._records] == [True, True, False]
+    assert ds.shared_bytes == 24 * 20 * 12 * 4 + pair_bytes
+    expected = SliceDataset(*pairs, shared_memory=False)
+    for item in range(len(ds)):
+        np.testing.assert_array_equal(ds[item]["image"], expected[item]["image"])
+        np.testing.assert_array_equal(ds[item]["mask"], expected[item]["mask"])
+    memory = ds._records[0].decoded[0].memory
+    path = f"/proc/self/fd/{memory.fd}"
+    assert os.readlink(path).startswith("/memfd:nidataset-slices")  # in no file system: never left behind
+    del ds, memory
+    gc.collect()
+    assert not [name for name in _open_files() if "nidataset-slices" in name]  # the map's own one too
+
+
+def _open_files() -> list[str]:
+    import contextlib
+
+    names = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the listing's own descriptor is gone already
+            names.append(os.readlink(f"/proc/self/fd/{fd}"))
+    return names
+
+
+@linux_only
+def test_a_process_that_cannot_map_the_kept_volumes_decodes_them(pairs):
+    ds = SliceDataset(*pairs)
+    copy = pickle.loads(pickle.dumps(ds))
+    copy._records[0].decoded[0].memory.identity = (0, 0)  # as if another file had the descriptor's number
+    assert copy._records[0].decoded[0].array() is None
+    for item in (0, 13, 30):
+        np.testing.assert_array_equal(copy[item]["image"], ds[item]["image"])
+    assert copy.cache.misses == 3
+
+
+def test_no_shared_memory_to_be_had_is_no_reason_to_skip_a_pair(pairs, monkeypatch):
+    from nidataset.sliceset import memory
+
+    def full(self, offset, array):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(memory.SharedMemory, "put", full)
+    ds = SliceDataset(*pairs)
+    assert ds.failures == [] and ds.shared_bytes == 0 and len(ds) == 3 * 12
+    np.testing.assert_array_equal(ds[5]["image"], SliceDataset(*pairs, shared_memory=False)[5]["image"])

@@ -1,8 +1,9 @@
 """``SliceDataset``: the slices ``build_dataset`` would write, served from the volumes, no file written.
 
 A map-style dataset by shape (``__len__``, ``__getitem__``), with no torch import: it pickles to
-DataLoader worker processes without its cache, and each process opens the files itself and keeps its
-own cache of decoded volumes (:mod:`nidataset.sliceset.cache`).
+DataLoader worker processes without its cache; each process maps the volumes the up-front pass kept
+in shared memory (:mod:`nidataset.sliceset.memory`), and opens the files itself for the others,
+keeping its own cache of decoded volumes (:mod:`nidataset.sliceset.cache`).
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ from ..training.pairing import pair
 from ..training.writer import SliceWriter
 from ..values.pixels import Pixels
 from .cache import VolumeCache, default_budget
-from .samples import Stacks, load, open_slabs, sample, slab_sample, slices, writer_for
-from .scan import Scanned, scan_all
+from .memory import AVAILABLE, mapped
+from .samples import Stacks, load, open_slabs, restack, restacked, sample, slab_sample, slices, writer_for
+from .scan import Scanned, keep_plan, scan_all
 from .shared import SharedVolumes, remove_folder
 
 __all__ = ["SliceDataset"]
@@ -73,7 +75,8 @@ class SliceDataset:
         Only names the files in ``meta["path"]`` and refuses what ``build_dataset`` would refuse for
         that format; the arrays never go through an encoder.
     cache_bytes : int, optional
-        Memory for decoded volumes, per process (each DataLoader worker has its own); default a
+        Memory for decoded volumes: what the up-front pass keeps for every process (``shared_memory``),
+        and again per process for the others (each DataLoader worker has its own cache); default a
         quarter of the memory available to the process (machine or container), at most 1 GiB.
     access : {"auto", "volumes", "seek"}
         How a slice is read: ``"volumes"`` decodes its whole volume (kept in the cache while the
@@ -82,6 +85,11 @@ class SliceDataset:
         whose slices are contiguous in the file (across the last stored axis: the axial view of most
         volumes), others reading whole volumes. ``"auto"``: whole volumes when all of them fit the
         budget, else seek points where they apply.
+    shared_memory : bool
+        Whether the up-front pass keeps the volumes it decodes (as many as ``cache_bytes`` holds, in
+        file-name order) in anonymous shared memory that every worker process maps instead of
+        decoding them again (Linux; elsewhere, or where a process cannot map it, it decodes them).
+        The memory is freed with the dataset, and with its process however that ends.
     share_folder : str, optional
         A folder every worker process sees (``/dev/shm`` shares memory), where the first worker to
         decode a volume leaves it for the others to map, so that ``n`` workers decode the dataset
@@ -127,6 +135,7 @@ class SliceDataset:
         mask_suffixes: Sequence[str] = MASK_SUFFIXES,
         cache_bytes: int | None = None,
         access: Access = "auto",
+        shared_memory: bool = True,
         share_folder: str | os.PathLike[str] | None = None,
         workers: int | None = None,
     ) -> None:
@@ -167,12 +176,17 @@ class SliceDataset:
         check_all_fit([image for image, _ in pairs], self._options)
         check_all_headers([image for image, _ in pairs], self._options, refuse_format)
         self._records: list[Scanned] = []
-        for (image, _), found in zip(pairs, scan_all(pairs, self._options, workers), strict=True):
+        shares = shared_memory and self.access != "seek" and AVAILABLE
+        keep = keep_plan(pairs, self._budget) if shares else None
+        for (image, _), found in zip(pairs, scan_all(pairs, self._options, workers, keep), strict=True):
             if isinstance(found, str):
                 self.failures.append((os.path.basename(image), found))
             else:
                 self._records.append(found)
         self._records = _shared_pixels(self._records)
+        kept = [array for record in self._records for array in record.decoded or () if array is not None]
+        #: Bytes of decoded volumes kept in shared memory by the up-front pass.
+        self.shared_bytes = sum(array.nbytes for array in kept)
         values = {value for record in self._records for value in record.labels}
         classes = Classes.of(values, dict(self._options.label_names))
         #: Every label value the masks hold (and those ``label_names`` names) with its class name.
@@ -197,13 +211,22 @@ class SliceDataset:
         view, number, position = self._locate(item)
         record, block = self._records[number], self._block(number, view)
         index = record.indices[view][position]
-        if self._seeks(record, view):
+        if record.decoded is None and self._seeks(record, view):
             readers = self.cache.get(("seek", number), lambda: open_slabs(record))
             image, mask = slab_sample(block.writer, index, readers, self._options.context)  # type: ignore[arg-type]
         else:
-            stacks = self._arrays(number, view, lambda: load(record, block.writer))
+            stacks = self._stacks(number, view, record, block.writer)
             image, mask = sample(block.writer, slices(block.writer, stacks), index)  # type: ignore[arg-type]
         return {"image": image, "mask": mask, "meta": dict(zip(COLUMNS, block.rows[position], strict=True))}
+
+    def _stacks(self, number: int, view: int, record: Scanned, writer: SliceWriter) -> Stacks:
+        """The view's arrays: from those the up-front pass kept in shared memory, else read."""
+        decoded = mapped(record.decoded)
+        if decoded is None:
+            return self._arrays(number, view, lambda: load(record, writer))
+        if not restacked(writer.frame):
+            return decoded  # mapped, not copied: its pages are shared by the processes
+        return self.cache.get((number, view), lambda: restack(writer, decoded))  # type: ignore[return-value]
 
     def _arrays(self, number: int, view: int, load: Callable[[], Stacks]) -> Stacks:
         """The view's decoded arrays: mapped from the shared folder, kept by this process, or read."""
@@ -226,7 +249,7 @@ class SliceDataset:
         start = os.getpid() % max(1, len(self._blocks))
         for view, number in self._blocks[start:] + self._blocks[:start]:
             record = self._records[number]
-            if (number, view) in self._mapped or self._seeks(record, view):
+            if (number, view) in self._mapped or record.decoded or self._seeks(record, view):
                 continue
             writer = writer_for(record, view, self._options)  # no manifest rows: maybe never sampled
             yield f"{number}-{view}", functools.partial(load, record, writer)
@@ -245,11 +268,14 @@ class SliceDataset:
         return self._memo[key]
 
     @property
+    def _budget(self) -> int:
+        return default_budget() if self.cache_bytes is None else self.cache_bytes
+
+    @property
     def cache(self) -> VolumeCache:
         """This process's decoded volumes (made on first use: a worker process starts without)."""
         if self._cache is None:
-            budget = default_budget() if self.cache_bytes is None else self.cache_bytes
-            self._cache = VolumeCache(budget)
+            self._cache = VolumeCache(self._budget)
         return self._cache
 
     def _seeks(self, record: Scanned, view: int) -> bool:

@@ -16,7 +16,8 @@ from ..naming import prefix_of
 from ..training.job import read_labels
 from ..training.options import BuildOptions
 from ..training.writer import SliceWriter
-from .scan import Scanned
+from ..values.windows import Windows
+from .scan import Scanned, mask_labels
 from .slabs import SlabReader
 
 #: A view's slices in slice order (a whole volume's stack, or a slab's) and its mask's, or None.
@@ -34,7 +35,14 @@ def load(record: Scanned, writer: SliceWriter) -> Stacks:
         if (reader.header.shape, reader.header.dtype) != (record.header.shape, record.header.dtype):
             raise VolumeError(f"{record.name} changed since the dataset read it: make the dataset again")
         volume = reader.volume()
-    labels = None if record.mask_path is None else _labels(record.mask_path)
+    labels = None if record.mask_path is None else mask_labels(read_labels(record.mask_path)[1])
+    return restack(writer, (volume, labels))
+
+
+def restack(writer: SliceWriter, decoded: Stacks) -> Stacks:
+    """The arrays the cache keeps for the view of the decoded (volume, labels): themselves, or the
+    slice-major copies of :func:`restacked` views."""
+    volume, labels = decoded
     if not restacked(writer.frame):
         return volume, labels
     label_stack = None if labels is None else writer.nearest.stack(labels)
@@ -52,19 +60,18 @@ def restacked(frame: SliceFrame) -> bool:
     return frame.axis == 0  # the volume is read in Fortran order: axis 0 is the contiguous one
 
 
-def _labels(path: str) -> np.ndarray:
-    """The mask's labels as the mask images hold them: at least 0, uint8 or uint16."""
-    labels = read_labels(path)[1]
-    if labels.dtype.kind in "ub" and labels.dtype.itemsize <= 2:
-        return labels  # no copy: what the mask images hold already
-    labels = np.maximum(labels, 0)
-    return labels.astype(np.uint8 if labels.size == 0 or labels.max() <= 255 else np.uint16)
-
-
 def sample(writer: SliceWriter, stacks: Stacks, index: int, first: int = 0) -> Stacks:
     """(image, mask) of slice ``index``: H x W, or C x H x W with channels; ``stacks`` hold the
     frame's slices from slice ``first`` on."""
     stack, labels = stacks
+    if _pointwise(writer):
+        context, count = writer.options.context, writer.frame.count
+        if context == 0:
+            image = _plane_image(writer, stack[index - first])
+        else:  # the slices around as channels, first, as PyTorch wants them
+            around = range(index - context, index + context + 1)
+            image = np.stack([_plane_image(writer, stack[min(max(j, 0), count - 1) - first]) for j in around])
+        return image, None if labels is None else mask_pixels(writer._mask(labels[index - first]))
     image = writer._image(_From(stack, first), index)  # type: ignore[arg-type]
     if image.ndim == 3:
         image = np.ascontiguousarray(np.moveaxis(image, -1, 0))  # channels first, as PyTorch wants
@@ -73,6 +80,37 @@ def sample(writer: SliceWriter, stacks: Stacks, index: int, first: int = 0) -> S
     if labels is None:
         return image, None
     return image, mask_pixels(writer._mask(labels[index - first]))
+
+
+def _pointwise(writer: SliceWriter) -> bool:
+    """Whether the writer's image of a plane is a value per pixel (no resampling, no padding), so that
+    it can be computed in the plane's memory order and laid out after (:func:`_plane_image`); not
+    for several windows, which make a pixel three channels."""
+    frame, window = writer.frame, writer.pixels.window
+    return not frame.resampled and frame.target_size is None and not isinstance(window, Windows)
+
+
+def _plane_image(writer: SliceWriter, plane: np.ndarray) -> np.ndarray:
+    """``writer.pixels.image`` of a plane, computed on the plane as it lies in memory (the lookup
+    table read in order, not through a transposed copy of the stored values), then copied out
+    C-contiguous in column blocks that stay in cache: a value per pixel, so the same pixels
+    (0.3 ms against 0.55 ms a 512 x 512 CT slice)."""
+    flips = tuple(slice(None, None, -1 if step < 0 else 1) for step in plane.strides)
+    upright = plane[flips]
+    transposed = upright.strides[0] < upright.strides[1]
+    computed = writer.pixels.image(upright.T if transposed else upright, writer.frame)
+    laid = (computed.T if transposed else computed)[flips]
+    out = np.empty(laid.shape, laid.dtype)
+    if not transposed:
+        out[...] = laid
+        return out
+    for start in range(0, laid.shape[1], _BLOCK):
+        out[:, start : start + _BLOCK] = laid[:, start : start + _BLOCK]
+    return out
+
+
+#: Columns copied at a time out of a transposed plane (64 columns of a 512-row plane: 32 KB of bytes).
+_BLOCK = 64
 
 
 def slices(writer: SliceWriter, stacks: Stacks) -> Stacks:
@@ -107,7 +145,8 @@ def mask_pixels(plane: np.ndarray) -> np.ndarray:
     """A mask slice as the mask image holds it (as ``training.labelfiles.write_mask`` writes it):
     labels >= 0, uint8, or uint16 above 255."""
     values = plane if plane.dtype.kind in "ub" else np.maximum(plane, 0)
-    dtype = np.uint8 if values.size == 0 or int(values.max()) <= 255 else np.uint16
+    small = values.dtype == np.uint8 or values.dtype == np.bool_ or values.size == 0
+    dtype = np.uint8 if small or int(values.max()) <= 255 else np.uint16
     return values.astype(dtype)  # a copy even when of that dtype: never a view of the cache
 
 

@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..annotations.objects import check_label_dtype
 from ..batch.failures import attempt, crashed
 from ..batch.flow import fitting_frames
@@ -27,6 +29,7 @@ from ..io.volumes import read_header
 from ..training.job import _check_pair, label_values, read_labels, selected
 from ..training.options import BuildOptions
 from ..values.pixels import pixels_for, value_plan
+from .memory import ALIGN, SharedArray, SharedMemory, slots
 
 
 @dataclass(frozen=True)
@@ -41,14 +44,22 @@ class Scanned:
     pixels: Any  # the value stage's Pixels
     indices: tuple[tuple[int, ...], ...]
     labels: tuple[int, ...] = ()  # the label values (> 0) its mask holds
+    #: The volume and its mask's labels (as :func:`mask_labels` gives them) as the pass decoded them,
+    #: kept in shared memory; None when not kept.
+    decoded: tuple[SharedArray, SharedArray | None] | None = None
 
 
-def scan_pair(path: str, mask_path: str | None, options: BuildOptions) -> Scanned | str:
-    """The pair's record, or the reason ``build_dataset`` would give for skipping it."""
+#: Where the pass keeps a pair's decoded arrays: shared memory and (offset, bytes) in it; None: not kept.
+Keep = tuple[SharedMemory, tuple[int, int]] | None
+
+
+def scan_pair(path: str, mask_path: str | None, options: BuildOptions, keep: Keep = None) -> Scanned | str:
+    """The pair's record, or the reason ``build_dataset`` would give for skipping it; ``keep``: with
+    its decoded arrays kept there (:mod:`~nidataset.sliceset.memory`)."""
     found: list[Scanned] = []
 
     def work(written: list[str]) -> tuple[int, ...]:
-        found.append(_scan(path, mask_path, options))
+        found.append(_scan(path, mask_path, options, keep))
         return tuple(len(i) for i in found[0].indices)
 
     try:
@@ -60,7 +71,7 @@ def scan_pair(path: str, mask_path: str | None, options: BuildOptions) -> Scanne
     return outcome.reason if outcome.skipped else found[0]  # type: ignore[return-value]
 
 
-def _scan(path: str, mask_path: str | None, options: BuildOptions) -> Scanned:
+def _scan(path: str, mask_path: str | None, options: BuildOptions, keep: Keep) -> Scanned:
     """The builder's checks in its order (:func:`nidataset.training.job._build`), the voxels read
     whole (to the end of the stream), the slices chosen."""
     with open_volume(path) as reader:
@@ -81,16 +92,78 @@ def _scan(path: str, mask_path: str | None, options: BuildOptions) -> Scanned:
     indices = tuple(tuple(selected(frame, labels, options.select)) for frame in frames)
     values = () if labels is None else tuple(label_values(labels))
     name = os.path.basename(path)
-    return Scanned(name, path, mask_path, header, tuple(frames), pixels, indices, values)
+    decoded = None if keep is None else _kept(volume, labels, *keep)  # last: a pair skipped keeps none
+    return Scanned(name, path, mask_path, header, tuple(frames), pixels, indices, values, decoded)
+
+
+def _kept(
+    volume: np.ndarray, labels: np.ndarray | None, memory: SharedMemory, slot: tuple[int, int]
+) -> tuple[SharedArray, SharedArray | None] | None:
+    """Shared copies of the decoded arrays in their slot; None when they do not fit it, or the memory
+    cannot be had (the samples are then decoded when read: no reason to skip the pair)."""
+    offset, size = slot
+    kept = None if labels is None else mask_labels(labels)
+    after = offset + -(-volume.nbytes // ALIGN) * ALIGN
+    if (after if kept is None else after + kept.nbytes) > offset + size:
+        return None
+    try:
+        return memory.put(offset, volume), None if kept is None else memory.put(after, kept)
+    except OSError:
+        return None
+
+
+def mask_labels(labels: np.ndarray) -> np.ndarray:
+    """A mask's labels (:func:`~nidataset.training.job.read_labels`) as the mask images hold them:
+    at least 0, uint8 or uint16 (no copy when they are so already)."""
+    if labels.dtype.kind in "ub" and labels.dtype.itemsize <= 2:
+        return labels
+    labels = np.maximum(labels, 0)
+    return labels.astype(np.uint8 if labels.size == 0 or labels.max() <= 255 else np.uint16)
 
 
 def scan_all(
-    pairs: Sequence[tuple[str, str | None]], options: BuildOptions, workers: int | None
+    pairs: Sequence[tuple[str, str | None]],
+    options: BuildOptions,
+    workers: int | None,
+    keep: Sequence[Keep] | None = None,
 ) -> list[Scanned | str]:
     """:func:`scan_pair` of every (image, mask) pair, in order, on ``workers`` threads (the
-    decompressor releases the GIL)."""
+    decompressor releases the GIL); ``keep[i]``: where the ``i``-th pair's decoded arrays go."""
     count = min(len(pairs), workers or default_workers()) or 1
+    jobs = [(image, mask, None if keep is None else keep[i]) for i, (image, mask) in enumerate(pairs)]
     if count == 1:
-        return [scan_pair(image, mask, options) for image, mask in pairs]
+        return [scan_pair(image, mask, options, kept) for image, mask, kept in jobs]
     with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(lambda pair: scan_pair(pair[0], pair[1], options), pairs))
+        return list(pool.map(lambda job: scan_pair(job[0], job[1], options, job[2]), jobs))
+
+
+def keep_plan(pairs: Sequence[tuple[str, str | None]], budget: int) -> list[Keep]:
+    """Where the pass keeps each pair's decoded arrays: the first pairs, in file-name order, whose
+    image and labels fit ``budget`` together (sizes from the headers), in one shared memory; none
+    when it cannot be had."""
+    sizes = [_pair_bytes(image, mask) for image, mask in pairs]
+    offsets, total = slots(sizes, budget)
+    if not total:
+        return [None] * len(pairs)
+    try:
+        memory = SharedMemory(total)
+    except OSError:  # no memory to be had: every process decodes what it reads
+        return [None] * len(pairs)
+    return [
+        None if offset is None or size is None else (memory, (offset, size))
+        for offset, size in zip(offsets, sizes, strict=True)
+    ]
+
+
+def _pair_bytes(image: str, mask: str | None) -> int | None:
+    """The bytes of a pair's volume and labels as the pass keeps them, at most (labels as
+    :func:`mask_labels` gives them: uint8, or uint16 from wider stored values, whose largest label the
+    header does not tell); None for a file the pass will name."""
+    try:
+        size = -(-read_header(image).nbytes // ALIGN) * ALIGN
+        if mask is None:
+            return size
+        header = read_header(mask)
+    except Exception:
+        return None
+    return size + int(np.prod(header.shape)) * min(2, header.dtype.itemsize)
