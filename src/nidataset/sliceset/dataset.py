@@ -22,6 +22,7 @@ import numpy as np
 from ..batch.flow import check_all_fit, check_all_headers
 from ..encoding import refuse_format
 from ..io.atomic import make_folder
+from ..io.readers import INPUT_FORMATS
 from ..io.tables import write_csv
 from ..io.volumes import list_volumes
 from ..manifest import COLUMNS
@@ -280,10 +281,8 @@ class SliceDataset:
 
     def _seeks(self, record: Scanned, view: int) -> bool:
         """Whether the pair's slices of ``view`` are read through seek points, not whole volumes
-        (only NIfTI files hold their voxels in one stream at a known offset)."""
-        if (
-            record.frames[view].axis != 2 or self.access == "volumes" or record.header.format != "nifti"
-        ):  # seek points: NIfTI's voxels at offset
+        (only for formats whose table record says their voxels are one stream at a known offset)."""
+        if record.frames[view].axis != 2 or self.access == "volumes" or not _indexable(record):
             return False
         if self.access == "seek":
             return True
@@ -380,3 +379,9 @@ def _blocks(records: list[Scanned], views: int) -> tuple[np.ndarray, list[tuple[
     blocks = [(view, number) for view in range(views) for number in range(len(records))]
     sizes = [len(records[number].indices[view]) for view, number in blocks]
     return np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]), blocks
+
+
+def _indexable(record: Scanned) -> bool:
+    """Whether the input-format table says the pair's image can be indexed by seek points."""
+    entry = INPUT_FORMATS.get(record.header.format)
+    return entry is not None and entry.seek_points
