@@ -38,3 +38,67 @@ def test_a_streamed_pair_writes_what_the_whole_volume_path_writes(tmp_path, monk
             assert data == other, name
         else:
             assert streamed[name] == data, name
+
+
+def _tall_pair(tmp_path):
+    images, masks = make_inputs(tmp_path / "in", cases=2, negative=False)
+    write_pair(images, masks, "tall", np.concatenate([labelled_mask(1)] * 3, axis=2))  # 36 slices
+    return images, masks
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_reading_ahead_writes_what_reading_in_step_writes(tmp_path, monkeypatch, workers):
+    """The next slabs of image and mask are decompressed on a thread: the same files, and the label
+    files the finishers write on the run's threads come out the same too."""
+    images, masks = _tall_pair(tmp_path)
+    options = {"image_format": "png", "window": "brain", "labels": ("masks", "yolo", "coco"), "select": "all"}
+    monkeypatch.setattr(job, "SLAB_BYTES", 24 * 20 * 3 * 5)  # slabs of 5 slices of image and mask
+    trees = {}
+    for ahead in (False, True):
+        monkeypatch.setattr(job, "READ_AHEAD", ahead)
+        out = tmp_path / f"ahead-{ahead}"
+        result = build_dataset(str(images), str(masks), str(out), progress=False, workers=workers, **options)
+        assert not result.skipped
+        trees[ahead] = {n: d.split(b'"date_created"')[0] for n, d in tree(out).items()}
+    assert trees[True] == trees[False]
+    assert len([n for n in trees[True] if n.startswith("labels/") and "axial" in n]) == 2 * 12 + 36
+
+
+def test_a_mask_cut_short_on_the_reading_thread_rolls_its_pair_back(tmp_path, monkeypatch):
+    """A mask whose gzip stream ends early fails on the reading thread: the pair is skipped with the
+    reason the sequential loop gives, and nothing of it is left."""
+    images, masks = _tall_pair(tmp_path)
+    whole = (masks / "tall.nii.gz").read_bytes()
+    (masks / "tall.nii.gz").write_bytes(whole[: len(whole) * 2 // 3])
+    monkeypatch.setattr(job, "SLAB_BYTES", 24 * 20 * 3 * 5)
+    reasons = {}
+    for ahead in (False, True):
+        monkeypatch.setattr(job, "READ_AHEAD", ahead)
+        out = tmp_path / f"ahead-{ahead}"
+        result = build_dataset(
+            str(images), str(masks), str(out), window="brain", image_format="png", progress=False
+        )
+        (skipped,) = result.skipped
+        assert skipped.name == "tall_0000.nii.gz"
+        reasons[ahead] = skipped.reason
+        assert not [p for p in out.rglob("*") if "tall" in p.name]
+        assert len(list(out.rglob("case_*.png"))) > 0
+    assert reasons[True] == reasons[False]
+
+
+def test_label_files_are_written_on_threads_in_batches(tmp_path, monkeypatch):
+    """The finishers' label files: every one placed whole with its text, their folders created, the
+    paths returned in the order given, across batches and threads."""
+    from nidataset.training import labelfiles
+
+    monkeypatch.setattr(labelfiles, "_BATCH", 3)
+    texts = [
+        (str(tmp_path / f"split_{i % 2}" / f"slice_{i:02d}.txt"), f"{i} 0.5\n" * (i % 3)) for i in range(10)
+    ]
+    assert labelfiles.write_label_files(iter(texts), 3) == [path for path, _ in texts]
+    for path, text in texts:
+        with open(path, encoding="utf-8") as handle:
+            assert handle.read() == text
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == sorted(
+        f"slice_{i:02d}.txt" for i in range(10)
+    )
