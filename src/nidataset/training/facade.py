@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from ..batch.flow import frames_of, run_dataset
 from ..batch.lock import take_lock
-from ..batch.runner import default_workers, run_files
+from ..batch.runner import run_files
 from ..encoding import refuse_format
 from ..errors import VolumeError
 from ..io.volumes import list_volumes, read_header
@@ -193,8 +193,7 @@ def build_dataset(
     )
     lock = take_lock(options.output_path)  # the dataset files, like the pairs, are one run's at a time
     try:
-        workers = run.workers or default_workers()
-        finish_dataset(result, options, cases, asked_split, seed, run.save_manifest, workers)
+        finish_dataset(result, options, cases, asked_split, seed, run.save_manifest)
     finally:
         lock.release()
     return result

@@ -14,7 +14,7 @@ import glob
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ..batch.records import FOLDER
 from ..io.atomic import make_folder, remove_empty_folders, remove_files, write_text
@@ -84,14 +84,12 @@ def finish_dataset(
     split: object,
     seed: int,
     manifests: bool,
-    workers: int = 1,
 ) -> list[str]:
     """Run the label formats' finishers, then the layout's; write ``split.json``; remove the dataset
-    files of an earlier run this one does not write. Returns the dataset files written. ``workers``:
-    the threads a finisher may write its files on."""
+    files of an earlier run this one does not write. Returns the dataset files written."""
     done = [o.name for o in result.done]
     sweep_stale_pairs(options.output_path, [prefix_of(name) for name in done], options.views)
-    dataset = replace(finished(result, options, cases, split), workers=max(1, workers))
+    dataset = finished(result, options, cases, split)
     written: list[str] = []
     for name in options.labels:
         finisher = LABEL_FORMATS[name].finish

@@ -13,8 +13,7 @@ through the same functions).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 
 import numpy as np
 
@@ -63,57 +62,18 @@ def yolo_entry(item: LabelSlice) -> dict[str, object]:
 def finish_yolo(dataset: FinishedDataset) -> list[str]:
     """One YOLO line per object; an empty file for a slice without objects (a background image)."""
     class_of = dataset.classes.index()
-
-    def texts() -> Iterator[tuple[str, str]]:
-        for entries in dataset.entries.get("yolo", {}).values():
-            for entry in entries:
-                boxes = entry["boxes"]  # type: ignore[index]
-                text = "".join(f"{class_of[value]} {box}\n" for value, box in boxes)
-                yield os.path.join(dataset.output_path, entry["file"]), text  # type: ignore[index]
-
-    return write_label_files(texts(), dataset.workers)
-
-
-#: Label files a finisher hands its threads at a time (a dataset's entries are never all in memory).
-_BATCH = 1024
-
-
-def write_label_files(texts: Iterable[tuple[str, str]], workers: int) -> list[str]:
-    """Write each ``(path, text)`` atomically on up to ``workers`` threads, creating each folder once;
-    the paths, in order.
-
-    Creating a file waits for the file system, outside the GIL: written one after the other, the
-    label files were most of the finisher's time (1280 YOLO files 0.25 s, serial at the end of a
-    build; 2026-12-06)."""
-    written: list[str] = []
+    written = []
     folders: set[str] = set()
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="nidataset-labels") as pool:
-        for batch in _batches(texts, _BATCH):
-            for folder in {os.path.dirname(path) for path, _ in batch} - folders:
-                make_folder(folder)
-                folders.add(folder)
-            share = -(-len(batch) // max(1, workers))
-            parts = [batch[start : start + share] for start in range(0, len(batch), share)]
-            for _ in pool.map(_write_texts, parts):  # raises the first failure
-                pass
-            written += [path for path, _ in batch]
+    for entries in dataset.entries.get("yolo", {}).values():
+        for entry in entries:
+            path = os.path.join(dataset.output_path, entry["file"])  # type: ignore[index]
+            if os.path.dirname(path) not in folders:
+                make_folder(os.path.dirname(path))
+                folders.add(os.path.dirname(path))
+            boxes = entry["boxes"]  # type: ignore[index]
+            write_text(path, "".join(f"{class_of[value]} {box}\n" for value, box in boxes))
+            written.append(path)
     return written
-
-
-def _write_texts(items: list[tuple[str, str]]) -> None:
-    for path, text in items:
-        write_text(path, text)
-
-
-def _batches(items: Iterable[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
-    batch: list[tuple[str, str]] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def write_box_csv(item: LabelSlice) -> None:

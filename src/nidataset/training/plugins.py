@@ -78,8 +78,7 @@ class FinishedDataset:
     ``splits`` are the splits that hold a case, in train, val, test order, or ``(None,)`` without a
     split; ``cases`` the cases done per split; ``entries[format][split]`` a format's entries of the
     pairs done (pair order, then slice order), an iterable read from the pairs' fragments each time
-    it is iterated (never all in memory); ``empty_splits`` the asked splits that hold no case;
-    ``workers`` the threads a finisher may write its files on (the run's workers).
+    it is iterated (never all in memory); ``empty_splits`` the asked splits that hold no case.
     """
 
     output_path: str
@@ -90,7 +89,6 @@ class FinishedDataset:
     entries: Mapping[str, Mapping[str | None, Iterable[object]]]
     options: Any  # the build's BuildOptions
     empty_splits: tuple[str, ...] = ()
-    workers: int = 1
 
 
 #: ``finish(dataset)``: write the dataset files; return their paths (absolute).

@@ -10,13 +10,13 @@ finisher's, once every mask has been read, as for YOLO's boxes.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 
 from ..annotations.labels import SliceObject
 from ..annotations.polygons import coco_polygons, yolo_segments
-from .labelfiles import write_label_files
+from ..io.atomic import make_folder, write_text
 from .plugins import FinishedDataset, LabelFormat, LabelSlice
 
 NAME = "yolo-seg"
@@ -47,15 +47,15 @@ def _origin(found: SliceObject) -> tuple[int, int]:
 def finish_segments(dataset: FinishedDataset) -> list[str]:
     """One line per polygon with its class id; an empty file for a slice without objects."""
     class_of = dataset.classes.index()
-
-    def texts() -> Iterator[tuple[str, str]]:
-        for entries in dataset.entries.get(NAME, {}).values():
-            for entry in entries:
-                lines = entry["segments"]  # type: ignore[index]
-                text = "".join(f"{class_of[value]} {points}\n" for value, points in lines)
-                yield os.path.join(dataset.output_path, entry["file"]), text  # type: ignore[index]
-
-    return write_label_files(texts(), dataset.workers)
+    written = []
+    for entries in dataset.entries.get(NAME, {}).values():
+        for entry in entries:
+            path = os.path.join(dataset.output_path, entry["file"])  # type: ignore[index]
+            make_folder(os.path.dirname(path))
+            lines = entry["segments"]  # type: ignore[index]
+            write_text(path, "".join(f"{class_of[value]} {points}\n" for value, points in lines))
+            written.append(path)
+    return written
 
 
 YOLO_SEG = LabelFormat(
