@@ -48,8 +48,8 @@ def _tall_pair(tmp_path):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_reading_ahead_writes_what_reading_in_step_writes(tmp_path, monkeypatch, workers):
-    """The next slabs of image and mask are decompressed on a thread: the same files, and the label
-    files the finishers write on the run's threads come out the same too."""
+    """The next slabs of image and mask are decompressed on a thread: the same files, with one worker
+    or two."""
     images, masks = _tall_pair(tmp_path)
     options = {"image_format": "png", "window": "brain", "labels": ("masks", "yolo", "coco"), "select": "all"}
     monkeypatch.setattr(job, "SLAB_BYTES", 24 * 20 * 3 * 5)  # slabs of 5 slices of image and mask
@@ -84,21 +84,3 @@ def test_a_mask_cut_short_on_the_reading_thread_rolls_its_pair_back(tmp_path, mo
         assert not [p for p in out.rglob("*") if "tall" in p.name]
         assert len(list(out.rglob("case_*.png"))) > 0
     assert reasons[True] == reasons[False]
-
-
-def test_label_files_are_written_on_threads_in_batches(tmp_path, monkeypatch):
-    """The finishers' label files: every one placed whole with its text, their folders created, the
-    paths returned in the order given, across batches and threads."""
-    from nidataset.training import labelfiles
-
-    monkeypatch.setattr(labelfiles, "_BATCH", 3)
-    texts = [
-        (str(tmp_path / f"split_{i % 2}" / f"slice_{i:02d}.txt"), f"{i} 0.5\n" * (i % 3)) for i in range(10)
-    ]
-    assert labelfiles.write_label_files(iter(texts), 3) == [path for path, _ in texts]
-    for path, text in texts:
-        with open(path, encoding="utf-8") as handle:
-            assert handle.read() == text
-    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == sorted(
-        f"slice_{i:02d}.txt" for i in range(10)
-    )
