@@ -12,11 +12,10 @@ needs the whole volume (:func:`streams`); otherwise the image and its mask are r
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -29,12 +28,11 @@ from ..batch.resume import Done, Records, run_with_records
 from ..errors import VolumeError
 from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder, write_text
-from ..io.read_ahead import read_ahead
 from ..io.readers import Header, VolumeSource, open_volume, read_header
 from ..manifest import volume_rows
 from ..naming import prefix_of
 from ..results import Outcome
-from ..slices.job import READ_AHEAD, SLAB_BYTES, by_view
+from ..slices.job import SLAB_BYTES, by_view
 from ..values.dtypes import ValuePlan
 from ..values.pixels import Pixels, needs_voxels, pixels_for, recorded_values, value_plan
 from ..values.windows import value_counts
@@ -241,29 +239,19 @@ def streams(frames: list[SliceFrame], options: BuildOptions) -> bool:
 def _stream(
     reader: VolumeSource, mask_reader: VolumeSource, frame: SliceFrame, pixels: Pixels, pair: _Pair
 ) -> tuple[int, ...]:
-    """Read the image and its mask a slab at a time, in step, and write each slab's selected slices.
-
-    The next slabs of both are decompressed on a thread of their own while those before are written,
-    as the slice functions read ahead (:mod:`~nidataset.io.read_ahead`): two slabs more of each are
-    held then (the one handed over, the one being read)."""
+    """Read the image and its mask a slab at a time, in step, and write each slab's selected slices."""
     x, y, z = reader.header.shape
     plane_bytes = x * y * (reader.header.dtype.itemsize + mask_reader.header.dtype.itemsize)
     per_slab = max(1, min(z, SLAB_BYTES // plane_bytes))  # image and mask together: the slice job's MB
     itemsize = max(reader.header.dtype.itemsize, pixels.stack_dtype.itemsize, 4)
-    ahead = READ_AHEAD and per_slab < z  # one slab: nothing to overlap
-    extra = 2 * per_slab * plane_bytes if ahead else 0
     writer, nearest = pair.writer(frame, pixels), replace(frame, method="nearest")
     select = pair.options.select
     wanted = None if select in ("labelled", ("labelled", 0)) else set(selected(frame, None, select))
     found: set[int] = set()
     kept: list[int] = []
     done = 0
-    both = zip(reader.slabs(per_slab), mask_reader.slabs(per_slab), strict=True)
-    with (
-        BUDGET.reserve(6 * per_slab * x * y * itemsize + extra, f"shape {reader.header.shape}"),
-        _ahead(both, ahead) as slabs,
-    ):
-        for slab, mask_slab in slabs:
+    with BUDGET.reserve(6 * per_slab * x * y * itemsize, f"shape {reader.header.shape}"):
+        for slab, mask_slab in zip(reader.slabs(per_slab), mask_reader.slabs(per_slab), strict=True):
             pixels.check(slab)
             labels = _labels_of(mask_slab, mask_reader.header)
             count = slab.shape[2]
@@ -284,13 +272,6 @@ def _stream(
     pair.values += sorted(found | writer.seen)
     pair.picked.append(tuple(sorted(kept)))
     return (len(kept),)
-
-
-def _ahead(
-    items: Iterator[tuple[np.ndarray, np.ndarray]], ahead: bool
-) -> contextlib.AbstractContextManager[Iterator[tuple[np.ndarray, np.ndarray]]]:
-    """``items`` read ahead on a thread (:func:`~nidataset.io.read_ahead.read_ahead`), or as they are."""
-    return read_ahead(items) if ahead else contextlib.nullcontext(items)
 
 
 def _whole(
