@@ -12,10 +12,11 @@ needs the whole volume (:func:`streams`); otherwise the image and its mask are r
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -149,6 +150,33 @@ _FEW_VALUES = 8
 _CHUNK = 1 << 22
 
 
+@contextlib.contextmanager
+def _as_mask(mask_path: str) -> Iterator[None]:
+    """A problem of the mask's file named as the mask's (the pair is skipped under the image's name)."""
+    try:
+        yield
+    except VolumeError as error:
+        raise VolumeError(f"its mask {os.path.basename(mask_path)}: {error}") from None
+
+
+@contextlib.contextmanager
+def _open_mask(mask_path: str) -> Iterator[VolumeSource]:
+    """The mask opened, its header parsed and its voxel type checked, its problems named as its own."""
+    with _as_mask(mask_path):
+        reader = open_volume(mask_path)
+    with reader:
+        with _as_mask(mask_path):
+            check_label_dtype(reader.header.dtype)
+        yield reader
+
+
+def _mask_slabs(mask_reader: VolumeSource, per_slab: int) -> Iterator[np.ndarray]:
+    """The mask's integer labels a slab at a time, a problem of its file named as the mask's."""
+    with _as_mask(mask_reader.path):
+        for slab in mask_reader.slabs(per_slab):
+            yield _labels_of(slab, mask_reader.header)
+
+
 def _check_pair(image: Header, mask: Header, mask_path: str) -> None:
     mask_name = os.path.basename(mask_path)
     if image.shape != mask.shape:
@@ -196,8 +224,7 @@ def _build(
     values: list[int],
 ) -> tuple[int, ...]:
     pair = _Pair(options, split, prefix, written, picked, values)
-    with open_volume(path) as reader, open_volume(mask_path) as mask_reader:
-        check_label_dtype(mask_reader.header.dtype)
+    with open_volume(path) as reader, _open_mask(mask_path) as mask_reader:
         _check_pair(reader.header, mask_reader.header, mask_path)
         frames = fitting_frames(reader.header, options)
         plan = value_plan(reader.header, options)
@@ -251,9 +278,8 @@ def _stream(
     kept: list[int] = []
     done = 0
     with BUDGET.reserve(6 * per_slab * x * y * itemsize, f"shape {reader.header.shape}"):
-        for slab, mask_slab in zip(reader.slabs(per_slab), mask_reader.slabs(per_slab), strict=True):
+        for slab, labels in zip(reader.slabs(per_slab), _mask_slabs(mask_reader, per_slab), strict=True):
             pixels.check(slab)
-            labels = _labels_of(mask_slab, mask_reader.header)
             count = slab.shape[2]
             first = frame.slice_index(done + count - 1 if frame.reversed else done)
             if wanted is None:
@@ -279,7 +305,8 @@ def _whole(
 ) -> tuple[Pixels, tuple[int, ...]]:
     """Read the image and its mask whole (other views, or what needs every voxel first)."""
     header = reader.header
-    labels = _labels_of(mask_reader.volume(), mask_reader.header)
+    with _as_mask(mask_reader.path):
+        labels = _labels_of(mask_reader.volume(), mask_reader.header)
     pair.values += label_values(labels)
     with BUDGET.reserve(2 * header.nbytes, f"shape {header.shape}"):
         volume = reader.volume()
