@@ -19,7 +19,7 @@ import numpy as np
 
 from ..annotations.formats import columns, measures
 from ..annotations.labels import c_order, yolo_line
-from ..io.atomic import make_folder, write_atomic, write_text
+from ..io.atomic import make_folder, write_atomic, write_reserved
 from ..io.image_formats import Parts
 from ..io.images import image_parts, write_parts
 from ..io.png import png_bytes
@@ -54,9 +54,29 @@ def write_mask(item: LabelSlice) -> None:
 
 def yolo_entry(item: LabelSlice) -> dict[str, object]:
     """The slice's label file and its boxes as ``[label value, "cx cy w h"]``: the class ids are the
-    finisher's, once every mask has been read."""
+    finisher's, once every mask has been read. The file itself is created now, empty and hidden
+    (:func:`reserved`)."""
     boxes = [[found.label, yolo_line(found, 0, item.shape).split(" ", 1)[1]] for found in item.objects]
-    return {"file": f"{item.folder}/{item.stem}.txt", "boxes": boxes}
+    return reserved(item, {"file": f"{item.folder}/{item.stem}.txt", "boxes": boxes})
+
+
+def reserved(item: LabelSlice, entry: dict[str, object]) -> dict[str, object]:
+    """``entry`` with the hidden temporary its finisher fills (``"temporary"``), created by the
+    worker: creating a file cost 0.1-0.7 ms on the 2026-12-06 machine, a third of the serial
+    finisher's time when it created every label file itself."""
+    if item.reserve is not None:
+        entry["temporary"] = item.reserve(".txt")
+    return entry
+
+
+def write_label_text(output_path: str, entry: dict[str, object], text: str) -> str:
+    """Put a label file's ``text`` in place through the temporary its worker reserved (a new one when
+    it is gone: a pair resumed from an earlier run); its path."""
+    path = os.path.join(output_path, str(entry["file"]))
+    temporary = entry.get("temporary")
+    reserved_path = os.path.join(output_path, temporary) if isinstance(temporary, str) else None
+    write_reserved(reserved_path, path, text.replace("\n", os.linesep).encode("utf-8"))  # as text mode writes
+    return path
 
 
 def finish_yolo(dataset: FinishedDataset) -> list[str]:
@@ -66,13 +86,13 @@ def finish_yolo(dataset: FinishedDataset) -> list[str]:
     folders: set[str] = set()
     for entries in dataset.entries.get("yolo", {}).values():
         for entry in entries:
-            path = os.path.join(dataset.output_path, entry["file"])  # type: ignore[index]
-            if os.path.dirname(path) not in folders:
-                make_folder(os.path.dirname(path))
-                folders.add(os.path.dirname(path))
+            folder = os.path.dirname(os.path.join(dataset.output_path, entry["file"]))  # type: ignore[index]
+            if folder not in folders:
+                make_folder(folder)
+                folders.add(folder)
             boxes = entry["boxes"]  # type: ignore[index]
-            write_text(path, "".join(f"{class_of[value]} {box}\n" for value, box in boxes))
-            written.append(path)
+            text = "".join(f"{class_of[value]} {box}\n" for value, box in boxes)
+            written.append(write_label_text(dataset.output_path, entry, text))  # type: ignore[arg-type]
     return written
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from ..annotations.labels import SliceObject, run_counts, run_extent, slice_objects, value_runs
 from ..annotations.objects import Objects
 from ..geometry.frame import SliceFrame
-from ..io.atomic import make_folder
+from ..io.atomic import make_folder, reserve_temporary
 from ..io.image_formats import image_format as image_format_record
 from ..io.images import write_image
 from ..naming import index_width, slice_filename
@@ -112,6 +112,7 @@ class SliceWriter:
                     self._placer(kind, stem),
                     lambda index=index, labels=labels: self._objects(index, labels),  # type: ignore[misc]
                     self.options.classes,
+                    None if kind is None else self._reserver(kind, stem),
                 )
                 entries[label_format.name].append(label_format.write(item))
 
@@ -124,6 +125,14 @@ class SliceWriter:
             return path
 
         return place
+
+    def _reserver(self, kind: str, stem: str) -> Callable[[str], str]:
+        def reserve(extension: str) -> str:
+            temporary = reserve_temporary(os.path.join(self.folder(kind), stem + extension))
+            self.written.append(temporary)  # rolled back with the pair; no record lists it
+            return f"{self.layout.folder(kind, self.split)}/{os.path.basename(temporary)}"
+
+        return reserve
 
     def _objects(self, index: int, labels: np.ndarray) -> list[SliceObject]:
         """The objects on slice ``index`` (its label plane ``labels``), computed once per slice and kept
