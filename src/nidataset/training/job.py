@@ -29,11 +29,12 @@ from ..batch.resume import Done, Records, run_with_records
 from ..errors import VolumeError
 from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder, write_text
+from ..io.read_ahead import read_ahead
 from ..io.readers import Header, VolumeSource, open_volume, read_header
 from ..manifest import volume_rows
 from ..naming import prefix_of
 from ..results import Outcome
-from ..slices.job import SLAB_BYTES, by_view
+from ..slices.job import READ_AHEAD, SLAB_BYTES, by_view
 from ..values.dtypes import ValuePlan
 from ..values.pixels import Pixels, needs_voxels, pixels_for, recorded_values, value_plan
 from ..values.windows import value_counts
@@ -266,19 +267,27 @@ def streams(frames: list[SliceFrame], options: BuildOptions) -> bool:
 def _stream(
     reader: VolumeSource, mask_reader: VolumeSource, frame: SliceFrame, pixels: Pixels, pair: _Pair
 ) -> tuple[int, ...]:
-    """Read the image and its mask a slab at a time, in step, and write each slab's selected slices."""
+    """Read the image and its mask a slab at a time, in step, and write each slab's selected slices;
+    the next slabs are decompressed on a thread meanwhile, as the slice functions do (two more slabs
+    of each held; one worker, idle two-core machine, CT set: 5.8 -> 4.6 s, 2026-12-06)."""
     x, y, z = reader.header.shape
     plane_bytes = x * y * (reader.header.dtype.itemsize + mask_reader.header.dtype.itemsize)
     per_slab = max(1, min(z, SLAB_BYTES // plane_bytes))  # image and mask together: the slice job's MB
     itemsize = max(reader.header.dtype.itemsize, pixels.stack_dtype.itemsize, 4)
+    ahead = READ_AHEAD and per_slab < z  # one slab: nothing to overlap
     writer, nearest = pair.writer(frame, pixels), replace(frame, method="nearest")
     select = pair.options.select
     wanted = None if select in ("labelled", ("labelled", 0)) else set(selected(frame, None, select))
     found: set[int] = set()
     kept: list[int] = []
     done = 0
-    with BUDGET.reserve(6 * per_slab * x * y * itemsize, f"shape {reader.header.shape}"):
-        for slab, labels in zip(reader.slabs(per_slab), _mask_slabs(mask_reader, per_slab), strict=True):
+    both = zip(reader.slabs(per_slab), _mask_slabs(mask_reader, per_slab), strict=True)
+    held = (6 * x * y * itemsize + 2 * ahead * plane_bytes) * per_slab
+    with (
+        BUDGET.reserve(held, f"shape {reader.header.shape}"),
+        read_ahead(both) if ahead else contextlib.nullcontext(both) as slabs,
+    ):
+        for slab, labels in slabs:
             pixels.check(slab)
             count = slab.shape[2]
             first = frame.slice_index(done + count - 1 if frame.reversed else done)
