@@ -51,7 +51,9 @@ def test_plane_objects_are_each_label_value_with_its_extent_pixels_and_runs(plan
         mask = plane == item.label
         rows, cols = np.nonzero(mask)
         assert item.rows == (rows.min(), rows.max()) and item.cols == (cols.min(), cols.max())
-        assert np.array_equal(item.mask, mask)
+        (r0, r1), (c0, c1) = item.rows, item.cols
+        assert item.shape == plane.shape  # its pixels are those of its extent
+        assert np.array_equal(item.mask, mask[r0 : r1 + 1, c0 : c1 + 1])
         assert item.counts == _counts(mask)
         assert coco_annotation(item)["area"] == int(mask.sum())
 

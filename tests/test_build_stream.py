@@ -38,3 +38,48 @@ def test_a_streamed_pair_writes_what_the_whole_volume_path_writes(tmp_path, monk
             assert data == other, name
         else:
             assert streamed[name] == data, name
+
+
+def _tall_pair(tmp_path):
+    images, masks = make_inputs(tmp_path / "in", cases=2, negative=False)
+    write_pair(images, masks, "tall", np.concatenate([labelled_mask(1)] * 3, axis=2))  # 36 slices
+    return images, masks
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_reading_ahead_writes_what_reading_in_step_writes(tmp_path, monkeypatch, workers):
+    """The next slabs of image and mask are decompressed on a thread: the same files, with one worker
+    or two."""
+    images, masks = _tall_pair(tmp_path)
+    options = {"image_format": "png", "window": "brain", "labels": ("masks", "yolo", "coco"), "select": "all"}
+    monkeypatch.setattr(job, "SLAB_BYTES", 24 * 20 * 3 * 5)  # slabs of 5 slices of image and mask
+    trees = {}
+    for ahead in (False, True):
+        monkeypatch.setattr(job, "READ_AHEAD", ahead)
+        out = tmp_path / f"ahead-{ahead}"
+        result = build_dataset(str(images), str(masks), str(out), progress=False, workers=workers, **options)
+        assert not result.skipped
+        trees[ahead] = {n: d.split(b'"date_created"')[0] for n, d in tree(out).items()}
+    assert trees[True] == trees[False]
+    assert len([n for n in trees[True] if n.startswith("labels/") and "axial" in n]) == 2 * 12 + 36
+
+
+@pytest.mark.parametrize("ahead", [False, True])
+def test_a_mask_cut_short_rolls_its_streamed_pair_back(tmp_path, monkeypatch, ahead):
+    """A mask whose gzip stream ends part-way fails (on the reading thread when read ahead): the pair
+    is skipped with a reason naming the mask and its problem, and nothing of it is left; the other
+    pairs are written."""
+    images, masks = _tall_pair(tmp_path)
+    whole = (masks / "tall.nii.gz").read_bytes()
+    (masks / "tall.nii.gz").write_bytes(whole[: len(whole) * 2 // 3])
+    monkeypatch.setattr(job, "SLAB_BYTES", 24 * 20 * 3 * 5)  # slabs of 5 slices of image and mask
+    monkeypatch.setattr(job, "READ_AHEAD", ahead)
+    out = tmp_path / "out"
+    result = build_dataset(
+        str(images), str(masks), str(out), window="brain", image_format="png", progress=False
+    )
+    (skipped,) = result.skipped
+    assert skipped.name == "tall_0000.nii.gz"
+    assert skipped.reason.startswith("its mask tall.nii.gz: truncated")  # the mask's problem, named
+    assert not [p for p in out.rglob("*") if "tall" in p.name]
+    assert len(list(out.rglob("case_*.png"))) > 0

@@ -72,6 +72,29 @@ def test_our_png_files_read_back_exactly(tmp_path, dtype, channels):
         np.testing.assert_array_equal(read, image)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_label_pngs_and_planes_stored_by_column_read_back_exactly(tmp_path, dtype):
+    """Masks (``labels=True``: another deflate) and planes in any memory order (a label plane read in
+    place from a NIfTI volume is stored column by column; flipped ones have negative strides) give
+    their pixels back to OpenCV and Pillow, wider than one strip of columns too."""
+    from nidataset.io.png import png_bytes
+
+    rng = np.random.default_rng(5)
+    plane = np.zeros((300, 1100), dtype)
+    plane[rng.random(plane.shape) < 0.1] = 2
+    plane[40:90, 700:1000] = np.iinfo(dtype).max
+    stored = np.asfortranarray(plane)
+    for image in (plane, stored, stored[::-1], stored[:, ::-1], plane[::2, 1::3]):
+        for labels in (False, True):
+            path = tmp_path / "label.png"
+            path.write_bytes(png_bytes(image, labels=labels))
+            with Image.open(path) as opened:
+                pillow = np.asarray(opened)
+            for read in (pillow, cv2.imread(str(path), cv2.IMREAD_UNCHANGED)):
+                assert read.dtype == dtype
+                np.testing.assert_array_equal(read, np.array(image))
+
+
 def test_png_refuses_what_it_cannot_hold():
     from nidataset.io.png import png_bytes
 

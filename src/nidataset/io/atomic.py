@@ -40,6 +40,14 @@ _CREATE_NEW = (
     | getattr(os, "O_CLOEXEC", 0)
     | getattr(os, "O_BINARY", 0)
 )
+#: Open a reserved temporary to fill it: never create, never through a symbolic link, emptied first.
+_REOPEN = (
+    os.O_WRONLY
+    | os.O_TRUNC
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
 _TEMPORARY = re.compile(r"\..+\.[0-9a-f]{12}\.partial(\.[A-Za-z0-9.]+)?")
 #: Descriptors of the temporaries being written, per thread, for :func:`open_temporary`.
 _offered = threading.local()
@@ -98,6 +106,62 @@ def create_temporary(
         except FileExistsError:
             continue
     raise OutputError(errno.EEXIST, f"cannot create a temporary file in {folder!r}: every name tried exists")
+
+
+def reserve_temporary(path: str) -> str:
+    """Create now, empty, the hidden temporary that :func:`write_reserved` fills and renames to
+    ``path`` later (its path): the file is created where creating is cheap to wait for (a worker),
+    and written where its bytes are known (a finisher). Whoever reserves it removes it on a rollback.
+    """
+    folder, name = os.path.split(path)
+    try:
+        temporary, descriptor = create_temporary(folder, name)
+    except OSError as error:
+        raise sorted_error(error, path) from None
+    os.close(descriptor)
+    return temporary
+
+
+def write_reserved(temporary: str | None, path: str, data: bytes) -> None:
+    """Put ``data`` at ``path`` whole, through ``temporary`` (:func:`reserve_temporary` gave it for
+    ``path``) while it is there: opened (never created, never through a link), filled, renamed. A
+    temporary already used or removed, or not one for ``path``'s folder, is ignored: a new one is
+    created (:func:`write_atomic`)."""
+    folder = os.path.dirname(path)
+    usable = (
+        temporary is not None
+        and os.path.dirname(temporary) == folder
+        and is_temporary_name(os.path.basename(temporary))
+    )
+    descriptor = None
+    if usable:
+        try:
+            descriptor = os.open(temporary, _REOPEN)  # type: ignore[arg-type]
+        except FileNotFoundError:
+            descriptor = None
+        except OSError as error:
+            raise sorted_error(error, path) from None
+    if descriptor is None:
+        write_atomic(path, lambda fresh: _write_bytes(open_temporary(fresh), data))
+        return
+    try:
+        _write_bytes(descriptor, data)
+        os.replace(temporary, path)  # type: ignore[arg-type]
+    except BaseException as error:
+        remove_files([temporary])  # type: ignore[list-item]
+        if isinstance(error, OSError) and not isinstance(error, OutputError):
+            raise sorted_error(error, path) from None
+        raise
+
+
+def _write_bytes(descriptor: int, data: bytes) -> None:
+    """Write ``data`` at the descriptor, then close it."""
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(descriptor, view) :]
+    finally:
+        os.close(descriptor)
 
 
 def write_text(path: str, text: str) -> None:

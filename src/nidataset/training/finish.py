@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..batch.records import FOLDER
-from ..io.atomic import make_folder, remove_empty_folders, remove_files, write_text
+from ..io.atomic import make_folder, remove_empty_folders, remove_files, remove_temporaries, write_text
 from ..naming import manifest_filename, prefix_of
 from ..results import RunResult
 from .classes import Classes
@@ -109,10 +109,16 @@ def finish_dataset(
 
 def _remove_emptied_places(options: BuildOptions) -> None:
     """The layout's folders for every kind and split that a rerun left empty (the pairs' own files are
-    removed by the per-pair protocol while workers run; folders only now, when none does)."""
+    removed by the per-pair protocol while workers run; folders only now, when none does). The label
+    files' temporaries left there (their pair stopped before its finisher ran, and is not in this
+    run) are removed first: no writer is at work."""
     layout = LAYOUTS[options.layout]
     kinds = {"images", "masks", *(LABEL_FORMATS[name].folder for name in options.labels)}
     places = {layout.folder(kind, split) for kind in kinds if kind for split in (*SPLITS, None)}
+    label_kinds = {LABEL_FORMATS[name].folder for name in LABEL_FORMATS} - {None, "images", "masks"}
+    for place in {layout.folder(kind, split) for kind in label_kinds if kind for split in (*SPLITS, None)}:
+        if os.path.isdir(os.path.join(options.output_path, place)):
+            remove_temporaries(os.path.join(options.output_path, place))
     folders = {
         os.path.join(options.output_path, *place.split("/")[:depth])
         for place in places

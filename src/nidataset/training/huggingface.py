@@ -22,8 +22,8 @@ import os
 import numpy as np
 
 from ..io.atomic import make_folder, write_atomic, write_text
-from ..io.images import write_image
 from ..naming import manifest_filename
+from .labelfiles import write_label_image
 from .pairing import case_of
 from .plugins import FinishedDataset, LabelFormat, LabelSlice, Layout
 from .yolo import yolo_folder
@@ -40,7 +40,7 @@ def hf_entry(item: LabelSlice) -> dict[str, object]:
     values = np.maximum(item.labels, 0)
     dtype = np.uint8 if values.size == 0 or int(values.max()) <= 255 else np.uint16
     mask_path = item.place(".png")
-    write_image(mask_path, values.astype(dtype), "png")
+    write_label_image(mask_path, values.astype(dtype), "png")
     prefix, view, index = item.stem.rsplit("_", 2)
     objects = [[o.label, [o.cols[0], o.rows[0], o.cols[1] - o.cols[0] + 1, o.rows[1] - o.rows[0] + 1]]
                for o in item.objects]  # fmt: skip

@@ -12,10 +12,11 @@ needs the whole volume (:func:`streams`); otherwise the image and its mask are r
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -28,11 +29,12 @@ from ..batch.resume import Done, Records, run_with_records
 from ..errors import VolumeError
 from ..geometry.frame import SliceFrame
 from ..io.atomic import make_folder, write_text
+from ..io.read_ahead import read_ahead
 from ..io.readers import Header, VolumeSource, open_volume, read_header
 from ..manifest import volume_rows
 from ..naming import prefix_of
 from ..results import Outcome
-from ..slices.job import SLAB_BYTES, by_view
+from ..slices.job import READ_AHEAD, SLAB_BYTES, by_view
 from ..values.dtypes import ValuePlan
 from ..values.pixels import Pixels, needs_voxels, pixels_for, recorded_values, value_plan
 from ..values.windows import value_counts
@@ -149,6 +151,33 @@ _FEW_VALUES = 8
 _CHUNK = 1 << 22
 
 
+@contextlib.contextmanager
+def _as_mask(mask_path: str) -> Iterator[None]:
+    """A problem of the mask's file named as the mask's (the pair is skipped under the image's name)."""
+    try:
+        yield
+    except VolumeError as error:
+        raise VolumeError(f"its mask {os.path.basename(mask_path)}: {error}") from None
+
+
+@contextlib.contextmanager
+def _open_mask(mask_path: str) -> Iterator[VolumeSource]:
+    """The mask opened, its header parsed and its voxel type checked, its problems named as its own."""
+    with _as_mask(mask_path):
+        reader = open_volume(mask_path)
+    with reader:
+        with _as_mask(mask_path):
+            check_label_dtype(reader.header.dtype)
+        yield reader
+
+
+def _mask_slabs(mask_reader: VolumeSource, per_slab: int) -> Iterator[np.ndarray]:
+    """The mask's integer labels a slab at a time, a problem of its file named as the mask's."""
+    with _as_mask(mask_reader.path):
+        for slab in mask_reader.slabs(per_slab):
+            yield _labels_of(slab, mask_reader.header)
+
+
 def _check_pair(image: Header, mask: Header, mask_path: str) -> None:
     mask_name = os.path.basename(mask_path)
     if image.shape != mask.shape:
@@ -196,8 +225,7 @@ def _build(
     values: list[int],
 ) -> tuple[int, ...]:
     pair = _Pair(options, split, prefix, written, picked, values)
-    with open_volume(path) as reader, open_volume(mask_path) as mask_reader:
-        check_label_dtype(mask_reader.header.dtype)
+    with open_volume(path) as reader, _open_mask(mask_path) as mask_reader:
         _check_pair(reader.header, mask_reader.header, mask_path)
         frames = fitting_frames(reader.header, options)
         plan = value_plan(reader.header, options)
@@ -239,21 +267,28 @@ def streams(frames: list[SliceFrame], options: BuildOptions) -> bool:
 def _stream(
     reader: VolumeSource, mask_reader: VolumeSource, frame: SliceFrame, pixels: Pixels, pair: _Pair
 ) -> tuple[int, ...]:
-    """Read the image and its mask a slab at a time, in step, and write each slab's selected slices."""
+    """Read the image and its mask a slab at a time, in step, and write each slab's selected slices;
+    the next slabs are decompressed on a thread meanwhile, as the slice functions do (two more slabs
+    of each held; one worker, idle two-core machine, CT set: 5.8 -> 4.6 s, 2026-12-06)."""
     x, y, z = reader.header.shape
     plane_bytes = x * y * (reader.header.dtype.itemsize + mask_reader.header.dtype.itemsize)
     per_slab = max(1, min(z, SLAB_BYTES // plane_bytes))  # image and mask together: the slice job's MB
     itemsize = max(reader.header.dtype.itemsize, pixels.stack_dtype.itemsize, 4)
+    ahead = READ_AHEAD and per_slab < z  # one slab: nothing to overlap
     writer, nearest = pair.writer(frame, pixels), replace(frame, method="nearest")
     select = pair.options.select
     wanted = None if select in ("labelled", ("labelled", 0)) else set(selected(frame, None, select))
     found: set[int] = set()
     kept: list[int] = []
     done = 0
-    with BUDGET.reserve(6 * per_slab * x * y * itemsize, f"shape {reader.header.shape}"):
-        for slab, mask_slab in zip(reader.slabs(per_slab), mask_reader.slabs(per_slab), strict=True):
+    both = zip(reader.slabs(per_slab), _mask_slabs(mask_reader, per_slab), strict=True)
+    held = (6 * x * y * itemsize + 2 * ahead * plane_bytes) * per_slab
+    with (
+        BUDGET.reserve(held, f"shape {reader.header.shape}"),
+        read_ahead(both) if ahead else contextlib.nullcontext(both) as slabs,
+    ):
+        for slab, labels in slabs:
             pixels.check(slab)
-            labels = _labels_of(mask_slab, mask_reader.header)
             count = slab.shape[2]
             first = frame.slice_index(done + count - 1 if frame.reversed else done)
             if wanted is None:
@@ -279,7 +314,8 @@ def _whole(
 ) -> tuple[Pixels, tuple[int, ...]]:
     """Read the image and its mask whole (other views, or what needs every voxel first)."""
     header = reader.header
-    labels = _labels_of(mask_reader.volume(), mask_reader.header)
+    with _as_mask(mask_reader.path):
+        labels = _labels_of(mask_reader.volume(), mask_reader.header)
     pair.values += label_values(labels)
     with BUDGET.reserve(2 * header.nbytes, f"shape {header.shape}"):
         volume = reader.volume()

@@ -13,15 +13,34 @@ through the same functions).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import numpy as np
 
 from ..annotations.formats import columns, measures
 from ..annotations.labels import c_order, yolo_line
-from ..io.atomic import make_folder, write_text
-from ..io.images import write_image
+from ..io.atomic import make_folder, write_atomic, write_reserved
+from ..io.image_formats import Parts
+from ..io.images import image_parts, write_parts
+from ..io.png import png_bytes
 from ..io.tables import write_csv
 from .plugins import FinishedDataset, LabelFormat, LabelSlice
+
+#: Label images' own encoders, by image format, where one is faster than the format's: a PNG of label
+#: values is deflated by isal (:func:`~nidataset.io.png.png_bytes`, ``labels=True``: the same
+#: pixels, 0.09 against 0.5 ms a 512 x 512 mask), and a plane stored column by column goes into its
+#: rows as it lies.
+LABEL_ENCODERS: dict[str, Callable[[np.ndarray], Parts]] = {
+    "png": lambda image: [png_bytes(image, labels=True)],
+}
+
+
+def write_label_image(path: str, image: np.ndarray, image_format: str) -> None:
+    """Write an image of label values (a mask, nnU-Net's labels) atomically: by the format's label
+    encoder (:data:`LABEL_ENCODERS`), else by its own from a row-major copy."""
+    encode = LABEL_ENCODERS.get(image_format)
+    parts = encode(image) if encode is not None else image_parts(c_order(image), image_format)
+    write_atomic(path, lambda temporary: write_parts(temporary, parts))
 
 
 def write_mask(item: LabelSlice) -> None:
@@ -29,16 +48,35 @@ def write_mask(item: LabelSlice) -> None:
     values = item.labels if item.labels.dtype.kind in "ub" else np.maximum(item.labels, 0)
     small = values.dtype.itemsize == 1 or values.size == 0 or int(values.max()) <= 255  # uint8: no pass
     dtype = np.uint8 if small else np.uint16
-    extension = item.options.mask_extension
-    image = c_order(values if values.dtype == dtype else values.astype(dtype))  # the PNG's row order
-    write_image(item.place(f".{extension}"), image, "tiff" if extension == "tif" else "png")
+    image = values if values.dtype == dtype else values.astype(dtype, order="K")  # in its memory order
+    write_label_image(item.place(f".{item.options.mask_extension}"), image, item.options.mask_format)
 
 
 def yolo_entry(item: LabelSlice) -> dict[str, object]:
     """The slice's label file and its boxes as ``[label value, "cx cy w h"]``: the class ids are the
-    finisher's, once every mask has been read."""
+    finisher's, once every mask has been read. The file itself is created now, empty and hidden
+    (:func:`reserved`)."""
     boxes = [[found.label, yolo_line(found, 0, item.shape).split(" ", 1)[1]] for found in item.objects]
-    return {"file": f"{item.folder}/{item.stem}.txt", "boxes": boxes}
+    return reserved(item, {"file": f"{item.folder}/{item.stem}.txt", "boxes": boxes})
+
+
+def reserved(item: LabelSlice, entry: dict[str, object]) -> dict[str, object]:
+    """``entry`` with the hidden temporary its finisher fills (``"temporary"``), created by the
+    worker: creating a file cost 0.1-0.7 ms on the 2026-12-06 machine, a third of the serial
+    finisher's time when it created every label file itself."""
+    if item.reserve is not None:
+        entry["temporary"] = item.reserve(".txt")
+    return entry
+
+
+def write_label_text(output_path: str, entry: dict[str, object], text: str) -> str:
+    """Put a label file's ``text`` in place through the temporary its worker reserved (a new one when
+    it is gone: a pair resumed from an earlier run); its path."""
+    path = os.path.join(output_path, str(entry["file"]))
+    temporary = entry.get("temporary")
+    reserved_path = os.path.join(output_path, temporary) if isinstance(temporary, str) else None
+    write_reserved(reserved_path, path, text.replace("\n", os.linesep).encode("utf-8"))  # as text mode writes
+    return path
 
 
 def finish_yolo(dataset: FinishedDataset) -> list[str]:
@@ -48,13 +86,13 @@ def finish_yolo(dataset: FinishedDataset) -> list[str]:
     folders: set[str] = set()
     for entries in dataset.entries.get("yolo", {}).values():
         for entry in entries:
-            path = os.path.join(dataset.output_path, entry["file"])  # type: ignore[index]
-            if os.path.dirname(path) not in folders:
-                make_folder(os.path.dirname(path))
-                folders.add(os.path.dirname(path))
+            folder = os.path.dirname(os.path.join(dataset.output_path, entry["file"]))  # type: ignore[index]
+            if folder not in folders:
+                make_folder(folder)
+                folders.add(folder)
             boxes = entry["boxes"]  # type: ignore[index]
-            write_text(path, "".join(f"{class_of[value]} {box}\n" for value, box in boxes))
-            written.append(path)
+            text = "".join(f"{class_of[value]} {box}\n" for value, box in boxes)
+            written.append(write_label_text(dataset.output_path, entry, text))  # type: ignore[arg-type]
     return written
 
 

@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from ..io.atomic import write_text
-from ..io.images import write_image
+from .labelfiles import write_label_image
 from .plugins import FinishedDataset, LabelFormat, LabelSlice, Layout
 
 NAME = "nnunet"
@@ -47,7 +47,7 @@ def write_labels(item: LabelSlice) -> dict[str, object]:
     labels = np.asarray(item.labels)
     numbers = np.where(labels > 0, np.searchsorted(values, labels) + 1, 0)
     dtype = np.uint8 if len(values) <= 255 else np.uint16
-    write_image(item.place(".png"), numbers.astype(dtype), "png")
+    write_label_image(item.place(".png"), numbers.astype(dtype), "png")
     return {"case": item.stem}
 
 

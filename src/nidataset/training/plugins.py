@@ -60,6 +60,11 @@ class LabelSlice:
     find_objects: Callable[[], list[SliceObject]] = field(repr=False, default=list)
     #: The dataset's classes, only for a format with ``needs_classes`` (it costs a pass over the masks).
     classes: Classes | None = None
+    #: ``reserve(".txt")``: create now, empty, the hidden temporary of this slice's file in the
+    #: format's folder, for the finisher to fill (:func:`~nidataset.io.atomic.write_reserved`); its
+    #: path relative to the dataset's root. Creating files is the workers' then, in parallel, and a
+    #: failed pair's temporaries are rolled back with its files.
+    reserve: Callable[[str], str] | None = field(repr=False, default=None)
 
     @cached_property
     def objects(self) -> list[SliceObject]:

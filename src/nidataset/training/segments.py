@@ -16,7 +16,8 @@ import numpy as np
 
 from ..annotations.labels import SliceObject
 from ..annotations.polygons import coco_polygons, yolo_segments
-from ..io.atomic import make_folder, write_text
+from ..io.atomic import make_folder
+from .labelfiles import reserved, write_label_text
 from .plugins import FinishedDataset, LabelFormat, LabelSlice
 
 NAME = "yolo-seg"
@@ -35,7 +36,7 @@ def segments_entry(item: LabelSlice) -> dict[str, object]:
         for found in item.objects
         for line in yolo_segments(found.mask, 0, item.shape, _origin(found))
     ]
-    return {"file": f"{item.folder}/{item.stem}.txt", "segments": segments}
+    return reserved(item, {"file": f"{item.folder}/{item.stem}.txt", "segments": segments})
 
 
 def _origin(found: SliceObject) -> tuple[int, int]:
@@ -50,11 +51,10 @@ def finish_segments(dataset: FinishedDataset) -> list[str]:
     written = []
     for entries in dataset.entries.get(NAME, {}).values():
         for entry in entries:
-            path = os.path.join(dataset.output_path, entry["file"])  # type: ignore[index]
-            make_folder(os.path.dirname(path))
+            make_folder(os.path.dirname(os.path.join(dataset.output_path, entry["file"])))  # type: ignore[index]
             lines = entry["segments"]  # type: ignore[index]
-            write_text(path, "".join(f"{class_of[value]} {points}\n" for value, points in lines))
-            written.append(path)
+            text = "".join(f"{class_of[value]} {points}\n" for value, points in lines)
+            written.append(write_label_text(dataset.output_path, entry, text))  # type: ignore[arg-type]
     return written
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from ..annotations.labels import SliceObject, run_counts, run_extent, slice_objects, value_runs
 from ..annotations.objects import Objects
 from ..geometry.frame import SliceFrame
-from ..io.atomic import make_folder
+from ..io.atomic import make_folder, reserve_temporary
 from ..io.image_formats import image_format as image_format_record
 from ..io.images import write_image
 from ..naming import index_width, slice_filename
@@ -30,17 +30,20 @@ from .tables import LABEL_FORMATS, LAYOUTS
 def plane_objects(labels: np.ndarray) -> list[SliceObject]:
     """One object per label value (> 0) of a label plane, in value order, with its COCO runs: extents
     and runs of every value come from one pass over the plane in column-major order (no pass over
-    the volume, numpy alone, and the runs COCO needs are found on the way).
+    the volume, numpy alone, and the runs COCO needs are found on the way). Each object holds its
+    pixels inside its extent (``shape`` given), not an image-sized mask.
 
     >>> plane = np.array([[0, 7], [3, 7]], np.int16)
-    >>> [(o.label, o.rows, o.cols, o.area, o.counts) for o in plane_objects(plane)]
-    [(3, (1, 1), (0, 0), 1, [1, 1, 2]), (7, (0, 1), (1, 1), 2, [2, 2])]
+    >>> [(o.label, o.rows, o.cols, o.area, o.counts, o.mask.shape) for o in plane_objects(plane)]
+    [(3, (1, 1), (0, 0), 1, [1, 1, 2], (1, 1)), (7, (0, 1), (1, 1), 2, [2, 2], (2, 1))]
     """
     found = []
+    shape = (int(labels.shape[0]), int(labels.shape[1]))
     for value, starts, stops in value_runs(labels):
         rows, cols = run_extent(starts, stops, labels.shape[0])
         counts = run_counts(starts, stops, labels.size)
-        found.append(SliceObject(value, rows, cols, labels == value, counts=counts))
+        pixels = labels[rows[0] : rows[1] + 1, cols[0] : cols[1] + 1] == value
+        found.append(SliceObject(value, rows, cols, pixels, shape, counts=counts))
     return found
 
 
@@ -109,6 +112,7 @@ class SliceWriter:
                     self._placer(kind, stem),
                     lambda index=index, labels=labels: self._objects(index, labels),  # type: ignore[misc]
                     self.options.classes,
+                    None if kind is None else self._reserver(kind, stem),
                 )
                 entries[label_format.name].append(label_format.write(item))
 
@@ -121,6 +125,14 @@ class SliceWriter:
             return path
 
         return place
+
+    def _reserver(self, kind: str, stem: str) -> Callable[[str], str]:
+        def reserve(extension: str) -> str:
+            temporary = reserve_temporary(os.path.join(self.folder(kind), stem + extension))
+            self.written.append(temporary)  # rolled back with the pair; no record lists it
+            return f"{self.layout.folder(kind, self.split)}/{os.path.basename(temporary)}"
+
+        return reserve
 
     def _objects(self, index: int, labels: np.ndarray) -> list[SliceObject]:
         """The objects on slice ``index`` (its label plane ``labels``), computed once per slice and kept
