@@ -7,7 +7,8 @@ SPEC is a JSON object: ``mode`` ("reference", "ours", "floor" or "idle"), ``nii_
 checkout's ``src`` folder, or of a baseline revision's, put first on the path), ``options`` (ours,
 optional: more keyword arguments of ``extract_slices_dataset``, such as ``orientation``; ``bench.py``
 gives them only to this checkout's snapshot, never to a baseline's, which may lack them) and ``profile``
-(ours: run under cProfile). The child times only the work itself and writes ``{"seconds": ..., ...}`` to
+(ours: run under cProfile) and ``layout`` (floor, optional: write each slice's bytes as ours lays them
+out, see :func:`floor_layout`). The child times only the work itself and writes ``{"seconds": ..., ...}`` to
 RESULT.
 
 Ours is imported through the public API only (``nidataset.slices.extract_slices_dataset`` and the
@@ -26,6 +27,7 @@ import json
 import os
 import struct
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, BinaryIO
@@ -117,13 +119,14 @@ def run_idle(spec: dict[str, Any]) -> dict[str, Any]:
 def run_floor(spec: dict[str, Any]) -> dict[str, Any]:
     """Decompress every volume with our decompressor and write each slice's bytes to its own file."""
     gzip_module, name = decompressor()
+    floor = floor_layout if spec.get("layout") else floor_volume
     folder = spec["nii_folder"]
     paths = sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(NIFTI_SUFFIXES))
 
     def work() -> int:
         with concurrent.futures.ThreadPoolExecutor(spec["workers"]) as pool:
             jobs = [
-                pool.submit(floor_volume, p, spec["output_path"], spec["view"], gzip_module) for p in paths
+                pool.submit(floor, p, spec["output_path"], spec["view"], gzip_module) for p in paths
             ]
             return sum(job.result() for job in jobs)
 
@@ -170,6 +173,66 @@ def write_slices(stream: BinaryIO, folder: str, stem: str, count: int, slice_byt
         for k in range(n):
             with open(os.path.join(folder, f"{stem}_{start + k:0{width}d}.tif"), "wb") as out:
                 out.write(buffer[k * slice_bytes : (k + 1) * slice_bytes])
+
+
+def floor_layout(path: str, output_path: str, view: str, gzip_module: Any) -> int:
+    """The floor of ours, whose slices are the stored volume's ``volume[:, j, :]`` (coronal) etc. as
+    C-ordered (rows, cols) arrays: the raw bytes of the same slices, in the same orientation.
+
+    NIfTI stores X fastest, so every view's slice is a transposed copy (axial's too: rows are X). The
+    floor makes it the cheapest way numpy knows, one plane at a time along an axis that keeps the
+    plane in cache (as ours), axially a slab at a time, else from the whole volume, into buffers kept
+    per thread for the next volume. numpy is imported here, not at the top (see the module's note).
+    """
+    import numpy as np
+
+    prefix = os.path.basename(path).removesuffix(".gz").removesuffix(".nii")
+    folder = os.path.join(output_path, prefix, view)
+    os.makedirs(folder, exist_ok=True)
+    with open(path, "rb") as raw, gzip_module.GzipFile(fileobj=raw, mode="rb") as stream:
+        block = stream.read(348)
+        shape, itemsize, offset = nifti1_header(block)
+        order = "<" if struct.unpack("<i", block[:4])[0] == 348 else ">"
+        dtype = np.dtype(order + _NIFTI_DTYPES[struct.unpack(order + "h", block[70:72])[0]])
+        stream.read(offset - 348)
+        axis, (x, y, z) = AXES[view], shape
+        count = shape[axis]
+        width = max(3, len(str(count - 1)))
+        slabs = max(1, min(z, SLAB_BYTES // (x * y * itemsize))) if view == "axial" else z
+        source, target = _buffers(np, (x * y * slabs * itemsize, x * y * slabs * itemsize))
+        for start in range(0, z, slabs):
+            k = min(slabs, z - start)
+            read_exactly(stream, memoryview(source)[: x * y * k * itemsize])
+            volume = source[: x * y * k * itemsize].view(dtype).reshape((x, y, k), order="F")
+            stack = target[: x * y * k * itemsize].view(dtype).reshape(np.moveaxis(volume, axis, 0).shape)
+            _lay_out(np, np.moveaxis(volume, axis, 0), stack, 1 if view == "sagittal" else 0)
+            first = start if view == "axial" else 0
+            for n, plane in enumerate(stack):
+                with open(os.path.join(folder, f"{prefix}_{view}_{first + n:0{width}d}.tif"), "wb") as out:
+                    out.write(plane.data)
+        while stream.read(SLAB_BYTES):  # to the end: the gzip CRC and length are checked
+            pass
+    return count
+
+
+_NIFTI_DTYPES = {2: "u1", 4: "i2", 8: "i4", 16: "f4", 64: "f8", 256: "i1", 512: "u2", 768: "u4"}
+_KEPT = threading.local()
+
+
+def _buffers(np: Any, sizes: tuple[int, int]) -> tuple[Any, Any]:
+    """Two uint8 buffers of at least ``sizes`` bytes, kept by this thread for its next volume."""
+    kept = getattr(_KEPT, "buffers", None)
+    if kept is None or any(b.nbytes < n for b, n in zip(kept, sizes)):
+        kept = _KEPT.buffers = tuple(np.empty(n, dtype=np.uint8) for n in sizes)
+    return kept
+
+
+def _lay_out(np: Any, slices: Any, out: Any, position: int) -> None:
+    """``out[...] = slices``, one (row or slice) plane of ``position`` at a time: in cache."""
+    key: list[Any] = [slice(None)] * 3
+    for start in range(out.shape[position]):
+        key[position] = start
+        np.copyto(out[tuple(key)], slices[tuple(key)])
 
 
 def read_exactly(stream: BinaryIO, target: memoryview) -> None:
