@@ -125,9 +125,7 @@ def run_floor(spec: dict[str, Any]) -> dict[str, Any]:
 
     def work() -> int:
         with concurrent.futures.ThreadPoolExecutor(spec["workers"]) as pool:
-            jobs = [
-                pool.submit(floor, p, spec["output_path"], spec["view"], gzip_module) for p in paths
-            ]
+            jobs = [pool.submit(floor, p, spec["output_path"], spec["view"], gzip_module) for p in paths]
             return sum(job.result() for job in jobs)
 
     seconds, slices = timed(work)
@@ -179,10 +177,12 @@ def floor_layout(path: str, output_path: str, view: str, gzip_module: Any) -> in
     """The floor of ours, whose slices are the stored volume's ``volume[:, j, :]`` (coronal) etc. as
     C-ordered (rows, cols) arrays: the raw bytes of the same slices, in the same orientation.
 
-    NIfTI stores X fastest, so every view's slice is a transposed copy (axial's too: rows are X). The
-    floor makes it the cheapest way numpy knows, one plane at a time along an axis that keeps the
-    plane in cache (as ours), axially a slab at a time, else from the whole volume, into buffers kept
-    per thread for the next volume. numpy is imported here, not at the top (see the module's note).
+    NIfTI stores X fastest, so every view's slice is a transposed copy (axial's too: its rows are X).
+    The floor makes it the cheapest way we know with numpy: slabs of stored slices as they are
+    decompressed, one plane at a time along an axis that keeps the plane in cache; axially 4 MB slabs
+    written as they come, else 16 MB slabs laid out into the view's slices, written at the end; into
+    buffers kept per thread for its next volume. numpy is imported here, not at the top (see the
+    module's note).
     """
     import numpy as np
 
@@ -196,23 +196,27 @@ def floor_layout(path: str, output_path: str, view: str, gzip_module: Any) -> in
         dtype = np.dtype(order + _NIFTI_DTYPES[struct.unpack(order + "h", block[70:72])[0]])
         stream.read(offset - 348)
         axis, (x, y, z) = AXES[view], shape
-        count = shape[axis]
-        width = max(3, len(str(count - 1)))
-        slabs = max(1, min(z, SLAB_BYTES // (x * y * itemsize))) if view == "axial" else z
-        source, target = _buffers(np, (x * y * slabs * itemsize, x * y * slabs * itemsize))
-        for start in range(0, z, slabs):
-            k = min(slabs, z - start)
-            read_exactly(stream, memoryview(source)[: x * y * k * itemsize])
-            volume = source[: x * y * k * itemsize].view(dtype).reshape((x, y, k), order="F")
-            stack = target[: x * y * k * itemsize].view(dtype).reshape(np.moveaxis(volume, axis, 0).shape)
-            _lay_out(np, np.moveaxis(volume, axis, 0), stack, 1 if view == "sagittal" else 0)
-            first = start if view == "axial" else 0
-            for n, plane in enumerate(stack):
-                with open(os.path.join(folder, f"{prefix}_{view}_{first + n:0{width}d}.tif"), "wb") as out:
-                    out.write(plane.data)
+        plane = x * y * itemsize
+        per_slab = max(1, min(z, (SLAB_BYTES if view == "axial" else 4 * SLAB_BYTES) // plane))
+        stack_planes = per_slab if view == "axial" else z
+        slab, stack = _buffers(np, (plane * per_slab, plane * stack_planes))
+        stacked = stack.view(dtype)[: x * y * stack_planes]
+        laid = stacked.reshape((-1, *(n for a, n in enumerate(shape) if a != axis)))  # not axial
+        for start in range(0, z, per_slab):
+            k = min(per_slab, z - start)
+            read_exactly(stream, memoryview(slab)[: plane * k])
+            voxels = slab.view(dtype)[: x * y * k].reshape((x, y, k), order="F")
+            if view == "axial":  # (slice, row, col) = (z, x, y): each stored plane transposed
+                out = stacked[: x * y * k].reshape((k, x, y))
+                _copy_planes(np, out, voxels.transpose(2, 0, 1), 0)
+                _write(folder, f"{prefix}_{view}", start, z, out)
+            else:  # into the view's (slice, row, col) stack, seen in stored (x, y, z) order
+                _copy_planes(np, np.moveaxis(laid, 0, axis)[:, :, start : start + k], voxels, 1)
+        if view != "axial":
+            _write(folder, f"{prefix}_{view}", 0, shape[axis], laid)
         while stream.read(SLAB_BYTES):  # to the end: the gzip CRC and length are checked
             pass
-    return count
+    return shape[axis]
 
 
 _NIFTI_DTYPES = {2: "u1", 4: "i2", 8: "i4", 16: "f4", 64: "f8", 256: "i1", 512: "u2", 768: "u4"}
@@ -222,17 +226,25 @@ _KEPT = threading.local()
 def _buffers(np: Any, sizes: tuple[int, int]) -> tuple[Any, Any]:
     """Two uint8 buffers of at least ``sizes`` bytes, kept by this thread for its next volume."""
     kept = getattr(_KEPT, "buffers", None)
-    if kept is None or any(b.nbytes < n for b, n in zip(kept, sizes)):
+    if kept is None or any(b.nbytes < n for b, n in zip(kept, sizes, strict=True)):
         kept = _KEPT.buffers = tuple(np.empty(n, dtype=np.uint8) for n in sizes)
     return kept
 
 
-def _lay_out(np: Any, slices: Any, out: Any, position: int) -> None:
-    """``out[...] = slices``, one (row or slice) plane of ``position`` at a time: in cache."""
+def _copy_planes(np: Any, out: Any, block: Any, position: int) -> None:
+    """``out[...] = block``, one plane of axis ``position`` at a time: in cache."""
     key: list[Any] = [slice(None)] * 3
     for start in range(out.shape[position]):
         key[position] = start
-        np.copyto(out[tuple(key)], slices[tuple(key)])
+        np.copyto(out[tuple(key)], block[tuple(key)])
+
+
+def _write(folder: str, stem: str, first: int, count: int, stack: Any) -> None:
+    """Each ``stack[n]``'s bytes as slice ``first + n`` of ``count``."""
+    width = max(3, len(str(count - 1)))
+    for n, plane in enumerate(stack):
+        with open(os.path.join(folder, f"{stem}_{first + n:0{width}d}.tif"), "wb") as out:
+            out.write(plane.data)
 
 
 def read_exactly(stream: BinaryIO, target: memoryview) -> None:

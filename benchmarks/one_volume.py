@@ -182,8 +182,7 @@ def report(times: dict[str, list[float]], header: list[str], baseline: bool) -> 
         for view in VIEWS:
             ratio = med[f"set {view}: ours"] / med[f"set {view}: {floor}"]
             lines.append(
-                f"| 4-volume CT set, {view}: ours / {what} (start-up excluded) | {ratio:.2f}x"
-                f" | {GOAL_SET}x |"
+                f"| 4-volume CT set, {view}: ours / {what} (start-up excluded) | {ratio:.2f}x | {GOAL_SET}x |"
             )
     return "\n".join(lines) + "\n"
 
