@@ -236,24 +236,31 @@ def _stream(
         slabs = reader.slabs(per_slab, buffers)
         with read_ahead(slabs, depth=1) if ahead else nullcontext(slabs) as items:
             if axial:
-                return _stream_slabs(items, out, learnt, planes, clipped)
+                return _stream_slabs(items, per_slab, out, learnt, planes, clipped)
             return _laid_out(items, out, learnt, clipped)
 
 
 def _stream_slabs(
     slabs: Iterator[np.ndarray],
+    per_slab: int,
     out: ViewWriter,
     learnt: dict[str, object],
     planes: PreviewPlanes | None,
     clipped: Clipped | None,
 ) -> int:
-    frame = out.frame
+    """Write each slab's slices, laid out in one pooled buffer (the sinks write what they are given
+    at once, so the next slab may reuse it)."""
+    frame, dtype = out.frame, out.pixels.stack_dtype
+    plane = math.prod(frame.source_plane)
     done = 0
-    for slab in slabs:
-        _take(slab, done, out, learnt, planes, clipped)
-        done += slab.shape[2]
-        first = frame.slice_index(done - 1 if frame.reversed else done - slab.shape[2])
-        out.write(frame.stack(slab, out.pixels.stack_dtype), first)
+    with POOL.lend(per_slab * plane * dtype.itemsize) as spare:
+        for slab in slabs:
+            _take(slab, done, out, learnt, planes, clipped)
+            count = slab.shape[2]
+            done += count
+            first = frame.slice_index(done - 1 if frame.reversed else done - count)
+            stack = spare[: count * plane * dtype.itemsize].view(dtype).reshape(count, *frame.source_plane)
+            out.write(frame.stack(slab, dtype, out=stack), first)
     return frame.count
 
 
