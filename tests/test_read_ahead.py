@@ -117,14 +117,16 @@ def test_the_reader_error_is_raised_in_order() -> None:
 
 
 @pytest.mark.parametrize("view", ["coronal", "sagittal"])
-@pytest.mark.parametrize("ahead", [False, True])
+@pytest.mark.parametrize(("ahead", "limit"), [(False, 1 << 20), (True, 1 << 20), (True, 0)])
 def test_slabs_laid_out_as_read_give_the_volumes_slices(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, view: str, ahead: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, view: str, ahead: bool, limit: int
 ) -> None:
+    """Laid out slab by slab (read ahead or not), or read whole first (a volume above the limit)."""
     source = tmp_path / "in"
     source.mkdir()
     data = np.asanyarray(nib.load(str(_volume(source, "case.nii.gz", 7))).dataobj)
     monkeypatch.setattr(slices_job, "LAYOUT_SLAB_BYTES", 40 * 30 * 2 * 7)  # 7 stored slices: the last 1
+    monkeypatch.setattr(slices_job, "LAYOUT_LIMIT", limit)
     result = _run(source, tmp_path / "out", ahead, monkeypatch, view=view)
     assert not result.skipped  # type: ignore[attr-defined]
     axis = {"coronal": 1, "sagittal": 0}[view]

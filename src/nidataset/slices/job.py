@@ -47,6 +47,10 @@ READ_AHEAD = True
 #: int16, two whole cache lines of each slice's row per slab; laying out a CT volume's slabs took
 #: 0.034 s at 64 planes, 0.069 s at 32, 0.106 s at 16 and 0.123 s at 8 (4 MB).
 LAYOUT_SLAB_BYTES = 32 << 20
+#: Coronal and sagittal slabs are laid out as read for volumes of at most this many bytes: the first
+#: slab touches the whole stack, so a file that declares more voxels than it holds (a decompression
+#: bomb) costs up to this much memory; a larger volume is read whole first, as its data come.
+LAYOUT_LIMIT = 512 << 20
 
 
 def extract_volume(path: str, options: SliceOptions) -> Outcome:
@@ -121,6 +125,7 @@ def _write_views(
     planes = _preview_planes(header, options)
     source = os.path.basename(reader.path)
     streams = planes is None or planes.streamable  # previews along the stored axial axis keep up
+    streams = streams and (frames[0].axis == 2 or header.nbytes <= LAYOUT_LIMIT)
     if len(frames) == 1 and not needs_voxels(options) and streams:
         pixels = pixels_for(plan, options)
         clipped = _clipped(pixels, plan, options)
