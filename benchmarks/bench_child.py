@@ -178,11 +178,12 @@ def floor_layout(path: str, output_path: str, view: str, gzip_module: Any) -> in
     C-ordered (rows, cols) arrays: the raw bytes of the same slices, in the same orientation.
 
     NIfTI stores X fastest, so every view's slice is a transposed copy (axial's too: its rows are X).
-    The floor makes it the cheapest way we know with numpy: slabs of stored slices as they are
-    decompressed, one plane at a time along an axis that keeps the plane in cache; axially 4 MB slabs
-    written as they come, else 32 MB slabs laid out into the view's slices, written at the end; into
-    buffers kept per thread for its next volume. numpy is imported here, not at the top (see the
-    module's note).
+    The floor makes it the cheapest way we know with numpy (as ours does), one plane at a time along
+    an axis that keeps the plane in cache: axially 4 MB slabs of stored slices written as they come;
+    coronally 32 MB slabs laid out into the view's slices as they are decompressed, written at the
+    end; sagittally the whole volume, then laid out (slab by slab, each slice's row would be written
+    in pieces scattered a slice apart: slower); into buffers kept per thread for its next volume.
+    numpy is imported here, not at the top (see the module's note).
     """
     import numpy as np
 
@@ -197,7 +198,8 @@ def floor_layout(path: str, output_path: str, view: str, gzip_module: Any) -> in
         stream.read(offset - 348)
         axis, (x, y, z) = AXES[view], shape
         plane = x * y * itemsize
-        per_slab = max(1, min(z, (SLAB_BYTES if view == "axial" else 8 * SLAB_BYTES) // plane))
+        slab_bytes = {"axial": SLAB_BYTES, "coronal": 8 * SLAB_BYTES, "sagittal": z * plane}[view]
+        per_slab = max(1, min(z, slab_bytes // plane))
         stack_planes = per_slab if view == "axial" else z
         slab, stack = _buffers(np, (plane * per_slab, plane * stack_planes))
         stacked = stack.view(dtype)[: x * y * stack_planes]

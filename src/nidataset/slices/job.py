@@ -43,13 +43,16 @@ __all__ = ["extract_volume", "extract_volume_files", "manifest_rows", "row_folde
 SLAB_BYTES = 4 << 20
 #: Streaming decompresses the next slab on a thread while this one is written or laid out (issue 23).
 READ_AHEAD = True
-#: Coronal and sagittal streaming read this many bytes of voxels at a time: 64 planes of 512 x 512
-#: int16, two whole cache lines of each slice's row per slab; laying out a CT volume's slabs took
-#: 0.034 s at 64 planes, 0.069 s at 32, 0.106 s at 16 and 0.123 s at 8 (4 MB).
+#: Coronal streaming (slices across the middle stored axis) reads this many bytes of voxels at a
+#: time: 64 planes of 512 x 512 int16, two whole cache lines of each slice's row per slab; laying
+#: out a CT volume's slabs took 0.034 s at 64 planes, 0.069 s at 32, 0.106 s at 16 and 0.123 s at 8.
 LAYOUT_SLAB_BYTES = 32 << 20
-#: Coronal and sagittal slabs are laid out as read for volumes of at most this many bytes: the first
-#: slab touches the whole stack, so a file that declares more voxels than it holds (a decompression
-#: bomb) costs up to this much memory; a larger volume is read whole first, as its data come.
+#: Coronal slabs are laid out as read for volumes of at most this many bytes: the first slab
+#: touches the whole stack, so a file that declares more voxels than it holds (a decompression bomb)
+#: costs up to this much memory; a larger volume is read whole first, as its data come. Sagittal
+#: slices (across the stored axis that varies fastest) are always cut from the whole volume: laid out
+#: slab by slab, each slice's row is written in pieces scattered a slice apart, which cost 8-12% more
+#: CPU on the CT set than one pass over the whole volume (benchmarks/cpu_ab.py).
 LAYOUT_LIMIT = 512 << 20
 
 
@@ -125,7 +128,7 @@ def _write_views(
     planes = _preview_planes(header, options)
     source = os.path.basename(reader.path)
     streams = planes is None or planes.streamable  # previews along the stored axial axis keep up
-    streams = streams and (frames[0].axis == 2 or header.nbytes <= LAYOUT_LIMIT)
+    streams = streams and (frames[0].axis == 2 or (frames[0].axis == 1 and header.nbytes <= LAYOUT_LIMIT))
     if len(frames) == 1 and not needs_voxels(options) and streams:
         pixels = pixels_for(plan, options)
         clipped = _clipped(pixels, plan, options)
@@ -216,9 +219,9 @@ def _stream(
 
     Axial slices are written slab by slab, so memory stays a few MB: a slab is held about four times
     (the read, the decompressor's buffer, the slice-major copy, the image being written), and twice
-    more as read while reading ahead (the one handed over, the one being read). Coronal and sagittal
-    slabs are laid out into the view's slice-major stack as they come (:func:`_laid_out`). That is
-    reserved, so that one huge slice cannot overcommit with others."""
+    more as read while reading ahead (the one handed over, the one being read). Coronal slabs are
+    laid out into the view's slice-major stack as they come (:func:`_laid_out`). That is reserved,
+    so that one huge slice cannot overcommit with others."""
     header, frame = reader.header, out.frame
     x, y, z = header.shape
     plane_bytes = x * y * header.dtype.itemsize
