@@ -120,6 +120,8 @@ def run_floor(spec: dict[str, Any]) -> dict[str, Any]:
     """Decompress every volume with our decompressor and write each slice's bytes to its own file."""
     gzip_module, name = decompressor()
     floor = floor_layout if spec.get("layout") else floor_volume
+    if spec.get("layout"):
+        import numpy  # noqa: F401 - before the clock starts, as ours imports it before its own
     folder = spec["nii_folder"]
     paths = sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(NIFTI_SUFFIXES))
 
