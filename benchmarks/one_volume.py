@@ -15,7 +15,8 @@ interleaved rounds (the order rotated each round), every case in its own fresh p
   workers); and the single-thread floor of that job, a whole process (``bench_child.py`` in floor mode,
   one thread) that decompresses with ``isal`` and writes each slice's raw bytes as one file;
 * start-up excluded, timed inside the child (``bench_child.py``): the CT set in every view with all
-  cores (``ours``) against the floor with all cores.
+  cores (``ours``) against the floor with all cores; also their CPU seconds (all threads, user and
+  system: ``time.process_time`` around the same call), steadier than wall times on a shared machine.
 
 The floor comes twice. "Laid out" (the one the goals are against) writes the raw bytes of the very
 slices ours writes, in the same orientation: NIfTI stores X fastest, so every view's slice, the
@@ -120,8 +121,9 @@ def all_cases(args: argparse.Namespace, tall: Dataset, tiny: Dataset, ct: Datase
     return cases
 
 
-def run_case(case: Case, scratch: Path) -> float:
-    """Run ``case`` once in a fresh output folder; its seconds (wall, or the child's own)."""
+def run_case(case: Case, scratch: Path) -> tuple[float, float | None]:
+    """Run ``case`` once in a fresh output folder; its seconds (wall, or the child's own) and, for a
+    child timing itself, its CPU seconds meanwhile."""
     out = Path(tempfile.mkdtemp(prefix="out-", dir=scratch))
     spec_path, result_path, log = scratch / "spec.json", scratch / "result.json", scratch / "child.log"
     if case.spec is not None:
@@ -143,26 +145,37 @@ def run_case(case: Case, scratch: Path) -> float:
         written = sum(1 for p in out.rglob("*") if p.is_file() and p.suffix == ".tif")
         if written != case.files:
             raise RuntimeError(f"{case.name} wrote {written} slices, not {case.files}")
-        return float(json.loads(result_path.read_text())["seconds"]) if case.inside else wall
+        if not case.inside:
+            return wall, None
+        result = json.loads(result_path.read_text())
+        return float(result["seconds"]), float(result["cpu"])
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
 
 def measure_all(
     cases: list[Case], rounds: int, scratch: Path, gate: measure.QuietGate
-) -> dict[str, list[float]]:
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Seconds of every case, and CPU seconds of those timed inside, by case name."""
     times: dict[str, list[float]] = {case.name: [] for case in cases}
+    cpu: dict[str, list[float]] = {case.name: [] for case in cases if case.inside}
     for round_ in range(rounds):
         shift = round_ % len(cases)
         for case in cases[shift:] + cases[:shift]:
             gate.wait()
-            times[case.name].append(run_case(case, scratch))
+            seconds, cpu_seconds = run_case(case, scratch)
+            times[case.name].append(seconds)
+            if cpu_seconds is not None:
+                cpu[case.name].append(cpu_seconds)
         print(f"round {round_ + 1}/{rounds} done", file=sys.stderr)
-    return times
+    return times, cpu
 
 
-def report(times: dict[str, list[float]], header: list[str], baseline: bool) -> str:
+def report(
+    times: dict[str, list[float]], cpu: dict[str, list[float]], header: list[str], baseline: bool
+) -> str:
     med = {name: statistics.median(values) for name, values in times.items()}
+    cpu_med = {name: statistics.median(values) for name, values in cpu.items()}
     lines = [
         *(f"- {line}" for line in header),
         "",
@@ -184,6 +197,13 @@ def report(times: dict[str, list[float]], header: list[str], baseline: bool) -> 
             lines.append(
                 f"| 4-volume CT set, {view}: ours / {what} (start-up excluded) | {ratio:.2f}x | {GOAL_SET}x |"
             )
+    lines += ["", "| CPU seconds, all threads, start-up excluded | median | min | max |"]
+    lines += ["|---|---:|---:|---:|"]
+    lines += [f"| {n} | {cpu_med[n]:.3f} | {min(v):.3f} | {max(v):.3f} |" for n, v in cpu.items()]
+    lines += ["", "| CPU ratio | value |", "|---|---:|"]
+    for view in VIEWS:
+        ratio = cpu_med[f"set {view}: ours"] / cpu_med[f"set {view}: floor"]
+        lines.append(f"| 4-volume CT set, {view}: ours / floor, CPU seconds | {ratio:.2f}x |")
     return "\n".join(lines) + "\n"
 
 
@@ -218,11 +238,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             path.read_bytes()
         gate = measure.QuietGate(threshold=0.3, budget=args.wait_budget)
         start = time.perf_counter()
-        times = measure_all(all_cases(args, tall, tiny, ct), args.rounds, scratch, gate)
+        times, cpu = measure_all(all_cases(args, tall, tiny, ct), args.rounds, scratch, gate)
         header.append(
             f"measured in {time.perf_counter() - start:.0f} s; {max(0.0, gate.budget):.0f} s of waiting left"
         )
-        text = report(times, header, bool(args.baseline))
+        text = report(times, cpu, header, bool(args.baseline))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     print(text)
