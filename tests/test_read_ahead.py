@@ -121,8 +121,8 @@ def test_the_reader_error_is_raised_in_order() -> None:
 def test_slabs_laid_out_as_read_give_the_volumes_slices(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, view: str, ahead: bool, limit: int
 ) -> None:
-    """Coronal: laid out slab by slab (read ahead or not), or read whole first (a volume above the
-    limit); sagittal: always read whole first."""
+    """Coronal: laid out slab by slab (never read ahead, whatever READ_AHEAD), or read whole first
+    (a volume above the limit); sagittal: always read whole first."""
     source = tmp_path / "in"
     source.mkdir()
     data = np.asanyarray(nib.load(str(_volume(source, "case.nii.gz", 7))).dataobj)
