@@ -188,11 +188,13 @@ def test_an_unknown_orientation_is_refused_before_anything_is_written(stored_48,
 def test_one_view_streamed_slab_by_slab_equals_the_whole_volume_path(
     stored_48, tmp_path, monkeypatch, convention
 ):
-    """A single view across the last stored axis is read a few slices at a time, also when that axis
-    runs against the slice order; a list of views cuts them from the whole volume."""
+    """A single view is read a few stored slices at a time (across the last stored axis, written as
+    they come; else laid out as they come), also when that axis runs against the slice order; a list
+    of views cuts them from the whole volume."""
     import nidataset.slices.job as job
 
     monkeypatch.setattr(job, "SLAB_BYTES", 2 * 5 * 7 * 2)  # two slices of the smallest plane per slab
+    monkeypatch.setattr(job, "LAYOUT_SLAB_BYTES", 3 * 5 * 7 * 2)  # coronal, sagittal: laid out 3 at a time
     for view in VIEWS:
         streamed = extract_slices_dataset(
             str(stored_48), str(tmp_path / "streamed"), view=view, orientation=convention, progress=False

@@ -1,5 +1,6 @@
-"""Issue 23: axial slices read ahead on a thread write what the sequential loop writes, and a reader's
-error on that thread rolls the volume back as before."""
+"""Issue 23: slices read ahead on a thread write what the sequential loop writes, and a reader's
+error on that thread rolls the volume back as before; coronal slabs are laid out as they are read,
+and the slices are the volume's."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
+import tifffile
 
 from nidataset.io.read_ahead import read_ahead
 from nidataset.slices import extract_slices_dataset
@@ -112,3 +114,38 @@ def test_the_reader_error_is_raised_in_order() -> None:
         for item in items:
             seen.append(item)
     assert seen == [1, 2]
+
+
+@pytest.mark.parametrize("view", ["coronal", "sagittal"])
+@pytest.mark.parametrize(("ahead", "limit"), [(False, 1 << 20), (True, 1 << 20), (True, 0)])
+def test_slabs_laid_out_as_read_give_the_volumes_slices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, view: str, ahead: bool, limit: int
+) -> None:
+    """Coronal: laid out slab by slab (never read ahead, whatever READ_AHEAD), or read whole first
+    (a volume above the limit); sagittal: always read whole first."""
+    source = tmp_path / "in"
+    source.mkdir()
+    data = np.asanyarray(nib.load(str(_volume(source, "case.nii.gz", 7))).dataobj)
+    monkeypatch.setattr(slices_job, "LAYOUT_SLAB_BYTES", 40 * 30 * 2 * 7)  # 7 stored slices: the last 1
+    monkeypatch.setattr(slices_job, "LAYOUT_LIMIT", limit)
+    result = _run(source, tmp_path / "out", ahead, monkeypatch, view=view)
+    assert not result.skipped  # type: ignore[attr-defined]
+    axis = {"coronal": 1, "sagittal": 0}[view]
+    files = sorted((tmp_path / "out" / "case" / view).glob("*.tif"))
+    assert len(files) == data.shape[axis]
+    for index, path in enumerate(files):
+        expected = np.take(data, index, axis=axis)  # (rows, cols) in stored order: X or Y, then Z
+        assert np.array_equal(tifffile.imread(path), expected), path.name
+
+
+def test_a_cut_volume_laid_out_as_read_rolls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    raw = gzip.decompress(_volume(source, "good.nii.gz", 1).read_bytes())
+    (source / "cut.nii.gz").write_bytes(gzip.compress(raw)[: len(gzip.compress(raw)) * 2 // 3])
+    monkeypatch.setattr(slices_job, "LAYOUT_SLAB_BYTES", 40 * 30 * 2 * 7)
+    result = _run(source, tmp_path / "out", True, monkeypatch, view="coronal")
+    (skipped,) = result.skipped  # type: ignore[attr-defined]
+    assert skipped.name == "cut.nii.gz" and "truncated" in skipped.reason
+    assert not [p for p in (tmp_path / "out").rglob("*") if "cut" in p.name]
+    assert len(list((tmp_path / "out").rglob("good_coronal_*.tif"))) == 30

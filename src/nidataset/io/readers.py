@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -72,8 +72,9 @@ class VolumeSource(Protocol):
         """The whole volume, (X, Y, Z) in Fortran order, in ``header.dtype``; then :meth:`finish`."""
         ...
 
-    def slabs(self, slices_per_slab: int) -> Iterator[np.ndarray]:
-        """Consecutive (X, Y, k) Fortran-ordered blocks of axial slices; :meth:`finish` after the last."""
+    def slabs(self, slices_per_slab: int, buffers: Sequence[np.ndarray] = ()) -> Iterator[np.ndarray]:
+        """Consecutive (X, Y, k) Fortran-ordered blocks of axial slices, read into ``buffers`` (uint8)
+        in turn when given; :meth:`finish` after the last."""
         ...
 
     def finish(self) -> None:

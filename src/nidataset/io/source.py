@@ -5,7 +5,7 @@ it has something to check or release, ``finish`` and ``close``."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
 import numpy as np
@@ -43,12 +43,15 @@ class SourceBase:
         self.finish()
         return data
 
-    def slabs(self, slices_per_slab: int) -> Iterator[np.ndarray]:
-        """Consecutive (X, Y, k) blocks of axial slices."""
+    def slabs(self, slices_per_slab: int, buffers: Sequence[np.ndarray] = ()) -> Iterator[np.ndarray]:
+        """Consecutive (X, Y, k) blocks of axial slices, read into ``buffers`` in turn when given (uint8,
+        a slab's bytes each; the caller is done with a slab before its buffer comes round again): a
+        fresh array per slab would cost its first-touch page faults every time."""
         x, y, z = self.header.shape
-        for start in range(0, z, slices_per_slab):
+        for number, start in enumerate(range(0, z, slices_per_slab)):
             count = min(slices_per_slab, z - start)
-            yield self.read(x * y * count).reshape((x, y, count), order="F")
+            into = buffers[number % len(buffers)] if buffers else None
+            yield self.read(x * y * count, into).reshape((x, y, count), order="F")
         self.finish()
 
 

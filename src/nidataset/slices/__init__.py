@@ -1,7 +1,8 @@
 """The public API: ``from nidataset.slices import extract_slices_dataset`` and the other three.
 
-The slice façade lives in :mod:`~nidataset.slices.facade` and its per-file job in
-:mod:`~nidataset.slices.job`; the annotation functions, from :mod:`nidataset.annotations`, are
+The slice façade lives in :mod:`~nidataset.slices.facade`, its per-file job in
+:mod:`~nidataset.slices.job` and the slices' manifest rows in :mod:`~nidataset.slices.rows`; the
+annotation functions, from :mod:`nidataset.annotations`, are
 exported here too, as the seed documentation imports them. Loaded on first use, so that importing a
 pure submodule stays cheap.
 

@@ -8,9 +8,10 @@ a problem of the volume rolls back what it wrote (:mod:`nidataset.batch.failures
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -19,26 +20,40 @@ from ..batch.flow import fitting_frames
 from ..batch.memory import BUDGET, POOL
 from ..batch.resume import Done, Records, run_with_records
 from ..geometry.frame import SliceFrame
+from ..geometry.views import copy_block, stored_view
 from ..io.atomic import make_folder
 from ..io.images import image_parts
 from ..io.placement import is_vacant
 from ..io.read_ahead import read_ahead
-from ..io.readers import Header, VolumeSource, open_volume, read_header
+from ..io.readers import Header, VolumeSource, open_volume
 from ..io.shards import TarShard, shard_filename
 from ..io.sinks import LinkedFiles, Sink, StagedFolder
-from ..manifest import COLUMNS, volume_rows
-from ..naming import index_width, output_folder, own_folders, prefix_of, relative_folder, slice_filename
+from ..naming import index_width, output_folder, own_folders, prefix_of, slice_filename
 from ..options import SliceOptions
 from ..results import Outcome
 from ..values.dtypes import ValuePlan, real_values
-from ..values.pixels import Pixels, needs_voxels, pixels_for, recorded_values, stack_dtype, value_plan
+from ..values.pixels import Pixels, needs_voxels, pixels_for, stack_dtype, value_plan
 from ..values.windows import Clipped, Window, Windows
 from ..viewing.preview import PreviewPlanes, preview_frames
+from .rows import manifest_rows, row_folder, sample_rows
+
+__all__ = ["extract_volume", "extract_volume_files", "manifest_rows", "row_folder"]
 
 #: Axial streaming reads this many bytes of voxels at a time: large reads, a few MB per worker.
 SLAB_BYTES = 4 << 20
 #: Axial streaming decompresses the next slab on a thread while this one is written (issue 23).
 READ_AHEAD = True
+#: Coronal streaming (slices across the middle stored axis) reads this many bytes of voxels at a
+#: time: 64 planes of 512 x 512 int16, two whole cache lines of each slice's row per slab; laying
+#: out a CT volume's slabs took 0.034 s at 64 planes, 0.069 s at 32, 0.106 s at 16 and 0.123 s at 8.
+LAYOUT_SLAB_BYTES = 32 << 20
+#: Coronal slabs are laid out as read for volumes of at most this many bytes: the first slab
+#: touches the whole stack, so a file that declares more voxels than it holds (a decompression bomb)
+#: costs up to this much memory; a larger volume is read whole first, as its data come. Sagittal
+#: slices (across the stored axis that varies fastest) are always cut from the whole volume: laid out
+#: slab by slab, each slice's row is written in pieces scattered a slice apart, which cost 8-12% more
+#: CPU on the CT set than one pass over the whole volume (benchmarks/cpu_ab.py).
+LAYOUT_LIMIT = 512 << 20
 
 
 def extract_volume(path: str, options: SliceOptions) -> Outcome:
@@ -113,7 +128,8 @@ def _write_views(
     planes = _preview_planes(header, options)
     source = os.path.basename(reader.path)
     streams = planes is None or planes.streamable  # previews along the stored axial axis keep up
-    if len(frames) == 1 and frames[0].axis == 2 and not needs_voxels(options) and streams:
+    streams = streams and (frames[0].axis == 2 or (frames[0].axis == 1 and header.nbytes <= LAYOUT_LIMIT))
+    if len(frames) == 1 and not needs_voxels(options) and streams:
         pixels = pixels_for(plan, options)
         clipped = _clipped(pixels, plan, options)
         with _writing(header, source, frames[0], pixels, options, prefix, placed) as out:
@@ -191,33 +207,6 @@ def _write_previews(
     write_planes(planes, header, options.output_path, prefix, window=shown, written=placed.paths)
 
 
-def manifest_rows(path: str, outcome: Outcome, options: SliceOptions) -> list[list[list[object]]]:
-    """The manifest rows of one volume done, per view: all from its header, no voxel is read."""
-    header = read_header(path)
-    dtype, value_map = recorded_values(header, options, outcome.value_map)
-    frames = fitting_frames(header, options)
-    prefix = prefix_of(outcome.name)
-    return volume_rows(
-        frames,
-        header.affine,
-        source=outcome.name,
-        folders=[row_folder(prefix, frame.view, options) for frame in frames],
-        indices=[range(frame.count) for frame in frames],
-        extension=options.extension,
-        dtype=dtype,
-        value_map=value_map,
-        codes=header.codes,
-    )
-
-
-def row_folder(prefix: str, view: str, options: SliceOptions) -> str:
-    """What a manifest's ``path`` puts before a slice's name: its folder relative to the output root,
-    or its shard's path there, a shard's member being addressed as a file in a folder named after it
-    (``axial/case_001.tar/case_001_axial_000.tif``)."""
-    folder = relative_folder(prefix, view, options.saving_mode)
-    return f"{folder}/{shard_filename(prefix)}" if options.sharded else folder
-
-
 def _stream(
     reader: VolumeSource,
     out: ViewWriter,
@@ -225,47 +214,102 @@ def _stream(
     planes: PreviewPlanes | None,
     clipped: Clipped | None = None,
 ) -> int:
-    """Slices across the last stored axis are contiguous in the file: read a slab at a time, so
-    memory stays a few MB (the axial view of most volumes).
+    """Read a slab of stored axial slices at a time (contiguous in the file), axially each one
+    decompressed on a thread while the one before is written, and write the view's slices.
 
-    A slab is held about four times (the read, the decompressor's buffer, the slice-major copy, the
-    image being written), and twice more as read while reading ahead (the one handed over, the one
-    being read): that is reserved, so that one huge slice cannot overcommit with others."""
-    x, y, z = reader.header.shape
-    plane_bytes = x * y * reader.header.dtype.itemsize
-    per_slab = max(1, min(z, SLAB_BYTES // plane_bytes))
-    itemsize = max(reader.header.dtype.itemsize, out.pixels.stack_dtype.itemsize, 4)
-    kept = 0 if planes is None else planes.nbytes(reader.header.dtype.itemsize)
-    ahead = READ_AHEAD and per_slab < z  # one slab: nothing to overlap
-    extra = 2 * per_slab * plane_bytes if ahead else 0
-    with BUDGET.reserve(4 * per_slab * x * y * itemsize + kept + extra, f"shape {reader.header.shape}"):
-        if not ahead:
-            return _stream_slabs(reader.slabs(per_slab), out, learnt, planes, clipped)
-        with read_ahead(reader.slabs(per_slab)) as slabs:
-            return _stream_slabs(slabs, out, learnt, planes, clipped)
+    Axial slices are written slab by slab, so memory stays a few MB: a slab is held about four times
+    (the read, the decompressor's buffer, the slice-major copy, the image being written), and twice
+    more as read while reading ahead (the one handed over, the one being read). Coronal slabs are
+    laid out into the view's slice-major stack as they come (:func:`_laid_out`). That is reserved,
+    so that one huge slice cannot overcommit with others."""
+    header, frame = reader.header, out.frame
+    x, y, z = header.shape
+    plane_bytes = x * y * header.dtype.itemsize
+    axial = frame.axis == 2
+    per_slab = max(1, min(z, (SLAB_BYTES if axial else LAYOUT_SLAB_BYTES) // plane_bytes))
+    # Coronal slabs are not read ahead: laying one out is a third of its decompression, and the GIL
+    # hand-offs of its plane copies cost more than the overlap gains (two workers on the CT set: the
+    # copies' wall time went from 0.4 s to 1.4-2.3 s, one worker: no gain).
+    ahead = READ_AHEAD and axial and per_slab < z  # one slab: nothing to overlap
+    held = (2 if ahead else 0) * per_slab * plane_bytes
+    if axial:
+        itemsize = max(header.dtype.itemsize, out.pixels.stack_dtype.itemsize, 4)
+        kept = 0 if planes is None else planes.nbytes(header.dtype.itemsize)
+        held += 4 * per_slab * x * y * itemsize + kept
+    else:  # the slab being laid out and the stack
+        held += per_slab * plane_bytes + math.prod(frame.stack_shape) * out.pixels.stack_dtype.itemsize
+    ring = 3 if ahead else 1  # the one used, the one handed over, the one being read (depth 1)
+    with (
+        BUDGET.reserve(held, f"shape {header.shape}"),
+        POOL.lend(ring * per_slab * plane_bytes) as spare,
+    ):
+        buffers = np.split(spare, ring)
+        slabs = reader.slabs(per_slab, buffers)
+        with read_ahead(slabs, depth=1) if ahead else nullcontext(slabs) as items:
+            if axial:
+                return _stream_slabs(items, per_slab, out, learnt, planes, clipped)
+            return _laid_out(items, out, learnt, clipped)
 
 
 def _stream_slabs(
     slabs: Iterator[np.ndarray],
+    per_slab: int,
     out: ViewWriter,
     learnt: dict[str, object],
     planes: PreviewPlanes | None,
     clipped: Clipped | None,
 ) -> int:
-    frame, pixels = out.frame, out.pixels
+    """Write each slab's slices, laid out in one pooled buffer (the sinks write what they are given
+    at once, so the next slab may reuse it)."""
+    frame, dtype = out.frame, out.pixels.stack_dtype
+    plane = math.prod(frame.source_plane)
     done = 0
-    for slab in slabs:
-        pixels.check(slab)
-        if clipped is not None:
-            clipped.take(slab)
-        if planes is not None:
-            planes.take(slab, done)
-        if out.options.measure_range:
-            learnt["value_range"] = value_range(slab, pixels.plan, learnt.get("value_range"))  # type: ignore[arg-type]
-        done += slab.shape[2]
-        first = frame.slice_index(done - 1 if frame.reversed else done - slab.shape[2])
-        out.write(frame.stack(slab, pixels.stack_dtype), first)
+    with POOL.lend(per_slab * plane * dtype.itemsize) as spare:
+        for slab in slabs:
+            _take(slab, done, out, learnt, planes, clipped)
+            count = slab.shape[2]
+            done += count
+            first = frame.slice_index(done - 1 if frame.reversed else done - count)
+            stack = spare[: count * plane * dtype.itemsize].view(dtype).reshape(count, *frame.source_plane)
+            out.write(frame.stack(slab, dtype, out=stack), first)
     return frame.count
+
+
+def _laid_out(
+    slabs: Iterator[np.ndarray], out: ViewWriter, learnt: dict[str, object], clipped: Clipped | None
+) -> int:
+    """Lay each slab out into the view's slice-major stack, in a buffer the pool reuses, then write
+    the stack: one volume-sized buffer and one slab instead of the volume and its copy, and each slab
+    laid out while it is still in cache (issue 23)."""
+    frame, dtype = out.frame, out.pixels.stack_dtype
+    with POOL.lend(math.prod(frame.stack_shape) * dtype.itemsize) as spare:
+        stack = spare.view(dtype).reshape(frame.stack_shape)
+        target = stored_view(stack, frame.slices)
+        done = 0
+        for slab in slabs:
+            _take(slab, done, out, learnt, None, clipped)
+            copy_block(target[:, :, done : done + slab.shape[2]], slab)
+            done += slab.shape[2]
+        return out.write(stack, 0)
+
+
+def _take(
+    slab: np.ndarray,
+    start: int,
+    out: ViewWriter,
+    learnt: dict[str, object],
+    planes: PreviewPlanes | None,
+    clipped: Clipped | None,
+) -> None:
+    """What a slab of stored axial slices from ``start`` adds besides the slices: the values' check,
+    the clipped voxels, the previews' planes, the value range."""
+    out.pixels.check(slab)
+    if clipped is not None:
+        clipped.take(slab)
+    if planes is not None:
+        planes.take(slab, start)
+    if out.options.measure_range:
+        learnt["value_range"] = value_range(slab, out.pixels.plan, learnt.get("value_range"))  # type: ignore[arg-type]
 
 
 def value_range(block: np.ndarray, plan: ValuePlan, sofar: list[float] | None = None) -> list[float] | None:
@@ -316,7 +360,7 @@ def _writing(
     placed: Placed,
 ) -> Iterator[ViewWriter]:
     """A writer of one view's slices, put in place whole when the block ends (dropped on an error)."""
-    rows = _sample_rows(header, source, frame, pixels, options, prefix) if options.sharded else None
+    rows = sample_rows(header, source, frame, pixels, options, prefix) if options.sharded else None
     writer = ViewWriter(frame, pixels, options, prefix, rows)
     try:
         yield writer
@@ -342,22 +386,3 @@ def _sink(options: SliceOptions, prefix: str, view: str) -> Sink:
         return StagedFolder(folder)
     make_folder(folder)
     return LinkedFiles(folder)
-
-
-def _sample_rows(
-    header: Header, source: str, frame: SliceFrame, pixels: Pixels, options: SliceOptions, prefix: str
-) -> list[dict[str, object]]:
-    """Each slice's manifest row, as :func:`manifest_rows` writes it, for the shard's samples."""
-    dtype, value_map = recorded_values(header, options, pixels.value_map)
-    (rows,) = volume_rows(
-        [frame],
-        header.affine,
-        source=source,
-        folders=[row_folder(prefix, frame.view, options)],
-        indices=[range(frame.count)],
-        extension=options.extension,
-        dtype=dtype,
-        value_map=value_map,
-        codes=header.codes,
-    )
-    return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
