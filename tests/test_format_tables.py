@@ -4,7 +4,7 @@ Python API and the command line without any other module changing."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import nibabel as nib
@@ -117,7 +117,7 @@ class NumpyVolume:
     def volume(self, into: np.ndarray | None = None) -> np.ndarray:
         return np.asfortranarray(self._data)
 
-    def slabs(self, slices_per_slab: int) -> Iterator[np.ndarray]:
+    def slabs(self, slices_per_slab: int, buffers: Sequence[np.ndarray] = ()) -> Iterator[np.ndarray]:
         for start in range(0, self._data.shape[2], slices_per_slab):
             yield np.asfortranarray(self._data[:, :, start : start + slices_per_slab])
 
