@@ -117,7 +117,7 @@ class NumpyVolume:
     def volume(self, into: np.ndarray | None = None) -> np.ndarray:
         return np.asfortranarray(self._data)
 
-    def slabs(self, slices_per_slab: int) -> Iterator[np.ndarray]:
+    def slabs(self, slices_per_slab: int, buffers: object = ()) -> Iterator[np.ndarray]:  # buffers: a hint
         for start in range(0, self._data.shape[2], slices_per_slab):
             yield np.asfortranarray(self._data[:, :, start : start + slices_per_slab])
 
