@@ -54,9 +54,9 @@ def coco_annotation(item: SliceObject, counts: list[int] | None = None) -> dict[
     """A COCO annotation without its ids, its label value as ``category_id`` (SPEC Part 2: ``bbox`` on
     pixel edges, ``area`` the pixel count, ``iscrowd`` 0, uncompressed RLE ``segmentation``);
     ``counts`` are the object's runs when they are known already."""
-    (r0, r1), (c0, c1) = item.rows, item.cols
     from ..annotations.labels import boxed_counts
 
+    (r0, r1), (c0, c1) = item.rows, item.cols
     if counts is None:  # an object holding its extent's pixels only needs no image-sized mask
         counts = rle_counts(item.mask) if item.shape is None else boxed_counts(item)
     height, width = item.mask.shape if item.shape is None else item.shape
