@@ -17,7 +17,9 @@ try:
     code = main(sys.argv[1:])
 except SystemExit as stop:
     code = stop.code
-heavy = sorted(name for name in ("numpy", "nibabel", "pydicom", "PIL") if name in sys.modules)
+heavy = sorted(
+    name for name in ("numpy", "nibabel", "pydicom", "PIL", "tifffile", "pyarrow") if name in sys.modules
+)
 print("heavy:", ",".join(heavy), "code:", code)
 """
 
@@ -38,6 +40,10 @@ def _probe(*argv: str) -> str:
         ("annotations", "--help"),
         ("reassemble", "--help"),
         ("nonsense",),
+        ("build", "--help"),  # its help lists the training tables' records
+        ("build",),  # missing arguments
+        ("build", "in", "masks", "out", "--layout", "nonsense"),  # a layout the table lacks
+        ("build", "in", "masks", "out", "--coco-segmentation", "nonsense"),
     ],
 )
 def test_help_and_usage_errors_import_no_numpy(argv: tuple[str, ...]) -> None:

@@ -14,13 +14,17 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-import numpy as np
-
-from ..annotations.labels import SliceObject, boxed_counts, c_order
 from ..io.atomic import make_folder, open_temporary, write_atomic
 from .plugins import FinishedDataset, LabelFormat, LabelSlice
+
+# numpy and the modules that import it are imported in the functions that use them: the CLI reads
+# this module's record for its help and usage errors, which then start without numpy.
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..annotations.labels import SliceObject
 
 #: The folder of the COCO files, under the dataset's root.
 FOLDER = "annotations"
@@ -50,6 +54,8 @@ def coco_annotation(item: SliceObject, counts: list[int] | None = None) -> dict[
     """A COCO annotation without its ids, its label value as ``category_id`` (SPEC Part 2: ``bbox`` on
     pixel edges, ``area`` the pixel count, ``iscrowd`` 0, uncompressed RLE ``segmentation``);
     ``counts`` are the object's runs when they are known already."""
+    from ..annotations.labels import boxed_counts
+
     (r0, r1), (c0, c1) = item.rows, item.cols
     if counts is None:  # an object holding its extent's pixels only needs no image-sized mask
         counts = rle_counts(item.mask) if item.shape is None else boxed_counts(item)
@@ -68,6 +74,8 @@ def _polygons(item: SliceObject, polygons: Callable[[np.ndarray], object]) -> ob
     moved to its place (exactly the image's own polygons, since the tracer sees outside a mask as
     background either way), not on an image-sized mask per object.
 
+    >>> import numpy as np
+    >>> from nidataset.annotations.labels import SliceObject
     >>> from nidataset.annotations.polygons import coco_polygons
     >>> item = SliceObject(1, (1, 1), (2, 2), np.ones((1, 1), bool), (3, 4))
     >>> whole = np.zeros((3, 4), bool)
@@ -86,9 +94,14 @@ def rle_counts(mask: np.ndarray) -> list[int]:
     """COCO's uncompressed run lengths of a boolean mask: runs of 0 then 1, alternately, column-major
     (as :func:`nidataset.annotations.labels.rle`, 3x faster: no integer copies of the plane).
 
+    >>> import numpy as np
     >>> rle_counts(np.array([[1, 0], [1, 1]], bool)), rle_counts(np.zeros((2, 2), bool))
     ([0, 2, 1, 1], [4])
     """
+    import numpy as np
+
+    from ..annotations.labels import c_order
+
     flat = c_order(mask.T).ravel()  # column-major order
     if flat.size == 0:
         return [0]

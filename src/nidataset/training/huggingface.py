@@ -19,8 +19,6 @@ from __future__ import annotations
 import json
 import os
 
-import numpy as np
-
 from ..io.atomic import make_folder, write_atomic, write_text
 from ..naming import manifest_filename
 from .labelfiles import write_label_image
@@ -37,6 +35,8 @@ EXTRA = "pip install 'nidataset[huggingface]'"
 
 def hf_entry(item: LabelSlice) -> dict[str, object]:
     """Write the slice's mask as PNG (uint8, or uint16 above 255); return the row's own columns."""
+    import numpy as np  # here: the CLI reads this module's records for its help, without numpy
+
     values = np.maximum(item.labels, 0)
     dtype = np.uint8 if values.size == 0 or int(values.max()) <= 255 else np.uint16
     mask_path = item.place(".png")
@@ -135,6 +135,7 @@ def _shards(root: str, entries: list[dict[str, object]]) -> list[list[dict[str, 
 
 def _table(pa, root, entries, class_of, manifest, columns):  # type: ignore[no-untyped-def]
     """One shard's rows as a pyarrow table, in the features' column order."""
+    import numpy as np  # here, as pyarrow: the CLI reads this module's records for its help
 
     def png(relative: str) -> dict[str, object]:
         with open(os.path.join(root, relative), "rb") as handle:

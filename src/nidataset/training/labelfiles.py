@@ -14,30 +14,42 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..annotations.formats import columns, measures
-from ..annotations.labels import c_order, yolo_line
 from ..io.atomic import make_folder, write_atomic, write_reserved
 from ..io.image_formats import Parts
-from ..io.images import image_parts, write_parts
-from ..io.png import png_bytes
 from ..io.tables import write_csv
 from .plugins import FinishedDataset, LabelFormat, LabelSlice
+
+# numpy and the modules that import it are imported in the functions that use them: the CLI reads
+# this module's records for its help and usage errors, which then start without numpy.
+if TYPE_CHECKING:
+    import numpy as np
+
+
+def png_labels(image: np.ndarray) -> Parts:
+    """A PNG of label values, deflated by isal (:func:`~nidataset.io.png.png_bytes`, ``labels=True``)."""
+    from ..io.png import png_bytes
+
+    return [png_bytes(image, labels=True)]
+
 
 #: Label images' own encoders, by image format, where one is faster than the format's: a PNG of label
 #: values is deflated by isal (:func:`~nidataset.io.png.png_bytes`, ``labels=True``: the same
 #: pixels, 0.09 against 0.5 ms a 512 x 512 mask), and a plane stored column by column goes into its
 #: rows as it lies.
 LABEL_ENCODERS: dict[str, Callable[[np.ndarray], Parts]] = {
-    "png": lambda image: [png_bytes(image, labels=True)],
+    "png": png_labels,
 }
 
 
 def write_label_image(path: str, image: np.ndarray, image_format: str) -> None:
     """Write an image of label values (a mask, nnU-Net's labels) atomically: by the format's label
     encoder (:data:`LABEL_ENCODERS`), else by its own from a row-major copy."""
+    from ..annotations.labels import c_order
+    from ..io.images import image_parts, write_parts
+
     encode = LABEL_ENCODERS.get(image_format)
     parts = encode(image) if encode is not None else image_parts(c_order(image), image_format)
     write_atomic(path, lambda temporary: write_parts(temporary, parts))
@@ -45,6 +57,8 @@ def write_label_image(path: str, image: np.ndarray, image_format: str) -> None:
 
 def write_mask(item: LabelSlice) -> None:
     """The label values of the slice as an image: uint8, or uint16 when a value exceeds 255."""
+    import numpy as np
+
     values = item.labels if item.labels.dtype.kind in "ub" else np.maximum(item.labels, 0)
     small = values.dtype.itemsize == 1 or values.size == 0 or int(values.max()) <= 255  # uint8: no pass
     dtype = np.uint8 if small else np.uint16
@@ -56,6 +70,8 @@ def yolo_entry(item: LabelSlice) -> dict[str, object]:
     """The slice's label file and its boxes as ``[label value, "cx cy w h"]``: the class ids are the
     finisher's, once every mask has been read. The file itself is created now, empty and hidden
     (:func:`reserved`)."""
+    from ..annotations.labels import yolo_line
+
     boxes = [[found.label, yolo_line(found, 0, item.shape).split(" ", 1)[1]] for found in item.objects]
     return reserved(item, {"file": f"{item.folder}/{item.stem}.txt", "boxes": boxes})
 

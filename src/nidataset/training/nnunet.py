@@ -17,8 +17,6 @@ import json
 import os
 import warnings
 
-import numpy as np
-
 from ..io.atomic import write_text
 from .labelfiles import write_label_image
 from .plugins import FinishedDataset, LabelFormat, LabelSlice, Layout
@@ -42,6 +40,8 @@ def nnunet_image_name(stem: str, extension: str) -> str:
 
 def write_labels(item: LabelSlice) -> dict[str, object]:
     """The slice's labels renumbered 1..N in label-value order (0 stays background), as a PNG."""
+    import numpy as np  # here: the CLI reads this module's records for its help, without numpy
+
     assert item.classes is not None  # needs_classes: the build reads every mask first
     values = np.asarray(item.classes.values)
     labels = np.asarray(item.labels)

@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from .classes import Classes
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # numpy for annotations only: the CLI reads these records for its help
+    import numpy as np
+
     from ..annotations.labels import SliceObject
 
 

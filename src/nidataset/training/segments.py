@@ -11,16 +11,27 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from ..annotations.labels import SliceObject
-from ..annotations.polygons import coco_polygons, yolo_segments
 from ..io.atomic import make_folder
 from .labelfiles import reserved, write_label_text
 from .plugins import FinishedDataset, LabelFormat, LabelSlice
 
+if TYPE_CHECKING:  # for annotations only: the CLI reads this module's records for its help
+    import numpy as np
+
+    from ..annotations.labels import SliceObject
+
 NAME = "yolo-seg"
+
+
+def coco_polygons(mask: np.ndarray) -> object:
+    """:func:`nidataset.annotations.polygons.coco_polygons`, imported on first use: the CLI reads
+    this module's records (and :data:`COCO_SEGMENTATIONS`) for its help, without numpy."""
+    from ..annotations.polygons import coco_polygons as trace
+
+    return trace(mask)
+
 
 #: ``coco_segmentation=``: how a COCO annotation's ``segmentation`` holds the object's mask. "rle"
 #: (None: COCO's own runs): uncompressed RLE, exact; "polygon": the outer boundary of each 2D
@@ -31,6 +42,8 @@ COCO_SEGMENTATIONS: dict[str, Callable[[np.ndarray], object] | None] = {"rle": N
 
 def segments_entry(item: LabelSlice) -> dict[str, object]:
     """The slice's label file and its polygons as ``[label value, "x1 y1 ... xn yn"]``."""
+    from ..annotations.polygons import yolo_segments  # here: the CLI reads this module, without numpy
+
     segments = [
         [found.label, line.split(" ", 1)[1]]
         for found in item.objects
