@@ -43,6 +43,13 @@ def dead_pid() -> int:
     return child.pid
 
 
+def stale_lock(out: Path) -> None:
+    """Leave in ``out`` the lock file of a run on this host whose process has ended."""
+    (out / ".nidataset").mkdir(parents=True)
+    stale = {"pid": dead_pid(), "host": socket.gethostname(), "started": "yesterday"}
+    (out / ".nidataset" / "lock").write_text(json.dumps(stale))
+
+
 def paused_once(
     real: Callable[..., Any], reached: threading.Event, go: threading.Event, *, before: bool = False
 ) -> Callable[..., Any]:
@@ -116,9 +123,7 @@ def test_two_runs_taking_over_a_dead_holders_lock_without_flock_take_one_lock(
 ) -> None:
     """Both see a dead holder; A is paused after deciding so, B takes over, then A must not."""
     out = tmp_path / "out"
-    (out / ".nidataset").mkdir(parents=True)
-    stale = {"pid": dead_pid(), "host": socket.gethostname(), "started": "yesterday"}
-    (out / ".nidataset" / "lock").write_text(json.dumps(stale))
+    stale_lock(out)
     outcomes, reached, go, thread = race(out)
     monkeypatch.setattr(lock, "_alive", paused_once(lock._alive, reached, go))
     thread.start()
@@ -132,9 +137,7 @@ def test_a_lock_without_flock_whose_holder_is_gone_is_taken_over_and_rewritten(
     tmp_path: Path, no_flock: None
 ) -> None:
     out = tmp_path / "out"
-    (out / ".nidataset").mkdir(parents=True)
-    stale = {"pid": dead_pid(), "host": socket.gethostname(), "started": "yesterday"}
-    (out / ".nidataset" / "lock").write_text(json.dumps(stale))
+    stale_lock(out)
     taken = lock.take_lock(str(out))
     holder = json.loads((out / ".nidataset" / "lock").read_text())
     assert holder["pid"] == os.getpid() and not (out / ".nidataset" / "lock.takeover").exists()
@@ -146,9 +149,7 @@ def test_a_takeover_marker_left_behind_refuses_the_run_saying_what_to_remove(
     tmp_path: Path, no_flock: None
 ) -> None:
     out = tmp_path / "out"
-    (out / ".nidataset").mkdir(parents=True)
-    stale = {"pid": dead_pid(), "host": socket.gethostname(), "started": "yesterday"}
-    (out / ".nidataset" / "lock").write_text(json.dumps(stale))
+    stale_lock(out)
     (out / ".nidataset" / "lock.takeover").write_text("")
     with pytest.raises(ValueError, match=r"in use by another nidataset run .*remove '.*lock\.takeover'"):
         lock.take_lock(str(out))
