@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from nidataset import extract_slices_dataset, reassemble
+from nidataset import build_dataset, extract_slices_dataset, reassemble
 
 SHAPE = (6, 7, 5)
 
@@ -116,6 +116,27 @@ def test_reassembled_volumes_keep_the_sources_space_codes(tmp_path: Path, codes:
     assert (int(back.header["qform_code"]), int(back.header["sform_code"])) == codes
     np.testing.assert_allclose(back.affine, source.affine)
     np.testing.assert_array_equal(np.asarray(back.dataobj), data)
+
+
+@pytest.mark.parametrize("codes", [(1, 1), (0, 4)])
+def test_a_built_datasets_manifest_carries_the_sources_space_codes_to_reassembly(
+    tmp_path: Path, codes: tuple[int, int]
+) -> None:
+    affine = np.array([[0, -0.8, 0, 10], [0.9, 0, 0, -20], [0, 0, 2.5, 5], [0, 0, 0, 1.0]])
+    data = np.arange(np.prod(SHAPE), dtype=np.int16).reshape(SHAPE)
+    for folder, voxels in (("images", data), ("masks", (data % 3).astype(np.uint8))):
+        image = nib.Nifti1Image(voxels, None)
+        image.header.set_qform(affine, code=codes[0])
+        image.header.set_sform(affine, code=codes[1])
+        (tmp_path / folder).mkdir()
+        nib.save(image, str(tmp_path / folder / "case.nii.gz"))
+    built = tmp_path / "built"
+    build_dataset(str(tmp_path / "images"), str(tmp_path / "masks"), str(built), progress=False)
+    rows = rows_of(built / "axial_manifest.csv")
+    assert {(row["qform_code"], row["sform_code"]) for row in rows} == {(str(codes[0]), str(codes[1]))}
+    reassemble(str(built), str(tmp_path / "out"), str(built / "axial_manifest.csv"), progress=False)
+    back = nib.load(str(tmp_path / "out" / "case.nii.gz"))
+    assert (int(back.header["qform_code"]), int(back.header["sform_code"])) == codes
 
 
 def test_a_manifest_without_space_codes_still_reassembles_with_an_aligned_sform(

@@ -5,10 +5,9 @@ mask's with nearest neighbour), so images, masks, YOLO lines and COCO annotation
 pixel whatever the orientation, spacing and padding. Where files go is the layout's
 (:attr:`~nidataset.training.plugins.Layout.folder`); what a label format writes is its own
 (:mod:`~nidataset.training.tables`). The entries a format leaves for its finisher (COCO's images and
-annotations, YOLO's boxes), per view, are kept in one hidden fragment per pair, which the finishers
-read (:mod:`~nidataset.training.finish`). A single axial view is read a slab at a time when nothing
-needs the whole volume (:func:`streams`); otherwise the image and its mask are read whole.
-"""
+annotations, YOLO's boxes), per view, are kept in one hidden fragment per pair, which the finishers read
+(:mod:`~nidataset.training.finish`). A single axial view is read a slab at a time when nothing needs
+the whole volume (:func:`streams`); otherwise the image and its mask are read whole."""
 
 from __future__ import annotations
 
@@ -377,6 +376,7 @@ def manifest_rows(path: str, outcome: Outcome, options: BuildOptions) -> list[li
         extension=options.extension,
         dtype=dtype,
         value_map=value_map,
+        codes=header.codes,
     )
     source = case_source(outcome.name, options)
     name = LAYOUTS[options.layout].image_name  # the file's own name (nnU-Net adds a channel suffix)
