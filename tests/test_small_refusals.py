@@ -54,6 +54,12 @@ def test_a_negative_select_start_is_refused_naming_the_option() -> None:
     assert check_select((0, 100, 1)) == (0, 100, 1)
 
 
+@pytest.mark.parametrize("select", [(), [], ("labelled",)])
+def test_an_empty_or_short_select_is_refused_naming_the_option(select: object) -> None:
+    with pytest.raises(ValueError, match=r"select must be .*got"):
+        check_select(select)
+
+
 def test_the_example_of_a_non_integer_mask_value_is_shown_exactly() -> None:
     with pytest.raises(VolumeError, match=r"e\.g\. 1000000\.5\)"):
         integer_labels(np.array([0, 2000001], dtype=np.int32), 0.5, 0.0)

@@ -220,8 +220,7 @@ def check_select(select: object) -> str | tuple[object, ...]:
         whole = all(isinstance(v, int) and not isinstance(v, bool) for v in items[1:])
         if len(items) == 2 and items[0] == "labelled" and whole and items[1] >= 0:  # type: ignore[operator]
             return items
-        start_ok = isinstance(items[0], int) and items[0] >= 0
-        if len(items) == 3 and whole and start_ok and items[2] >= 1:  # type: ignore[operator]
+        if len(items) == 3 and whole and isinstance(items[0], int) and items[0] >= 0 and items[2] >= 1:  # type: ignore[operator]
             return items
     raise ValueError(
         "select must be 'all', 'labelled', ('labelled', k) with k >= 0, or (start, stop, step) with "
