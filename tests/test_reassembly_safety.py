@@ -139,6 +139,23 @@ def test_a_built_datasets_manifest_carries_the_sources_space_codes_to_reassembly
     assert (int(back.header["qform_code"]), int(back.header["sform_code"])) == codes
 
 
+def test_a_sheared_affine_is_kept_by_the_sform_and_never_put_in_a_qform_without_its_shear(
+    tmp_path: Path,
+) -> None:
+    sheared = np.array([[0.8, 0.3, 0, 10], [0, 0.9, 0, -20], [0, 0, 2.5, 5], [0, 0, 0, 1.0]])
+    image = nib.Nifti1Image(np.arange(np.prod(SHAPE), dtype=np.int16).reshape(SHAPE), None)
+    image.header.set_qform(sheared, code=1)  # nibabel strips the shear: the scanner's qform
+    image.header.set_sform(sheared, code=1)
+    (tmp_path / "in").mkdir()
+    nib.save(image, str(tmp_path / "in" / "case.nii.gz"))
+    slices = tmp_path / "slices"
+    extract_slices_dataset(str(tmp_path / "in"), str(slices), save_manifest=True, progress=False)
+    reassemble(str(slices), str(tmp_path / "out"), str(slices / "axial_manifest.csv"), progress=False)
+    back = nib.load(str(tmp_path / "out" / "case.nii.gz"))
+    assert (int(back.header["qform_code"]), int(back.header["sform_code"])) == (0, 1)
+    np.testing.assert_allclose(back.header.get_sform(), sheared, atol=1e-5)
+
+
 def test_a_manifest_without_space_codes_still_reassembles_with_an_aligned_sform(
     extracted: Path, tmp_path: Path
 ) -> None:

@@ -69,7 +69,7 @@ def write_volume(path: str, volume: np.ndarray, plan: SourcePlan) -> None:
     qform, sform = plan.codes
     image.header.set_sform(plan.affine, code=sform)
     try:
-        image.header.set_qform(plan.affine, code=qform)
+        image.header.set_qform(plan.affine, code=qform, strip_shears=False)  # never a qform not the affine
     except nib.spatialimages.HeaderDataError:
         image.header.set_qform(None, code=0)
         if sform == 0:
