@@ -38,7 +38,7 @@ from ..values.dtypes import ValuePlan
 from ..values.pixels import Pixels, needs_voxels, pixels_for, recorded_values, value_plan
 from ..values.windows import value_counts
 from .options import BuildOptions
-from .pairing import case_of
+from .pairing import case_of, channels_per_case
 from .tables import LAYOUTS
 from .writer import SliceWriter
 
@@ -53,9 +53,9 @@ def build_pair(path: str, options: BuildOptions) -> Outcome:
     when the image or the mask cannot be used, rolling back what it wrote."""
     name = os.path.basename(path)
     prefix = prefix_of(name)
-    if name not in dict(options.masks):
+    mask_path = dict(options.masks).get(name)
+    if mask_path is None:
         return Outcome(name, reason=dict(options.unpaired).get(name, "no mask"))
-    mask_path = dict(options.masks)[name]
     split = dict(options.splits).get(name)
     picked: list[tuple[int, ...]] = []
     chosen: list[str] = []  # the window an auto window chose for this image
@@ -396,5 +396,5 @@ def case_source(name: str, options: BuildOptions) -> str:
     name when its case has several channels (each channel then reassembles to its own volume)."""
     prefix = prefix_of(name)
     case = case_of(prefix)
-    channels = sum(case_of(prefix_of(other)) == case for other, _ in options.masks)
+    channels = channels_per_case(options.masks)[case]
     return case + name[len(prefix) :] if case != prefix and channels == 1 else name

@@ -7,8 +7,10 @@ a case shares its mask. An image without a mask and a mask without an image are 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -34,6 +36,17 @@ def case_of(prefix: str) -> str:
     """
     match = _CHANNEL.match(prefix)
     return match.group("case") if match else prefix
+
+
+@functools.lru_cache(maxsize=4)  # the runs of one process, not every run it ever made
+def channels_per_case(masks: tuple[tuple[str, str], ...]) -> Counter[str]:
+    """How many paired images each case has (``masks``: the (image name, mask path) pairs), counted
+    once per run rather than once per image, which made the manifest quadratic in the pairs.
+
+    >>> channels_per_case((("a_0000.nii", "m"), ("a_0001.nii", "m"), ("b.nii", "n")))["a"]
+    2
+    """
+    return Counter(case_of(prefix_of(name)) for name, _ in masks)
 
 
 def pair(images: Sequence[str], masks: Sequence[str], suffixes: Sequence[str]) -> Pairing:
