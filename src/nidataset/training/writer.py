@@ -72,6 +72,7 @@ class SliceWriter:
         self.seen: set[int] = set()  # label values of the planes whose objects were found
         self.planes_seen = 0
         self._id_slices: np.ndarray | None = None
+        self._label_of: dict[int, int] = {}
 
     def folder(self, kind: str) -> str:
         """The folder of a kind of file for this split, created on first use."""
@@ -141,10 +142,11 @@ class SliceWriter:
         if index not in self._found:
             if self.components is not None:
                 objects = self.components()
-                if self._id_slices is None:
+                if self._id_slices is None:  # once per view: the items are made as they are listed
                     self._id_slices = self.nearest.slices(objects.ids)
+                    self._label_of = {o.id: o.label for o in objects.items}
                 plane = self._mask(self._id_slices[index])
-                found = slice_objects(plane, {o.id: o.label for o in objects.items})
+                found = slice_objects(plane, self._label_of)
             else:
                 found = plane_objects(labels)
                 self.seen.update(o.label for o in found)
