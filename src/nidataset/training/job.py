@@ -295,11 +295,11 @@ def _stream(
                 indices = sorted(frame.slice_index(done + int(i)) for i in present)
             else:
                 indices = [i for i in range(first, first + count) if i in wanted]
-            planes = writer.planes_seen
+            planes = writer.planes_seen  # below: a plane "labelled" leaves out holds no label
             stack = frame.stack(slab, pixels.stack_dtype)  # one cache-friendly copy
             # the labels are read in place: each format copies what it needs, in the order it needs
             writer.write(stack, nearest.slices(labels), first, indices, pair.of_view(frame.view))
-            if writer.planes_seen - planes < count or frame.resampled:  # some plane's values unseen
+            if writer.planes_seen - planes < (len(indices) if wanted is None else count) or frame.resampled:
                 found.update(label_values(labels))
             kept += indices
             done += count
