@@ -53,9 +53,10 @@ def _report_row(path: str, outcome: Outcome, options: Any) -> InputRow:
     spacing, axcodes = None, None
     if header.affine is not None:
         import nibabel as nib
-        import numpy as np
 
-        spacing = tuple(float(s) for s in np.linalg.norm(header.affine[:3, :3], axis=0))
+        from ..io.loaded import spacing_of  # numpy: imported when a report is written
+
+        spacing = spacing_of(header.affine)
         axcodes = "".join(str(code) for code in nib.aff2axcodes(header.affine))
     previews = tuple(
         (view, f"{PREVIEWS}/{preview_filename(prefix, view)}")
