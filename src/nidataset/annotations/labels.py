@@ -202,8 +202,4 @@ def boxed_counts(item: SliceObject) -> list[int]:
     breaks = np.flatnonzero(np.diff(where) != 1) + 1
     starts = where[np.concatenate(([0], breaks))]
     stops = where[np.concatenate((breaks - 1, [where.size - 1]))] + 1
-    counts = np.empty(2 * starts.size, dtype=np.int64)
-    counts[0::2] = starts - np.concatenate(([0], stops[:-1]))
-    counts[1::2] = stops - starts
-    tail = height * width - int(stops[-1])
-    return [*counts.tolist(), *([tail] if tail else [])]
+    return run_counts(starts, stops, height * width)
