@@ -97,17 +97,24 @@ def write_label_text(output_path: str, entry: dict[str, object], text: str) -> s
 
 def finish_yolo(dataset: FinishedDataset) -> list[str]:
     """One YOLO line per object; an empty file for a slice without objects (a background image)."""
+    return finish_label_lines(dataset, "yolo", "boxes")
+
+
+def finish_label_lines(dataset: FinishedDataset, name: str, key: str) -> list[str]:
+    """The label files of format ``name``: a line per ``[label value, rest]`` of each entry's ``key``,
+    the value replaced by its class id (known once every mask has been read); an empty file for a
+    slice without objects."""
     class_of = dataset.classes.index()
     written = []
     folders: set[str] = set()
-    for entries in dataset.entries.get("yolo", {}).values():
+    for entries in dataset.entries.get(name, {}).values():
         for entry in entries:
             folder = os.path.dirname(os.path.join(dataset.output_path, entry["file"]))  # type: ignore[index]
             if folder not in folders:
                 make_folder(folder)
                 folders.add(folder)
-            boxes = entry["boxes"]  # type: ignore[index]
-            text = "".join(f"{class_of[value]} {box}\n" for value, box in boxes)
+            lines = entry[key]  # type: ignore[index]
+            text = "".join(f"{class_of[value]} {rest}\n" for value, rest in lines)
             written.append(write_label_text(dataset.output_path, entry, text))  # type: ignore[arg-type]
     return written
 

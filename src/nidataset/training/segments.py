@@ -9,12 +9,10 @@ finisher's, once every mask has been read, as for YOLO's boxes.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..io.atomic import make_folder
-from .labelfiles import reserved, write_label_text
+from .labelfiles import finish_label_lines, reserved
 from .plugins import FinishedDataset, LabelFormat, LabelSlice
 
 if TYPE_CHECKING:  # for annotations only: the CLI reads this module's records for its help
@@ -60,15 +58,7 @@ def _origin(found: SliceObject) -> tuple[int, int]:
 
 def finish_segments(dataset: FinishedDataset) -> list[str]:
     """One line per polygon with its class id; an empty file for a slice without objects."""
-    class_of = dataset.classes.index()
-    written = []
-    for entries in dataset.entries.get(NAME, {}).values():
-        for entry in entries:
-            make_folder(os.path.dirname(os.path.join(dataset.output_path, entry["file"])))  # type: ignore[index]
-            lines = entry["segments"]  # type: ignore[index]
-            text = "".join(f"{class_of[value]} {points}\n" for value, points in lines)
-            written.append(write_label_text(dataset.output_path, entry, text))  # type: ignore[arg-type]
-    return written
+    return finish_label_lines(dataset, NAME, "segments")
 
 
 YOLO_SEG = LabelFormat(
