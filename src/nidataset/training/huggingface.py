@@ -21,7 +21,7 @@ import os
 
 from ..io.atomic import make_folder, write_atomic, write_text
 from ..naming import manifest_filename
-from .labelfiles import write_label_image
+from .labelfiles import write_mask
 from .pairing import case_of
 from .plugins import FinishedDataset, LabelFormat, LabelSlice, Layout
 from .yolo import yolo_folder
@@ -35,12 +35,7 @@ EXTRA = "pip install 'nidataset[huggingface]'"
 
 def hf_entry(item: LabelSlice) -> dict[str, object]:
     """Write the slice's mask as PNG (uint8, or uint16 above 255); return the row's own columns."""
-    import numpy as np  # here: the CLI reads this module's records for its help, without numpy
-
-    values = np.maximum(item.labels, 0)
-    dtype = np.uint8 if values.size == 0 or int(values.max()) <= 255 else np.uint16
-    mask_path = item.place(".png")
-    write_label_image(mask_path, values.astype(dtype), "png")
+    write_mask(item)  # the layout takes PNG only: the mask is <stem>.png
     prefix, view, index = item.stem.rsplit("_", 2)
     objects = [[o.label, [o.cols[0], o.rows[0], o.cols[1] - o.cols[0] + 1, o.rows[1] - o.rows[0] + 1]]
                for o in item.objects]  # fmt: skip
