@@ -11,7 +11,7 @@ import tifffile
 
 from nidataset.errors import OutputError, VolumeError
 from nidataset.io.images import write_parts, write_tiff
-from nidataset.io.tables import printable_name, write_counts_csv
+from nidataset.io.tables import for_people, write_counts_csv
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "int16", ">i2", "uint16", "int32", "float32"])
@@ -57,7 +57,7 @@ def test_a_name_too_long_belongs_to_the_volume(tmp_path):
 
 def test_counts_csv_escapes_names_that_are_not_utf8(tmp_path):
     name = os.fsdecode(b"scan_\xff.nii.gz")
-    assert printable_name(name) == "scan_\\xff.nii.gz"
+    assert for_people(name) == "scan_\\xff.nii.gz"
     write_counts_csv(str(tmp_path / "s.csv"), [(name, 3), ("b.nii", 2)], "SLICES")
     assert (tmp_path / "s.csv").read_text(encoding="utf-8").splitlines() == [
         "FILENAME,NUM_SLICES,TOTAL_SLICES",

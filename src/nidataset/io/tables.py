@@ -62,11 +62,6 @@ def write_csv(path: str, rows: Iterable[Sequence[object]]) -> None:
     write_atomic(path, write)
 
 
-def printable_name(name: str) -> str:
-    """A file name as valid UTF-8 text: bytes that are not UTF-8 become ``\\xNN`` escapes."""
-    return name.encode("utf-8", errors="nidataset.escape").decode("utf-8")
-
-
 def for_people(text: str) -> str:
     """A cell of a table meant for people: on one line, escaped (:func:`~nidataset.text.printable`),
     and a leading ``'`` when it starts like a spreadsheet formula, so that no spreadsheet runs it.
