@@ -89,7 +89,8 @@ def test_slice_objects_hold_their_boxes_and_give_the_same_coco_masks(tmp_path: P
     """Each object used to hold a mask of the whole slice (1,000 objects: 16 MB on 128 x 128)."""
     from pycocotools import mask as coco_mask
 
-    from nidataset.annotations.labels import coco_annotation, slice_objects
+    from nidataset.annotations.labels import slice_objects
+    from nidataset.training.coco import coco_annotation
 
     ids = many_objects()
     labels = {int(i): 1 + int(i) % 5 for i in np.unique(ids) if i}
@@ -100,7 +101,7 @@ def test_slice_objects_hold_their_boxes_and_give_the_same_coco_masks(tmp_path: P
     tracemalloc.stop()
     assert len(found) == len(labels) and peak < 2 * 2**20, peak
     for number, item in enumerate(found, start=1):
-        annotation = coco_annotation(item, item.label)
+        annotation = coco_annotation(item)  # category_id: the label value
         segmentation = annotation["segmentation"]
         assert isinstance(segmentation, dict)
         decoded = coco_mask.decode(coco_mask.frPyObjects(segmentation, *segmentation["size"]))

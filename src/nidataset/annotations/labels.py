@@ -21,7 +21,7 @@ class SliceObject:
 
     ``mask`` is the object's pixels inside its extent when ``shape`` (the image's) is given, else
     over the whole image: a slice of a million objects then holds each one's box, not a million
-    images. ``counts`` are its COCO run lengths over the image (:func:`rle`) when they are known.
+    images. ``counts`` are its COCO run lengths over the image (:func:`run_counts`) when they are known.
     """
 
     label: int
@@ -145,52 +145,10 @@ def yolo_line(item: SliceObject, class_id: int, shape: tuple[int, int]) -> str:
     return f"{class_id} " + " ".join(f"{v:.6f}" for v in values)
 
 
-def coco_annotation(item: SliceObject, category_id: int) -> dict[str, object]:
-    """A COCO annotation without its ids: bbox, area, iscrowd 0, category, RLE segmentation.
-
-    >>> coco_annotation(SliceObject(1, (0, 1), (1, 1), np.array([[0, 1], [0, 1]], bool)), 1)["segmentation"]
-    {'size': [2, 2], 'counts': [2, 2]}
-    """
-    (r0, r1), (c0, c1) = item.rows, item.cols
-    return {
-        "category_id": category_id,
-        "bbox": [c0, r0, c1 - c0 + 1, r1 - r0 + 1],
-        "area": item.area,
-        "iscrowd": 0,
-        "segmentation": rle(item.mask) if item.shape is None else _boxed_rle(item),
-    }
-
-
-def rle(mask: np.ndarray) -> dict[str, object]:
-    """Uncompressed COCO run-length encoding: runs of 0 then 1, alternately, in column-major order.
-
-    >>> rle(np.array([[1, 0], [1, 1]], bool))
-    {'size': [2, 2], 'counts': [0, 2, 1, 1]}
-    """
-    flat = np.asarray(mask, dtype=bool).ravel(order="F")
-    changes = np.flatnonzero(np.diff(flat.astype(np.int8))) + 1
-    edges = np.concatenate(([0], changes, [flat.size]))
-    counts = np.diff(edges).tolist()
-    if flat.size and flat[0]:
-        counts = [0, *counts]
-    return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": [int(c) for c in counts]}
-
-
-def _boxed_rle(item: SliceObject) -> dict[str, object]:
-    """:func:`rle` of the whole image, from the object's pixels inside its extent only.
-
-    >>> item = SliceObject(1, (0, 1), (1, 1), np.array([[True], [True]]), (2, 2))
-    >>> _boxed_rle(item) == rle(np.array([[0, 1], [0, 1]], bool))
-    True
-    """
-    assert item.shape is not None
-    return {"size": list(item.shape), "counts": boxed_counts(item)}
-
-
 def boxed_counts(item: SliceObject) -> list[int]:
-    """The ``counts`` of :func:`rle` over the whole image of an object that holds its pixels inside
-    its extent only (``shape`` given): no image-sized mask is made, so a slice of many small objects
-    costs their pixels, not an image each.
+    """COCO's ``counts`` over the whole image (column-major runs of 0 then 1) of an object that holds
+    its pixels inside its extent only (``shape`` given): no image-sized mask is made, so a slice of
+    many small objects costs their pixels, not an image each.
 
     >>> boxed_counts(SliceObject(1, (1, 1), (0, 1), np.array([[True, True]]), (2, 3)))
     [1, 1, 1, 1, 2]
