@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Literal, get_args
 
 from .naming import prefix_of
+from .text import first_few
 
 _F32_MAX = 3.4028234663852886e38  # float(np.finfo(np.float32).max), without importing numpy here
 View = Literal["axial", "coronal", "sagittal"]
@@ -199,7 +200,7 @@ takes a sample's key up to the first dot of its file names); rename case.v2.nii.
     """
     dotted = [os.path.basename(name) for name in names if "." in prefix_of(os.path.basename(name))]
     if dotted:
-        shown = ", ".join(dotted[:5]) + (f" and {len(dotted) - 5} more" if len(dotted) > 5 else "")
+        shown = first_few(dotted)
         raise ValueError(
             "container='webdataset' needs input names without a dot before .nii.gz / .nii (webdataset "
             f"takes a sample's key up to the first dot of its file names); rename {shown}, "

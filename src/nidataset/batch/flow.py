@@ -15,6 +15,7 @@ from ..io.volumes import Header, list_volumes, read_header
 from ..naming import failures_filename, is_input_name, stats_filename
 from ..progress import as_progress
 from ..results import Outcome, RunResult
+from ..text import first_few
 from .lock import take_lock
 from .memory import POOL
 from .runner import run_files
@@ -139,7 +140,7 @@ def check_all_fit(paths: list[str], options: DatasetOptions) -> None:
         if problems:
             too_large.append(f"{os.path.basename(path)} ({', '.join(problems)})")
     if too_large:
-        shown = "; ".join(too_large[:5]) + (f"; and {len(too_large) - 5} more" if len(too_large) > 5 else "")
+        shown = first_few(too_large, separator="; ")
         raise ValueError(
             f"target_size {options.target_size} is smaller than the slices of {shown}; nothing was written"
         )
@@ -158,7 +159,7 @@ def check_all_headers(paths: list[str], options: Any, refuse: Refuse) -> None:
             problem, way_out = found
             refused.append(f"{os.path.basename(path)} ({problem})")
     if refused:
-        shown = "; ".join(refused[:5]) + (f"; and {len(refused) - 5} more" if len(refused) > 5 else "")
+        shown = first_few(refused, separator="; ")
         raise ValueError(f"{way_out}; nothing was written, for {shown}")  # the way out first
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import VolumeError
 from ..geometry.sampling import in_plane_axes, is_one_to_one
 from ..naming import prefix_of
+from ..text import first_few
 from .table import SourceRows, Table, read_table
 
 AFFINE = tuple(f"affine_{r}{c}" for r in range(3) for c in range(4))
@@ -78,7 +79,7 @@ def check_columns(fields: Iterable[str], columns: Sequence[str], what: str) -> N
     """ValueError naming the SPEC columns ``what`` lacks."""
     missing = [c for c in columns if c not in set(fields)]
     if missing:
-        shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+        shown = first_few(missing, 6)
         raise ValueError(
             f"{what} lacks the manifest columns {shown}: write it with save_manifest=True (SPEC Part 2)"
         )

@@ -9,6 +9,8 @@ import random
 import warnings
 from collections.abc import Sequence
 
+from ..text import first_few
+
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 
 
@@ -80,11 +82,11 @@ def _from_file(path: str, cases: list[str]) -> dict[str, str]:
         mapping[case] = name
     missing = [case for case in cases if case not in mapping]
     if missing:
-        raise ValueError(f"split file {path!r} gives no split to {_shown(missing)}")
+        raise ValueError(f"split file {path!r} gives no split to {first_few(missing)}")
     unknown = sorted(set(mapping) - set(cases))
     if unknown:
         warnings.warn(
-            f"split file {path!r} names cases the inputs do not have, ignored: {_shown(unknown)}",
+            f"split file {path!r} names cases the inputs do not have, ignored: {first_few(unknown)}",
             UserWarning,
             stacklevel=4,
         )
@@ -112,7 +114,3 @@ def _json_pairs(path: str, data: object) -> list[tuple[str, str]]:
         f'split file {path!r}: JSON must be {{"train": [cases], "val": [...], "test": [...]}} '
         "or {case: split}"
     )
-
-
-def _shown(names: list[str]) -> str:
-    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
