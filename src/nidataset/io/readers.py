@@ -215,8 +215,6 @@ def is_input_name(filename: str) -> bool:
 
 def claimed_folder(path: str) -> InputFormat | None:
     """The format that claims the folder ``path`` as one input, or None (a folder no format claims)."""
-    if not any(record.claims_folder for record in INPUT_FORMATS.values()):
-        return None
     for record in INPUT_FORMATS.values():
         if record.claims_folder is not None and record.claims_folder(path):
             return record
