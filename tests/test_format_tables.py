@@ -91,6 +91,32 @@ def test_a_registered_image_format_reads_back_for_reassembly(npy_format, ct, tmp
     )
 
 
+def _npy_shape(path: str) -> tuple[int, ...]:
+    return tuple(np.load(path, mmap_mode="r", allow_pickle=False).shape)
+
+
+@pytest.mark.parametrize("shape", [_npy_shape, None], ids=["its shape reader", "no shape reader"])
+def test_a_registered_format_of_its_own_extension_reads_back_for_reassembly(ct, tmp_path, shape):
+    """``.arr`` is neither NPY nor TIFF: reassembly learns a slice's shape from the format's record."""
+    before = dict(image_formats.IMAGE_FORMATS)
+    record = image_formats.ImageFormat(
+        "arr", "arr", None, None, False, (), _npy_parts, _npy_read, shape=shape
+    )
+    image_formats.register_image_format(record)
+    try:
+        out, back = tmp_path / "out", tmp_path / "back"
+        extract_slices_dataset(str(ct), str(out), image_format="arr", save_manifest=True, progress=False)
+        result = reassemble(str(out), str(back), str(out / "axial_manifest.csv"), progress=False)
+    finally:
+        image_formats.IMAGE_FORMATS.clear()
+        image_formats.IMAGE_FORMATS.update(before)
+    assert not result.skipped
+    for name in ("ct.nii.gz", "mr.nii"):
+        original = np.asarray(nib.load(str(ct / name)).dataobj)
+        written = np.asarray(nib.load(str(back / (name.split(".")[0] + ".nii.gz"))).dataobj)
+        np.testing.assert_array_equal(written, original)
+
+
 def test_the_table_is_what_it_was_after_a_registration():
     assert list(image_formats.IMAGE_FORMATS) == ["tiff", "png", "jpeg"]
     with pytest.raises(ValueError, match="image_format must be one of 'tiff', 'png', 'jpeg'; got 'npy'"):

@@ -535,3 +535,21 @@ def test_pydicom_truncated_file_and_an_rt_plan_beside_an_image(tmp_path) -> None
         "r": ((1,), None),
         "t": ((), "x.dcm is truncated: its pixel data hold 8130 of 8192 bytes"),
     }
+
+
+def test_a_dangling_symlink_or_hidden_file_beside_a_series_is_left_out(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data = (np.arange(4 * 5 * 3).reshape(4, 5, 3) * 7).astype(np.uint16)
+    affine = np.diag([0.8, 0.9, 2.5, 1.0])
+    for name in ("plain", "linked"):
+        write_series(data, affine, str(tmp_path / name), Acquisition())
+    os.symlink(tmp_path / "nowhere.dcm", tmp_path / "linked" / "IM9999.dcm")  # dangling
+    os.symlink(tmp_path / "nowhere", tmp_path / "linked" / ".hidden")
+    (tmp_path / "linked" / "notes").mkdir()
+    with open_volume(str(tmp_path / "plain")) as plain, open_volume(str(tmp_path / "linked")) as linked:
+        assert linked.header == plain.header
+        np.testing.assert_array_equal(linked.header.affine, plain.header.affine)
+        np.testing.assert_array_equal(linked.volume(), plain.volume())
+    with open_volume(str(tmp_path / "linked")) as linked:
+        volume = linked.volume()
+    assert sorted(volume.shape) == sorted(data.shape)  # every slice read (in the scanner's axes)
+    np.testing.assert_array_equal(np.sort(volume, axis=None), np.sort(data, axis=None))

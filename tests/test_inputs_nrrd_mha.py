@@ -129,3 +129,56 @@ def test_every_nrrd_encoding_by_pynrrd(tmp_path, encoding: str, detached: bool) 
     with open_volume(path) as source:
         assert source.header.format == "nrrd" and np.array_equal(source.header.affine, image.affine)
         assert np.array_equal(np.concatenate(list(source.slabs(4)), axis=2), data)
+
+
+def _write_mha(path: Path, fields: dict[str, str]) -> None:
+    """A LOCAL MetaImage of 2 x 3 x 4 int16 voxels, ``fields`` replacing or adding header lines."""
+    lines = {"ObjectType": "Image", "NDims": "3", "DimSize": "2 3 4", "ElementType": "MET_SHORT", **fields}
+    lines["ElementDataFile"] = "LOCAL"
+    with open(path, "wb") as handle:
+        handle.write("".join(f"{key} = {value}\n" for key, value in lines.items()).encode())
+        handle.write(np.arange(24, dtype="<i2").tobytes())
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"ElementNumberOfChannels": "two"}, "invalid ELEMENTNUMBEROFCHANNELS 'two' in the MetaImage header"),
+        ({"DimSize": "nan 3 4"}, "invalid DIMSIZE 'nan 3 4' in the MetaImage header"),
+        ({"DimSize": "1e400 3 4"}, "invalid DIMSIZE '1e400 3 4' in the MetaImage header"),
+        ({"HeaderSize": "x"}, "invalid HEADERSIZE 'x' in the MetaImage header"),
+    ],
+    ids=["channels", "nan", "overflow", "header size"],
+)
+def test_a_bad_metaimage_number_skips_that_file_only(tmp_path, capsys, fields, reason) -> None:  # type: ignore[no-untyped-def]
+    import nibabel as nib
+
+    from nidataset.cli import main
+
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    shutil.copy(os.path.join(DATA, "standard.nii.gz"), scans / "good.nii.gz")
+    _write_mha(scans / "bad.mha", fields)
+    code = main(["slices", str(scans), str(tmp_path / "out"), "--quiet"])
+    assert capsys.readouterr().err.splitlines() == [f"skipped bad.mha: {reason}"]
+    depth = nib.load(os.path.join(DATA, "standard.nii.gz")).shape[2]
+    assert len(glob.glob(str(tmp_path / "out" / "good" / "axial" / "*.tif"))) == depth
+    _write_mha(scans / "bad.mha", {"ObjectType": "Table"})  # a file skipped for a reason already handled
+    assert main(["slices", str(scans), str(tmp_path / "again"), "--quiet"]) == code == 1
+
+
+def test_a_reader_value_error_is_a_one_line_reason(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from nidataset.errors import VolumeError
+    from nidataset.io import readers
+
+    def _open(path: str) -> readers.VolumeSource:
+        raise OverflowError("cannot convert float infinity\nto integer")
+
+    readers.register_input_format(readers.InputFormat("toy", (".toy",), _open))
+    try:
+        with pytest.raises(
+            VolumeError, match=r"^has an invalid header \(OverflowError: cannot convert float infinity\)$"
+        ):
+            readers.open_volume(str(tmp_path / "a.toy"))
+    finally:
+        del readers.INPUT_FORMATS["toy"]

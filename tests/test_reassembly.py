@@ -253,6 +253,21 @@ def test_png_without_pillow_fails_that_volume_with_how_to_install(axial, tmp_pat
     assert result.skipped[0].reason == "reading PNG images needs Pillow: pip install pillow"
 
 
+def test_jpeg_slices_with_their_manifest_reassemble(volumes, tmp_path):
+    """JPEG slices are not TIFF: their shape comes from the format table's reader, not tifffile."""
+    pytest.importorskip("PIL.Image")
+    slices, out = tmp_path / "slices", tmp_path / "out"
+    window = ["--window", "soft_tissue", "--format", "jpeg", "--save-manifest", "--quiet"]
+    assert main(["slices", str(volumes), str(slices), *window]) == 0
+    assert len(list(slices.rglob("*.jpg"))) == sum(shape[2] for shape in SHAPES.values())
+    manifest = str(slices / "axial_manifest.csv")
+    assert main(["reassemble", str(slices), str(out), "--manifest", manifest, "--quiet"]) == 0
+    for prefix, shape in SHAPES.items():
+        assert nib.load(str(out / f"{prefix}.nii.gz")).shape == shape  # lossy: the shape, not values
+    with open(out / "volumes_failed.csv", encoding="utf-8") as handle:
+        assert handle.read().strip() == "FILENAME,REASON"
+
+
 def test_a_source_without_any_image_is_skipped(axial, tmp_path):
     shutil.rmtree(axial / "case_0")
     result = reassemble(str(axial), str(tmp_path / "out"), str(axial / "axial_manifest.csv"), progress=False)

@@ -83,16 +83,26 @@ def folder_series(folder: str) -> FolderSeries:
 
 
 def _signature(folder: str) -> tuple[tuple[str, int, int], ...]:
+    """The (name, size, time) of the files :func:`scan_folder` reads: the series' state."""
     try:
         with os.scandir(folder) as entries:
-            return tuple(sorted((e.name, *_size_time(e)) for e in entries))
+            return tuple(sorted(stamp for e in entries if (stamp := _stamp(e)) is not None))
     except OSError as error:
         raise VolumeError(f"cannot be listed: {error.strerror or error}") from None
 
 
-def _size_time(entry: os.DirEntry[str]) -> tuple[int, int]:
-    info = entry.stat()
-    return info.st_size, info.st_mtime_ns
+def _stamp(entry: os.DirEntry[str]) -> tuple[str, int, int] | None:
+    """A file's (name, size, time); None for what the series does not read: hidden names, folders, and
+    entries whose stat fails (a dangling symlink, a file removed since the listing)."""
+    if entry.name.startswith("."):
+        return None
+    try:
+        if not entry.is_file():
+            return None
+        info = entry.stat()
+    except OSError:
+        return None
+    return entry.name, info.st_size, info.st_mtime_ns
 
 
 @functools.lru_cache(maxsize=16)

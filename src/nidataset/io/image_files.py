@@ -14,7 +14,7 @@ import os
 import numpy as np
 
 from ..errors import VolumeError
-from .image_formats import decoder_for, readable_extensions
+from .image_formats import ImageFormat, decoder_for, readable_extensions, reader_for
 
 
 def image_extensions() -> tuple[str, ...]:
@@ -40,25 +40,20 @@ def find_image(folder: str, stem: str) -> str | None:
 def image_shape(path: str) -> tuple[int, ...]:
     """The shape of an image's array, from its header only (no pixel is decoded).
 
-    TIFF: the first series' shape (tifffile); PNG: Pillow's size and bands; NPY: its header. A file
-    of the wrong size can then be refused before decoding it, whatever its compressed size.
+    NPY: its header; otherwise the ``shape`` of the format that reads the extension (the same lookup
+    as :func:`read_image`'s): the first series' shape for TIFF (tifffile), Pillow's size and bands for
+    PNG and JPEG. A file of the wrong size can then be refused before decoding it, whatever its
+    compressed size. A format without a ``shape`` is decoded to learn it.
     """
     name = os.path.basename(path)
+    extension = os.path.splitext(path)[1]
+    record = reader_for(extension)
+    if record is None and extension.lower() != ".npy":
+        raise VolumeError(f"cannot read {name}: no image format reads {extension or 'it'}")
     try:
-        if path.endswith(".npy"):
-            with open(path, "rb") as handle:
-                major, _ = np.lib.format.read_magic(handle)
-                if major == 1:
-                    shape = np.lib.format.read_array_header_1_0(handle)[0]
-                else:
-                    shape = np.lib.format.read_array_header_2_0(handle)[0]
-            return tuple(int(n) for n in shape)
-        if path.endswith(".png"):
-            return _png_shape(path)
-        import tifffile
-
-        with tifffile.TiffFile(path) as tiff:
-            return tuple(int(n) for n in tiff.series[0].shape)
+        return (
+            _npy_shape(path) if record is None or extension.lower() == ".npy" else _table_shape(record, path)
+        )
     except VolumeError:
         raise
     except Exception as error:  # each reader has its own exceptions; all mean "this file is unusable"
@@ -66,11 +61,38 @@ def image_shape(path: str) -> tuple[int, ...]:
         raise VolumeError(f"cannot read {name}: {detail}") from None
 
 
-def _png_shape(path: str) -> tuple[int, ...]:
+def _table_shape(record: ImageFormat, path: str) -> tuple[int, ...]:
+    if record.shape is not None:
+        return tuple(int(n) for n in record.shape(path))
+    decode = record.decode
+    return tuple(int(n) for n in np.shape(decode(path))) if decode is not None else ()
+
+
+def _npy_shape(path: str) -> tuple[int, ...]:
+    with open(path, "rb") as handle:
+        major, _ = np.lib.format.read_magic(handle)
+        if major == 1:
+            shape = np.lib.format.read_array_header_1_0(handle)[0]
+        else:
+            shape = np.lib.format.read_array_header_2_0(handle)[0]
+    return tuple(int(n) for n in shape)
+
+
+def tiff_shape(path: str) -> tuple[int, ...]:
+    """A TIFF file's first series' shape (tifffile), from its header."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tiff:
+        return tuple(int(n) for n in tiff.series[0].shape)
+
+
+def pillow_shape(path: str) -> tuple[int, ...]:
+    """A PNG or JPEG file's shape (Pillow's size and bands), from its header."""
     try:
         from PIL import Image
     except ImportError:
-        raise VolumeError("reading PNG images needs Pillow: pip install pillow") from None
+        kind = os.path.splitext(path)[1].lstrip(".").upper()
+        raise VolumeError(f"reading {kind} images needs Pillow: pip install pillow") from None
     with Image.open(path) as image:
         bands = len(image.getbands())
         return (image.height, image.width) if bands == 1 else (image.height, image.width, bands)

@@ -33,6 +33,8 @@ class ImageFormat:
     accepts, ``needs`` the (compression, module, extra) of those that need an optional package.
     ``encode(image, compression)`` returns the file's bytes in parts; ``decode(path)`` reads one back
     (None: not readable). ``read_extensions`` are further extensions ``decode`` reads (``tiff``).
+    ``shape(path)`` is the shape of the array ``decode`` returns, read from the file's header only (None:
+    the file is decoded to learn it); it comes last so that records made positionally keep working.
     """
 
     name: str
@@ -49,6 +51,7 @@ class ImageFormat:
     #: The depths of RGB images that common readers read as written (None: every depth it holds):
     #: Pillow, and so torchvision's default loader, reads a 16-bit RGB PNG as 8 bits.
     rgb_bits: tuple[int, ...] | None = None
+    shape: Callable[[str], tuple[int, ...]] | None = None
 
     @property
     def label(self) -> str:
@@ -96,17 +99,50 @@ def _read_pillow(path: str) -> np.ndarray:
     return read_pillow(path)
 
 
+def _tiff_shape(path: str) -> tuple[int, ...]:
+    from .image_files import tiff_shape
+
+    return tiff_shape(path)
+
+
+def _pillow_shape(path: str) -> tuple[int, ...]:
+    from .image_files import pillow_shape
+
+    return pillow_shape(path)
+
+
 _CODECS = (("zstd", "imagecodecs", "codecs"), ("lzw", "imagecodecs", "codecs"))
 
 #: The image formats by name; the first is the default.
 IMAGE_FORMATS: dict[str, ImageFormat] = {
     "tiff": ImageFormat(
-        "tiff", "tif", None, None, False, ("zlib", "zstd", "lzw"), _tiff, _read_tiff, ("tiff",), _CODECS
+        "tiff",
+        "tif",
+        None,
+        None,
+        False,
+        ("zlib", "zstd", "lzw"),
+        _tiff,
+        _read_tiff,
+        ("tiff",),
+        _CODECS,
+        shape=_tiff_shape,
     ),
     "png": ImageFormat(
-        "png", "png", ("uint8", "uint16"), (1, 3), False, (), _png, _read_pillow, rgb_bits=(8,)
+        "png",
+        "png",
+        ("uint8", "uint16"),
+        (1, 3),
+        False,
+        (),
+        _png,
+        _read_pillow,
+        rgb_bits=(8,),
+        shape=_pillow_shape,
     ),
-    "jpeg": ImageFormat("jpeg", "jpg", ("uint8",), (1, 3), True, (), _jpeg, _read_pillow),
+    "jpeg": ImageFormat(
+        "jpeg", "jpg", ("uint8",), (1, 3), True, (), _jpeg, _read_pillow, shape=_pillow_shape
+    ),
 }
 
 
@@ -233,12 +269,18 @@ def readable_extensions() -> tuple[str, ...]:
 
 def decoder_for(extension: str) -> Callable[[str], np.ndarray] | None:
     """The decoder of the format that reads files ending in ``extension`` (with its dot), or None."""
+    record = reader_for(extension)
+    return record.decode if record is not None else None
+
+
+def reader_for(extension: str) -> ImageFormat | None:
+    """The record of the format that reads files ending in ``extension`` (with its dot), or None."""
     for record in IMAGE_FORMATS.values():
         if record.decode is not None and extension.lower().lstrip(".") in (
             record.extension,
             *record.read_extensions,
         ):
-            return record.decode
+            return record
     return None
 
 

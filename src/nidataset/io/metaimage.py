@@ -46,9 +46,10 @@ def open_metaimage(path: str) -> StreamedVolume:
     ((2, 3, 4), 23, [-5.0, -6.0, 7.0])
     """
     fields, header_bytes = _fields(path)
-    shape = volume_shape([int(v) for v in _values(fields, "DIMSIZE")], "MetaImage")
+    shape = volume_shape(_sizes(fields), "MetaImage")
     dtype = _dtype(fields)
-    if int(fields.get("ELEMENTNUMBEROFCHANNELS", "1")) != 1:
+    _integer(fields, "HEADERSIZE", "0")  # refused with the header, not at the first read of the voxels
+    if _integer(fields, "ELEMENTNUMBEROFCHANNELS", "1") != 1:
         raise VolumeError(
             f"{fields['ELEMENTNUMBEROFCHANNELS']} channels per voxel; one value per voxel is read"
         )
@@ -95,6 +96,21 @@ def _values(fields: dict[str, str], key: str) -> list[float]:
         raise VolumeError(f"invalid {key} {fields[key]!r} in the MetaImage header") from None
 
 
+def _integer(fields: dict[str, str], key: str, default: str) -> int:
+    try:
+        return int(fields.get(key, default))
+    except ValueError:
+        raise VolumeError(f"invalid {key} {fields[key]!r} in the MetaImage header") from None
+
+
+def _sizes(fields: dict[str, str]) -> list[int]:
+    """DimSize's numbers as integers (as ``int`` of each, truncating); ``nan`` or ``1e400`` is refused."""
+    try:
+        return [int(v) for v in _values(fields, "DIMSIZE")]
+    except (ValueError, OverflowError):
+        raise VolumeError(f"invalid DIMSIZE {fields['DIMSIZE']!r} in the MetaImage header") from None
+
+
 def _dtype(fields: dict[str, str]) -> np.dtype:
     kind = fields.get("ELEMENTTYPE", "").upper()
     if kind not in _TYPES:
@@ -117,7 +133,7 @@ def _geometry(fields: dict[str, str]) -> dict[str, Any]:
 def _open_voxels(source: str, start: int, fields: dict[str, str], header: Header) -> tuple[BinaryIO, bool]:
     """The voxels' bytes from the first one: zlib-compressed, or raw from HeaderSize on (-1: the data are
     the file's last bytes)."""
-    header_size = int(fields.get("HEADERSIZE", "0"))
+    header_size = _integer(fields, "HEADERSIZE", "0")
     if fields.get("COMPRESSEDDATA", "False").upper() == "TRUE":
         return cast(BinaryIO, ZlibStream(open_at(source, start + max(header_size, 0)))), True
     if header_size == -1:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 
 from ..errors import VolumeError
-from .nifti_header import plain_fields
+from .nifti_header import CIFTI_INTENTS, plain_fields
 from .readers import Header
 from .source import SourceBase, volume_shape
 from .streams import complete_members, open_stream, read_bytes, read_into, skip, translated
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     import nibabel as nib
 
 _HEADER_SIZES = (348, 540)  # NIfTI-1, NIfTI-2
-_CIFTI_INTENTS = range(3000, 3100)  # NIFTI_INTENT_CONNECTIVITY_*: CIFTI-2 matrices, not volumes
 _GZIP_REASONS = ("truncated", "corrupt gzip")  # what junk after a gzip stream is first taken for
 
 
@@ -149,7 +148,7 @@ def _check_magic(header: nib.Nifti1Header) -> None:
     if magic != header.single_magic:
         raise VolumeError(f"not a NIfTI file (magic {magic!r})")
     intent = int(header["intent_code"])
-    if intent in _CIFTI_INTENTS:
+    if intent in CIFTI_INTENTS:
         raise VolumeError(f"a CIFTI-2 file (intent code {intent}), not an image volume")
 
 

@@ -28,7 +28,8 @@ PLAIN_DTYPES = {
     1024: "i8",
     1280: "u8",
 }
-_CIFTI_INTENTS = range(3000, 3100)
+#: NIFTI_INTENT_CONNECTIVITY_*: CIFTI-2 matrices, not volumes (both header readers refuse them).
+CIFTI_INTENTS = range(3000, 3100)
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def plain_fields(block: bytes, endianness: str) -> PlainFields | None:
 
     code = int(read(layout.datatype)[0])
     qform_code, sform_code = (int(c) for c in read(layout.codes))
-    if code not in PLAIN_DTYPES or sform_code == 0 or int(read(layout.intent_code)[0]) in _CIFTI_INTENTS:
+    if code not in PLAIN_DTYPES or sform_code == 0 or int(read(layout.intent_code)[0]) in CIFTI_INTENTS:
         return None  # other dtypes, the qform or the base affine, CIFTI refusals: nibabel's path
     dim = tuple(int(d) for d in read(layout.dim))
     slope, inter = (float(v) for v in read(layout.scaling))

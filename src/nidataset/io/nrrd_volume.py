@@ -28,7 +28,6 @@ _SPACES = {
     "left-posterior-superior": (-1.0, -1.0, 1.0),
     "lps": (-1.0, -1.0, 1.0),
 }
-_LPS = _SPACES["lps"]
 #: Encodings read as one stream (as NIfTI is); others (bzip2, ASCII) are decoded whole by pynrrd.
 _STREAMED = ("raw", "gzip", "gz")
 

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from ..errors import VolumeError
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -213,8 +215,6 @@ def is_input_name(filename: str) -> bool:
 
 def claimed_folder(path: str) -> InputFormat | None:
     """The format that claims the folder ``path`` as one input, or None (a folder no format claims)."""
-    if not any(record.claims_folder for record in INPUT_FORMATS.values()):
-        return None
     for record in INPUT_FORMATS.values():
         if record.claims_folder is not None and record.claims_folder(path):
             return record
@@ -263,7 +263,18 @@ def open_volume(path: str) -> VolumeSource:
     >>> volume.shape, int(volume[1, 2, 3]), source.header.format
     ((2, 3, 4), 23, 'nifti')
     """
-    return format_of(path).open(path)
+    try:
+        return format_of(path).open(path)
+    except VolumeError:
+        raise
+    except (ValueError, OverflowError) as error:  # a header value a reader could not use: int("two")
+        raise VolumeError(_invalid_header(error)) from None
+
+
+def _invalid_header(error: Exception) -> str:
+    """One line for a value a format's reader could not use (``int("two")``), naming what failed."""
+    detail = str(error).splitlines()[0] if str(error) else ""
+    return f"has an invalid header ({type(error).__name__}{': ' + detail if detail else ''})"
 
 
 def read_header(path: str) -> Header:
