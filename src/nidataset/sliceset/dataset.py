@@ -332,7 +332,7 @@ class SliceDataset:
         """The builder's manifest rows of the pair's view (no split), for the slices ``indices``."""
         chosen = tuple(tuple(indices) if number == view else () for number in range(len(record.frames)))
         outcome = Outcome(record.name, indices=chosen, value_map=record.pixels.value_map)
-        return manifest_rows(record.path, outcome, self._options)[view]
+        return manifest_rows(record.header, outcome, self._options)[view]  # the header the pass read
 
 
 #: Per process, the (pair, view) blocks whose writer and manifest rows are kept.

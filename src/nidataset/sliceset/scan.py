@@ -9,6 +9,7 @@ chosen here, once) and the slice indices per view.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from ..annotations.objects import check_label_dtype
 from ..batch.failures import attempt, crashed
 from ..batch.flow import fitting_frames
 from ..batch.memory import BUDGET
@@ -26,7 +26,7 @@ from ..errors import OutputError
 from ..geometry.frame import SliceFrame
 from ..io.readers import open_volume
 from ..io.volumes import read_header
-from ..training.job import _check_pair, label_values, read_labels, selected
+from ..training.job import _as_mask, _check_pair, _labels_of, _open_mask, label_values, selected
 from ..training.options import BuildOptions
 from ..values.pixels import pixels_for, value_plan
 from .memory import ALIGN, SharedArray, SharedMemory, slots
@@ -74,17 +74,17 @@ def scan_pair(path: str, mask_path: str | None, options: BuildOptions, keep: Kee
 def _scan(path: str, mask_path: str | None, options: BuildOptions, keep: Keep) -> Scanned:
     """The builder's checks in its order (:func:`nidataset.training.job._build`), the voxels read
     whole (to the end of the stream), the slices chosen."""
-    with open_volume(path) as reader:
+    mask_opened = contextlib.nullcontext() if mask_path is None else _open_mask(mask_path)
+    with open_volume(path) as reader, mask_opened as mask_reader:  # the mask's problems named as its own
         header = reader.header
         labels = None
-        if mask_path is not None:
-            mask_header = read_header(mask_path)
-            check_label_dtype(mask_header.dtype)
-            _check_pair(header, mask_header, mask_path)
+        if mask_reader is not None:
+            _check_pair(header, mask_reader.header, mask_reader.path)
         frames = fitting_frames(header, options)
         plan = value_plan(header, options)
-        if mask_path is not None:
-            labels = read_labels(mask_path)[1]
+        if mask_reader is not None:
+            with _as_mask(mask_reader.path):
+                labels = _labels_of(mask_reader.volume(), mask_reader.header)
         with BUDGET.reserve(2 * header.nbytes, f"shape {header.shape}"):
             volume = reader.volume()  # to its end: a truncated or corrupt stream is caught now
             pixels = pixels_for(plan, options, volume)

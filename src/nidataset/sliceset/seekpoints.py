@@ -17,12 +17,13 @@ import bisect
 import zlib
 from dataclasses import dataclass
 
+from ..io.streams import GZIP_MAGIC
+
 #: Uncompressed bytes between points: a read decompresses at most this much before its first byte.
 SPACING = 1 << 20
 #: Bytes of output per decompression call (bounds a point's distance past its mark, and memory).
 _STEP = 1 << 16
 _INPUT = 1 << 16  # compressed bytes read from the file at a time
-_GZIP_MAGIC = b"\x1f\x8b"
 #: What one point holds: zlib's inflate state (about 7 KB) and its 32 KiB window, rounded up.
 POINT_BYTES = 45_000
 
@@ -106,7 +107,7 @@ class GzipIndex:
                 if ended:  # a member ends: what follows is another member, or padding
                     if len(pending) < 2:
                         pending += raw.read(_INPUT)
-                    if pending.startswith(_GZIP_MAGIC):
+                    if pending.startswith(GZIP_MAGIC):
                         position.state = zlib.decompressobj(31)
                 seen(position, data)
                 if ended and position.state.eof:

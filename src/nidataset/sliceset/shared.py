@@ -34,6 +34,9 @@ class SharedVolumes:
 
     def __init__(self, folder: str, budget: int) -> None:
         self.folder, self.budget = folder, budget
+        #: Spare volumes this process will not decode again while waiting: they did not fit the folder,
+        #: or their decoding failed (the sample's own ``get`` decodes it and names the problem).
+        self._given_up: set[str] = set()
 
     def get(self, key: str, load: Load, spare: Spare | None = None) -> tuple[Arrays, bool]:
         """The arrays of ``key`` and whether they are shared (mapped), else loaded privately.
@@ -71,10 +74,15 @@ class SharedVolumes:
         if self._used() >= self.budget:
             return False
         for key, load in spare():
-            if self._mapped(key) is not None or os.path.exists(self._lock(key)) or not self._claim(key):
+            if key in self._given_up or os.path.exists(os.path.join(self.folder, f"{key}.image.npy")):
+                continue
+            if os.path.exists(self._lock(key)) or not self._claim(key):
                 continue
             try:
-                self._put(key, load())
+                if not self._put(key, load()):
+                    self._given_up.add(key)
+            except Exception:  # another sample's problem, not this one's: named when that one is read
+                self._given_up.add(key)
             finally:
                 os.remove(self._lock(key))
             return True

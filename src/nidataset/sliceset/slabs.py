@@ -11,10 +11,9 @@ import numpy as np
 
 from ..annotations.objects import integer_labels
 from ..errors import VolumeError
+from ..io.streams import GZIP_MAGIC
 from ..io.volumes import read_header
 from .seekpoints import GzipIndex
-
-_GZIP_MAGIC = b"\x1f\x8b"
 
 
 class SlabReader:
@@ -24,7 +23,7 @@ class SlabReader:
         self.path = path
         self.header = read_header(path)
         with open(path, "rb") as raw:
-            compressed = raw.read(2) == _GZIP_MAGIC
+            compressed = raw.read(2) == GZIP_MAGIC
         self.index = GzipIndex(path) if compressed else None
 
     @property

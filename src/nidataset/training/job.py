@@ -360,9 +360,9 @@ def selected(frame: SliceFrame, labels: np.ndarray | None, select: object) -> li
     return sorted({j for i in held for j in range(max(0, i - reach), min(frame.count, i + reach + 1))})
 
 
-def manifest_rows(path: str, outcome: Outcome, options: BuildOptions) -> list[list[list[object]]]:
-    """The manifest rows of a pair's images, per view, from its header and the slices it kept."""
-    header = read_header(path)
+def manifest_rows(path: str | Header, outcome: Outcome, options: BuildOptions) -> list[list[list[object]]]:
+    """The manifest rows of a pair's images, per view, from its header (or path's) and the slices it kept."""
+    header = read_header(path) if isinstance(path, str) else path  # a Header already read: not again
     dtype, value_map = recorded_values(header, options, outcome.value_map)
     split = dict(options.splits).get(outcome.name)
     folder = LAYOUTS[options.layout].folder("images", split)

@@ -112,7 +112,10 @@ def foreground_percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[fl
     """The percentiles ``qs`` of finite ``values`` above their background, if they have one.
 
     The background is the values at or below the 1st percentile when at least 10% of the values
-    equal it; with nothing above it, every value counts.
+    equal it; with nothing above it, every value counts. As ``np.percentile`` interpolates, exactly.
+
+    Integers of at most 16 bits are counted in one pass instead of partitioned: on a 512 x 512 x 160
+    int16 volume 0.14 s instead of 0.34 s, which matters when every volume gets an auto window.
     """
     if values.dtype.kind in "iub" and values.dtype.itemsize <= 2:
         counts = value_counts(values)
@@ -132,22 +135,6 @@ def foreground_percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[fl
         above = values[values > floor]
         values = above if above.size else values
     return [float(v) for v in np.percentile(values, qs)]
-
-
-def percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float]:
-    """``np.percentile(values, qs)`` (linear interpolation between order statistics), exactly.
-
-    Integers of at most 16 bits are counted in one pass instead of partitioned: on a 512 x 512 x 160
-    int16 volume 0.14 s instead of 0.34 s, which matters when every volume gets an auto window.
-
-    >>> values = np.array([5, -3, 7, 7, 100, 0], dtype=np.int16)
-    >>> percentiles(values, (0.5, 50, 99.5)) == np.percentile(values, (0.5, 50, 99.5)).tolist()
-    True
-    """
-    if values.dtype.kind not in "iub" or values.dtype.itemsize > 2:
-        return [float(v) for v in np.percentile(values, qs)]
-    counts = value_counts(values)
-    return _counted_percentiles(counts, 0 if values.dtype.kind in "ub" else counts.size // 2, qs)
 
 
 def _counted_percentiles(counts: np.ndarray, offset: int, qs: tuple[float, ...]) -> list[float]:
