@@ -126,15 +126,10 @@ def tiff_header(shape: tuple[int, ...], dtype: str) -> bytes:
     return data[:offset]
 
 
-def write_nifti(path: str, data: np.ndarray, affine: np.ndarray, *, keep_dtype: bool = False) -> None:
-    """Write a NIfTI-1 volume (gzip-compressed when ``path`` ends in ``.gz``), atomically.
-
-    ``keep_dtype`` stores the array's own dtype even where nibabel asks for it explicitly (int64).
-    """
+def write_nifti(path: str, data: np.ndarray, affine: np.ndarray) -> None:
+    """Write a NIfTI-1 volume (gzip-compressed when ``path`` ends in ``.gz``), atomically (the demo's
+    phantoms; reassembly writes its volumes with their space codes, ``reassembly.job.write_volume``)."""
     import nibabel as nib
 
-    dtype = data.dtype if keep_dtype else None
     suffix = ".nii.gz" if path.endswith(".gz") else ".nii"
-    write_atomic(
-        path, lambda temporary: nib.save(nib.Nifti1Image(data, affine, dtype=dtype), temporary), suffix
-    )
+    write_atomic(path, lambda temporary: nib.save(nib.Nifti1Image(data, affine), temporary), suffix)
